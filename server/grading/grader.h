@@ -3,7 +3,8 @@
 // a Score once every piece has answered.
 //
 //   Grader grader(&judges);
-//   grader.Grade(input, "", ScoringOptions{}, [](absl::StatusOr<GradeResult> r) {
+//   grader.Grade(input, "", ScoringOptions{}, [](absl::StatusOr<GradeResult> r)
+//   {
 //     // exactly once, on whichever thread answered last
 //   });
 //

@@ -54,16 +54,16 @@ Score ComputeScore(const Rubric& rubric, const std::vector<Verdict>& verdicts,
   };
   auto describe = [&] {
     return absl::StrCat(without_verdict, " of ", rubric.criteria.size(),
-                        " criteria have no verdict (first: '", first_id,
-                        "', ", CriterionStatusName(first_status), ")");
+                        " criteria have no verdict (first: '", first_id, "', ",
+                        CriterionStatusName(first_status), ")");
   };
 
   switch (options.missing) {
     case MissingPolicy::kStrict:
       if (failed_calls > 0) {
-        return invalidate(
-            absl::StrCat(describe(), "; failed judge calls are never scored "
-                                     "as unmet"));
+        return invalidate(absl::StrCat(describe(),
+                                       "; failed judge calls are never scored "
+                                       "as unmet"));
       }
       break;
     case MissingPolicy::kRenormalize:

@@ -33,10 +33,10 @@ namespace rewardd {
 
 // How an LLM judge is called (mirrors reward.v1.GradingMode).
 enum class GradingMode {
-  kDefault = 0,  // the judge's configured default
-  kAllInOne,     // one call grades all criteria of a response
-  kPerCriterion, // one call per criterion
-  kChunked,      // chunk_size criteria per call
+  kDefault = 0,   // the judge's configured default
+  kAllInOne,      // one call grades all criteria of a response
+  kPerCriterion,  // one call per criterion
+  kChunked,       // chunk_size criteria per call
 };
 
 // Per-criterion outcome status (mirrors reward.v1.CriterionResult.Status).
@@ -67,8 +67,8 @@ class Cancellation {
 // it for as long as they hold the shared_ptr.
 struct GradeInput {
   std::shared_ptr<const Rubric> rubric;
-  std::string rubric_set;  // "" for inline rubrics
-  std::string prompt;      // canonical prompt text (may be empty)
+  std::string rubric_set;             // "" for inline rubrics
+  std::string prompt;                 // canonical prompt text (may be empty)
   std::vector<ChatMessage> messages;  // the chat form, when given
   std::string response;
 
@@ -91,7 +91,7 @@ struct JudgeWork {
 
 struct Verdict {
   CriterionStatus status = CriterionStatus::kSkipped;
-  bool met = false;  // meaningful when status == kOk
+  bool met = false;                   // meaningful when status == kOk
   std::optional<double> probability;  // P(met), when the judge has one
   std::string explanation;
   bool cached = false;

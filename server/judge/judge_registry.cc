@@ -36,9 +36,9 @@ absl::Status JudgeRegistry::Add(std::shared_ptr<Judge> judge) {
 
 absl::Status JudgeRegistry::SetDefault(const std::string& name) {
   if (!judges_.contains(name)) {
-    return absl::NotFoundError(
-        absl::StrCat("default judge '", name, "' is not configured; judges: ",
-                     absl::StrJoin(order_, ", ")));
+    return absl::NotFoundError(absl::StrCat(
+        "default judge '", name,
+        "' is not configured; judges: ", absl::StrJoin(order_, ", ")));
   }
   default_name_ = name;
   return absl::OkStatus();
@@ -48,10 +48,9 @@ absl::StatusOr<Judge*> JudgeRegistry::Find(absl::string_view name) const {
   if (name.empty()) name = default_name_;
   auto it = judges_.find(name);
   if (it == judges_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("unknown judge '", name,
-                     "'; set options.judge to one of: ",
-                     absl::StrJoin(order_, ", "), " (or leave it empty)"));
+    return absl::NotFoundError(absl::StrCat(
+        "unknown judge '", name, "'; set options.judge to one of: ",
+        absl::StrJoin(order_, ", "), " (or leave it empty)"));
   }
   return it->second.get();
 }

@@ -46,9 +46,8 @@ absl::Status ValidateCheck(const std::string& where, Check& check) {
       options.set_case_sensitive(!check.case_insensitive);
       auto re = std::make_shared<RE2>(check.pattern, options);
       if (!re->ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": check.pattern is not a valid RE2 regex: ",
-                         re->error()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": check.pattern is not a valid RE2 regex: ", re->error()));
       }
       check.regex = std::move(re);
       return absl::OkStatus();
@@ -58,9 +57,9 @@ absl::Status ValidateCheck(const std::string& where, Check& check) {
     case Check::Kind::kStartsWith:
     case Check::Kind::kEndsWith:
       if (check.values.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": check of kind ", CheckKindName(check.kind),
-            " needs at least one entry in check.values"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": check of kind ", CheckKindName(check.kind),
+                         " needs at least one entry in check.values"));
       }
       for (const std::string& v : check.values) {
         if (v.empty()) {
@@ -78,9 +77,9 @@ absl::Status ValidateCheck(const std::string& where, Check& check) {
                          " needs check.min or check.max"));
       }
       if (check.min && check.max && *check.min > *check.max) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": check.min (", *check.min, ") is above check.max (",
-            *check.max, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": check.min (", *check.min,
+                         ") is above check.max (", *check.max, ")"));
       }
       return absl::OkStatus();
     case Check::Kind::kNumeric:
@@ -101,8 +100,8 @@ std::string HexSha256(absl::string_view data, size_t hex_digits) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
          digest);
-  std::string hex = absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(digest), sizeof(digest)));
+  std::string hex = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
   hex.resize(hex_digits);
   return hex;
 }
@@ -148,13 +147,12 @@ absl::Status ValidateRubric(Rubric& rubric) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": id is empty"));
     }
     if (!ids.insert(c.id).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": duplicate criterion id '", c.id,
-          "'; criterion ids must be unique within a rubric"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": duplicate criterion id '", c.id,
+                       "'; criterion ids must be unique within a rubric"));
     }
     if (c.text.find_first_not_of(" \t\r\n") == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": text is empty"));
+      return absl::InvalidArgumentError(absl::StrCat(where, ": text is empty"));
     }
     if (!std::isfinite(c.weight)) {
       return absl::InvalidArgumentError(
@@ -184,11 +182,11 @@ std::string RubricVersion(const Rubric& rubric) {
     if (c.check.kind != Check::Kind::kNone) {
       AppendField(canon, c.check.pattern);
       AppendField(canon, absl::StrJoin(c.check.values, "\x1f"));
-      AppendField(canon, absl::StrCat(c.check.match_any, c.check.case_insensitive,
-                                      c.check.min ? *c.check.min : INT64_MIN,
-                                      ",", c.check.max ? *c.check.max : INT64_MAX,
-                                      ",", c.check.value, ",",
-                                      c.check.tolerance));
+      AppendField(canon,
+                  absl::StrCat(c.check.match_any, c.check.case_insensitive,
+                               c.check.min ? *c.check.min : INT64_MIN, ",",
+                               c.check.max ? *c.check.max : INT64_MAX, ",",
+                               c.check.value, ",", c.check.tolerance));
     }
   }
   return HexSha256(canon, 16);
@@ -240,9 +238,9 @@ absl::Status FinalizeRubricSet(RubricSet& set) {
     const Rubric& r = *set.rubrics[i];
     auto [it, inserted] = set.by_id.emplace(r.id, i);
     if (!inserted) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "rubric set '", set.name, "': records ", it->second + 1, " and ",
-          i + 1, " both have rubric id '", r.id, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("rubric set '", set.name, "': records ", it->second + 1,
+                       " and ", i + 1, " both have rubric id '", r.id, "'"));
     }
     if (!r.prompt.empty()) set.by_prompt.emplace(r.prompt, i);
     absl::StrAppend(&versions, r.version, "\n");

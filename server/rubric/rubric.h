@@ -16,11 +16,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace re2 {
 class RE2;
@@ -115,6 +115,11 @@ struct RubricSet {
   std::vector<std::shared_ptr<const Rubric>> rubrics;
   absl::flat_hash_map<std::string, size_t> by_id;      // id -> index
   absl::flat_hash_map<std::string, size_t> by_prompt;  // prompt -> index
+  // Records the loader skipped without failing the file (e.g. a BiGGen-Bench
+  // record with an empty checklist), one message each naming the record; at
+  // most the first 100 are kept, skipped_records counts all of them.
+  std::vector<std::string> warnings;
+  int64_t skipped_records = 0;
 
   size_t criterion_count() const;
   // nullptr when absent.

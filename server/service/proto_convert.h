@@ -1,0 +1,40 @@
+// Conversions between the public API (reward.v1 protos) and the domain types
+// of the grading engine, and from absl::Status to grpc::Status. The service
+// layer is the only one that knows both.
+//
+//   absl::StatusOr<Rubric> r = RubricFromProto(request.rubric());
+//   grpc::Status s = ToGrpcStatus(r.status());
+//
+// Thread-safety: stateless functions.
+#ifndef REWARDD_SERVER_SERVICE_PROTO_CONVERT_H_
+#define REWARDD_SERVER_SERVICE_PROTO_CONVERT_H_
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/statusor.h"
+#include "reward/v1/reward.pb.h"
+#include "server/grading/grader.h"
+#include "server/grading/scoring.h"
+#include "server/rubric/rubric.h"
+
+namespace rewardd {
+
+// Validates the inline rubric (as ValidateRubric) and sets its version.
+absl::StatusOr<Rubric> RubricFromProto(const reward::v1::Rubric& proto);
+void RubricToProto(const Rubric& rubric, reward::v1::Rubric* proto);
+
+GradingMode GradingModeFromProto(reward::v1::GradingMode mode);
+ScoringOptions ScoringFromProto(const reward::v1::GradeOptions& options);
+
+// Fills everything but request_id and timings.total_seconds.
+void GradeResultToProto(const GradeResult& result, bool include_explanations,
+                        reward::v1::GradeResponse* proto);
+
+void RubricSetInfoToProto(const RubricSet& set,
+                          reward::v1::RubricSetInfo* info);
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace rewardd
+
+#endif  // REWARDD_SERVER_SERVICE_PROTO_CONVERT_H_

@@ -1,0 +1,517 @@
+#include "server/service/reward_service.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <deque>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "server/service/proto_convert.h"
+
+namespace rewardd {
+namespace {
+
+namespace pb = reward::v1;
+using LabelMap = google::protobuf::Map<std::string, std::string>;
+
+absl::Time DeadlineOf(grpc::CallbackServerContext* context) {
+  if (context == nullptr) return absl::InfiniteFuture();
+  const auto deadline = context->deadline();
+  // No deadline shows as a far-future time point; keep it infinite rather
+  // than risk overflow in the conversion.
+  if (deadline >
+      std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+void ErrorToProto(const absl::Status& status, pb::GradeResponse* response) {
+  response->set_valid(false);
+  response->mutable_error()->set_code(static_cast<int>(status.code()));
+  response->mutable_error()->set_message(std::string(status.message()));
+  response->set_invalid_reason(std::string(status.message()));
+}
+
+// Answers one unary RPC after asynchronous work; cancels that work when the
+// client goes away.
+class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
+ public:
+  AsyncUnaryReactor(const RewardServiceImpl* service, absl::string_view method)
+      : service_(service),
+        method_(method),
+        started_(absl::Now()),
+        cancellation_(std::make_shared<Cancellation>()) {}
+
+  std::shared_ptr<const Cancellation> cancellation() const {
+    return cancellation_;
+  }
+
+  void Respond(const absl::Status& status) {
+    code_ = static_cast<grpc::StatusCode>(status.code());
+    Finish(ToGrpcStatus(status));
+  }
+
+  void OnCancel() override { cancellation_->Cancel(); }
+
+  void OnDone() override {
+    if (service_->observer() != nullptr) {
+      service_->observer()->OnRpcDone(method_, code_, absl::Now() - started_);
+    }
+    delete this;
+  }
+
+ private:
+  const RewardServiceImpl* service_;
+  const absl::string_view method_;
+  const absl::Time started_;
+  const std::shared_ptr<Cancellation> cancellation_;
+  grpc::StatusCode code_ = grpc::StatusCode::OK;
+};
+
+// GradeStream: reads requests, grades up to max_stream_inflight at once, and
+// writes each answer as it completes. Reading pauses while that many items
+// are being graded or waiting to be written, so a client that does not read
+// its answers costs bounded memory (HTTP/2 flow control then pushes back on
+// its writes). Every item gets exactly one answer; a bad item gets `error`
+// and the stream goes on.
+class GradeStreamReactor
+    : public grpc::ServerBidiReactor<pb::GradeRequest, pb::GradeResponse> {
+ public:
+  GradeStreamReactor(const RewardServiceImpl* service,
+                     grpc::CallbackServerContext* context)
+      : service_(service),
+        context_(context),
+        started_(absl::Now()),
+        cancellation_(std::make_shared<Cancellation>()) {
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      absl::MutexLock lock(&mu_);
+      read_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    if (service_->observer() != nullptr) service_->observer()->OnStreamItem();
+    auto request = std::make_shared<pb::GradeRequest>();
+    request->Swap(&incoming_);
+    {
+      absl::MutexLock lock(&mu_);
+      ++outstanding_;
+    }
+    if (request->request_id().empty()) {
+      pb::GradeResponse response;
+      ErrorToProto(absl::InvalidArgumentError(
+                       "request_id is empty; GradeStream answers may come "
+                       "back in any order, so every item needs a request_id"),
+                   &response);
+      Complete(std::move(response));
+    } else {
+      service_->GradeOne(
+          *request, context_, cancellation_,
+          [this, request](absl::StatusOr<pb::GradeResponse> result) {
+            pb::GradeResponse response;
+            if (result.ok()) {
+              response = std::move(*result);
+            } else {
+              response.set_request_id(request->request_id());
+              ErrorToProto(result.status(), &response);
+            }
+            Complete(std::move(response));
+          });
+    }
+    absl::MutexLock lock(&mu_);
+    if (outstanding_ < service_->options().max_stream_inflight) {
+      StartRead(&incoming_);
+    } else {
+      read_paused_ = true;
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writes_.pop_front();
+    --outstanding_;
+    if (!ok) broken_ = true;  // client gone: finish without writing
+    WriteNextLocked();
+    ResumeReadLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnCancel() override { cancellation_->Cancel(); }
+
+  void OnDone() override {
+    if (service_->observer() != nullptr) {
+      service_->observer()->OnRpcDone("GradeStream", code_,
+                                      absl::Now() - started_);
+    }
+    delete this;
+  }
+
+ private:
+  void Complete(pb::GradeResponse response) {
+    absl::MutexLock lock(&mu_);
+    if (broken_) {
+      --outstanding_;
+      ResumeReadLocked();
+      MaybeFinishLocked();
+      return;
+    }
+    writes_.push_back(std::move(response));
+    if (!writing_) WriteNextLocked();
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (broken_) {
+      // Answers that can no longer be delivered are dropped, not queued.
+      outstanding_ -= writes_.size();
+      writes_.clear();
+    }
+    writing_ = !writes_.empty();
+    // std::deque keeps references to its front stable across push_back.
+    if (writing_) StartWrite(&writes_.front());
+  }
+
+  void ResumeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (read_paused_ && !read_done_ &&
+        outstanding_ < service_->options().max_stream_inflight) {
+      read_paused_ = false;
+      StartRead(&incoming_);
+    }
+  }
+
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || outstanding_ > 0) return;
+    if (!read_done_ && !broken_) return;
+    finished_ = true;
+    Finish(grpc::Status::OK);
+  }
+
+  const RewardServiceImpl* service_;
+  grpc::CallbackServerContext* context_;
+  const absl::Time started_;
+  const std::shared_ptr<Cancellation> cancellation_;
+  const grpc::StatusCode code_ = grpc::StatusCode::OK;
+  pb::GradeRequest incoming_;  // only one read is outstanding at a time
+
+  absl::Mutex mu_;
+  // Items read and not yet written (being graded, or queued to write).
+  size_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<pb::GradeResponse> writes_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Collects a group's answers in request order.
+struct GroupState {
+  AsyncUnaryReactor* reactor;
+  pb::GradeGroupResponse* response;
+  std::atomic<size_t> remaining{0};
+  absl::Mutex mu;
+  absl::Status first_error ABSL_GUARDED_BY(mu);
+
+  void Finish() {
+    absl::Status error;
+    {
+      absl::MutexLock lock(&mu);
+      error = first_error;
+    }
+    if (!error.ok()) {
+      response->clear_results();
+      reactor->Respond(error);
+      return;
+    }
+    double sum = 0, sum_sq = 0;
+    uint32_t valid = 0;
+    for (const pb::GradeResponse& r : response->results()) {
+      if (!r.valid()) continue;
+      ++valid;
+      sum += r.reward();
+      sum_sq += r.reward() * r.reward();
+    }
+    if (valid > 0) {
+      const double mean = sum / valid;
+      response->set_mean_reward(mean);
+      response->set_std_reward(
+          std::sqrt(std::max(0.0, sum_sq / valid - mean * mean)));
+    }
+    response->set_valid_count(valid);
+    reactor->Respond(absl::OkStatus());
+  }
+};
+
+std::shared_ptr<const RubricSet> FindSet(const RubricStore& store,
+                                         absl::string_view name) {
+  std::shared_ptr<const StoreSnapshot> snapshot = store.snapshot();
+  auto it = snapshot->sets.find(name);
+  return it == snapshot->sets.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+RewardServiceImpl::RewardServiceImpl(const RubricStore* store,
+                                     const Grader* grader,
+                                     ServiceOptions options,
+                                     GradeObserver* observer)
+    : store_(store), grader_(grader), options_(options), observer_(observer) {}
+
+template <typename Req>
+absl::StatusOr<std::shared_ptr<const GradeInput>>
+RewardServiceImpl::ResolveBase(
+    const Req& request, grpc::CallbackServerContext* context,
+    std::shared_ptr<const Cancellation> cancellation) const {
+  auto input = std::make_shared<GradeInput>();
+  input->received = absl::Now();
+  input->deadline = DeadlineOf(context);
+  input->cancellation = std::move(cancellation);
+
+  // The prompt: text or chat messages, not both.
+  if (!request.prompt().empty() && request.messages_size() > 0) {
+    return absl::InvalidArgumentError(
+        "set either prompt or messages, not both");
+  }
+  size_t prompt_bytes = request.prompt().size();
+  if (request.messages_size() > 0) {
+    input->messages.reserve(request.messages_size());
+    for (int i = 0; i < request.messages_size(); ++i) {
+      const pb::Message& m = request.messages(i);
+      if (m.role().empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("messages[", i, "].role is empty"));
+      }
+      prompt_bytes += m.content().size();
+      input->messages.push_back({m.role(), m.content()});
+    }
+    input->prompt = CanonicalPrompt(input->messages);
+  } else {
+    input->prompt = request.prompt();
+  }
+  if (prompt_bytes > options_.max_prompt_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the prompt is ", prompt_bytes, " bytes; the limit is ",
+                     options_.max_prompt_bytes, " (--max_prompt_bytes)"));
+  }
+
+  // The rubric: inline or by reference.
+  if (request.has_rubric()) {
+    if (!request.rubric_set().empty() || !request.rubric_id().empty()) {
+      return absl::InvalidArgumentError(
+          "set either an inline rubric or rubric_set/rubric_id, not both");
+    }
+    if (static_cast<size_t>(request.rubric().criteria_size()) >
+        options_.max_criteria_per_rubric) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the inline rubric has ", request.rubric().criteria_size(),
+          " criteria; the limit is ", options_.max_criteria_per_rubric,
+          " (--max_criteria_per_rubric)"));
+    }
+    absl::StatusOr<Rubric> rubric = RubricFromProto(request.rubric());
+    if (!rubric.ok()) return rubric.status();
+    input->rubric = std::make_shared<const Rubric>(std::move(*rubric));
+  } else {
+    if (request.rubric_set().empty()) {
+      return absl::InvalidArgumentError(
+          "no rubric: set rubric_set (and rubric_id, or a prompt that a "
+          "rubric of the set was written for), or an inline rubric");
+    }
+    std::shared_ptr<const RubricSet> set =
+        FindSet(*store_, request.rubric_set());
+    if (set == nullptr) {
+      return absl::NotFoundError(absl::StrCat(
+          "rubric set '", request.rubric_set(),
+          "' is not loaded; ListRubricSets shows the sets there are"));
+    }
+    const std::shared_ptr<const Rubric>* rubric = nullptr;
+    if (!request.rubric_id().empty()) {
+      rubric = set->FindById(request.rubric_id());
+      if (rubric == nullptr) {
+        return absl::NotFoundError(absl::StrCat("rubric set '", set->name,
+                                                "' has no rubric '",
+                                                request.rubric_id(), "'"));
+      }
+    } else {
+      rubric = set->FindByPrompt(input->prompt);
+      if (rubric == nullptr) {
+        return absl::NotFoundError(absl::StrCat(
+            "rubric set '", set->name,
+            "' has no rubric written for this prompt; set rubric_id"));
+      }
+    }
+    input->rubric = *rubric;
+    input->rubric_set = set->name;
+  }
+
+  const pb::GradeOptions& options = request.options();
+  absl::StatusOr<Judge*> judge = grader_->judges().Find(options.judge());
+  if (!judge.ok()) {
+    return absl::InvalidArgumentError(judge.status().message());
+  }
+  input->mode = GradingModeFromProto(options.mode());
+  input->chunk_size = options.chunk_size();
+  input->include_explanations = options.include_explanations();
+  input->skip_cache = options.skip_cache();
+  return input;
+}
+
+void RewardServiceImpl::GradeResolved(
+    const std::shared_ptr<const GradeInput>& base, std::string response,
+    const pb::GradeOptions& options, const LabelMap& labels,
+    std::string request_id, ResponseCallback done) const {
+  if (response.size() > options_.max_response_bytes) {
+    std::move(done)(absl::InvalidArgumentError(absl::StrCat(
+        "the response is ", response.size(), " bytes; the limit is ",
+        options_.max_response_bytes, " (--max_response_bytes)")));
+    return;
+  }
+  auto input = std::make_shared<GradeInput>(*base);
+  input->response = std::move(response);
+  const bool explanations = options.include_explanations();
+  grader_->Grade(
+      input, options.judge(), ScoringFromProto(options),
+      [this, explanations, &labels, request_id = std::move(request_id),
+       done = std::move(done)](absl::StatusOr<GradeResult> result) mutable {
+        if (!result.ok()) {
+          std::move(done)(result.status());
+          return;
+        }
+        pb::GradeResponse out;
+        out.set_request_id(std::move(request_id));
+        GradeResultToProto(*result, explanations, &out);
+        out.mutable_timings()->set_total_seconds(
+            absl::ToDoubleSeconds(absl::Now() - result->input->received));
+        if (observer_ != nullptr)
+          observer_->OnGraded(*result->input, labels, out);
+        std::move(done)(std::move(out));
+      });
+}
+
+void RewardServiceImpl::GradeOne(
+    const pb::GradeRequest& request, grpc::CallbackServerContext* context,
+    std::shared_ptr<const Cancellation> cancellation,
+    ResponseCallback done) const {
+  absl::StatusOr<std::shared_ptr<const GradeInput>> base =
+      ResolveBase(request, context, std::move(cancellation));
+  if (!base.ok()) {
+    std::move(done)(base.status());
+    return;
+  }
+  GradeResolved(*base, request.response(), request.options(), request.labels(),
+                request.request_id(), std::move(done));
+}
+
+grpc::ServerUnaryReactor* RewardServiceImpl::Grade(
+    grpc::CallbackServerContext* context, const pb::GradeRequest* request,
+    pb::GradeResponse* response) {
+  auto* reactor = new AsyncUnaryReactor(this, "Grade");
+  GradeOne(*request, context, reactor->cancellation(),
+           [reactor, response](absl::StatusOr<pb::GradeResponse> result) {
+             if (result.ok()) response->Swap(&*result);
+             reactor->Respond(result.status());
+           });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RewardServiceImpl::GradeGroup(
+    grpc::CallbackServerContext* context, const pb::GradeGroupRequest* request,
+    pb::GradeGroupResponse* response) {
+  auto* reactor = new AsyncUnaryReactor(this, "GradeGroup");
+  const size_t n = request->responses_size();
+  if (observer_ != nullptr) observer_->OnGroupSize(n);
+  if (n == 0) {
+    reactor->Respond(absl::InvalidArgumentError(
+        "responses is empty; a group needs at least one response"));
+    return reactor;
+  }
+  if (n > options_.max_group_size) {
+    reactor->Respond(absl::InvalidArgumentError(
+        absl::StrCat("the group has ", n, " responses; the limit is ",
+                     options_.max_group_size, " (--max_group_size)")));
+    return reactor;
+  }
+  absl::StatusOr<std::shared_ptr<const GradeInput>> base =
+      ResolveBase(*request, context, reactor->cancellation());
+  if (!base.ok()) {
+    reactor->Respond(base.status());
+    return reactor;
+  }
+  response->set_request_id(request->request_id());
+  for (size_t i = 0; i < n; ++i) response->add_results();
+  auto state = std::make_shared<GroupState>();
+  state->reactor = reactor;
+  state->response = response;
+  state->remaining.store(n);
+  for (size_t i = 0; i < n; ++i) {
+    GradeResolved(
+        *base, request->responses(i), request->options(), request->labels(),
+        absl::StrCat(request->request_id(), "/", i),
+        [state, i](absl::StatusOr<pb::GradeResponse> result) {
+          if (result.ok()) {
+            state->response->mutable_results(i)->Swap(&*result);
+          } else {
+            absl::MutexLock lock(&state->mu);
+            if (state->first_error.ok()) {
+              state->first_error =
+                  absl::Status(result.status().code(),
+                               absl::StrCat("responses[", i,
+                                            "]: ", result.status().message()));
+            }
+          }
+          if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            state->Finish();
+          }
+        });
+  }
+  return reactor;
+}
+
+grpc::ServerBidiReactor<pb::GradeRequest, pb::GradeResponse>*
+RewardServiceImpl::GradeStream(grpc::CallbackServerContext* context) {
+  return new GradeStreamReactor(this, context);
+}
+
+grpc::ServerUnaryReactor* RewardServiceImpl::ListRubricSets(
+    grpc::CallbackServerContext* context, const pb::ListRubricSetsRequest*,
+    pb::ListRubricSetsResponse* response) {
+  auto* reactor = new AsyncUnaryReactor(this, "ListRubricSets");
+  std::shared_ptr<const StoreSnapshot> snapshot = store_->snapshot();
+  for (const std::string& name : snapshot->SortedNames()) {
+    RubricSetInfoToProto(*snapshot->Find(name), response->add_sets());
+  }
+  reactor->Respond(absl::OkStatus());
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RewardServiceImpl::GetRubric(
+    grpc::CallbackServerContext* context, const pb::GetRubricRequest* request,
+    pb::GetRubricResponse* response) {
+  auto* reactor = new AsyncUnaryReactor(this, "GetRubric");
+  std::shared_ptr<const RubricSet> set =
+      FindSet(*store_, request->rubric_set());
+  if (set == nullptr) {
+    reactor->Respond(absl::NotFoundError(absl::StrCat(
+        "rubric set '", request->rubric_set(), "' is not loaded")));
+    return reactor;
+  }
+  const std::shared_ptr<const Rubric>* rubric =
+      set->FindById(request->rubric_id());
+  if (rubric == nullptr) {
+    reactor->Respond(absl::NotFoundError(
+        absl::StrCat("rubric set '", set->name, "' has no rubric '",
+                     request->rubric_id(), "'")));
+    return reactor;
+  }
+  RubricToProto(**rubric, response->mutable_rubric());
+  response->set_rubric_set(set->name);
+  response->set_set_version(set->version);
+  reactor->Respond(absl::OkStatus());
+  return reactor;
+}
+
+}  // namespace rewardd

@@ -1,0 +1,110 @@
+// The gRPC RewardService (protos/reward/v1/reward.proto) on the callback API:
+// resolves the rubric, validates the request against the limits, hands the
+// response to the grading engine and answers when the judges have. This is
+// the one place where domain errors become gRPC status codes:
+//   unknown rubric set / rubric id           NOT_FOUND
+//   bad inline rubric, bad prompt, unknown judge, over a limit INVALID_ARGUMENT
+//   judge queue full                          RESOURCE_EXHAUSTED
+//   shutting down, judge refused              UNAVAILABLE
+//   deadline passed before judge work started DEADLINE_EXCEEDED
+//
+//   RewardServiceImpl service(&store, &grader, ServiceOptions{});
+//   builder.RegisterService(&service);
+//
+// No reaction blocks: handlers do bounded CPU work (look-ups, validation)
+// and return; the grading engine calls back when judges answer.
+//
+// Thread-safety: all methods are called by gRPC from any thread; the store
+// and grader are thread-safe, and per-RPC state lives in its reactor.
+#ifndef REWARDD_SERVER_SERVICE_REWARD_SERVICE_H_
+#define REWARDD_SERVER_SERVICE_REWARD_SERVICE_H_
+
+#include <cstddef>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "reward/v1/reward.grpc.pb.h"
+#include "server/grading/grader.h"
+#include "server/rubric/rubric_store.h"
+#include "server/service/grade_observer.h"
+
+namespace rewardd {
+
+struct ServiceOptions {
+  // Largest response text accepted, in bytes (--max_response_bytes).
+  size_t max_response_bytes = 1 << 20;
+  // Largest prompt (text or all messages), in bytes (--max_prompt_bytes).
+  size_t max_prompt_bytes = 1 << 20;
+  // Most criteria an inline rubric may have (--max_criteria_per_rubric).
+  size_t max_criteria_per_rubric = 256;
+  // Most responses in one GradeGroup (--max_group_size).
+  size_t max_group_size = 256;
+  // Stream items being graded at once per GradeStream; reading pauses at
+  // this many (flow control), so a slow client costs bounded memory
+  // (--max_stream_inflight).
+  size_t max_stream_inflight = 64;
+};
+
+class RewardServiceImpl final
+    : public reward::v1::RewardService::CallbackService {
+ public:
+  // `store`, `grader` and `observer` (may be null) must outlive the service.
+  RewardServiceImpl(const RubricStore* store, const Grader* grader,
+                    ServiceOptions options, GradeObserver* observer = nullptr);
+
+  grpc::ServerUnaryReactor* Grade(grpc::CallbackServerContext* context,
+                                  const reward::v1::GradeRequest* request,
+                                  reward::v1::GradeResponse* response) override;
+  grpc::ServerUnaryReactor* GradeGroup(
+      grpc::CallbackServerContext* context,
+      const reward::v1::GradeGroupRequest* request,
+      reward::v1::GradeGroupResponse* response) override;
+  grpc::ServerBidiReactor<reward::v1::GradeRequest, reward::v1::GradeResponse>*
+  GradeStream(grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* ListRubricSets(
+      grpc::CallbackServerContext* context,
+      const reward::v1::ListRubricSetsRequest* request,
+      reward::v1::ListRubricSetsResponse* response) override;
+  grpc::ServerUnaryReactor* GetRubric(
+      grpc::CallbackServerContext* context,
+      const reward::v1::GetRubricRequest* request,
+      reward::v1::GetRubricResponse* response) override;
+
+  // Called exactly once with the response or a whole-request error.
+  using ResponseCallback =
+      absl::AnyInvocable<void(absl::StatusOr<reward::v1::GradeResponse>) &&>;
+
+  // Grades one request (Grade and each GradeStream item).
+  void GradeOne(const reward::v1::GradeRequest& request,
+                grpc::CallbackServerContext* context,
+                std::shared_ptr<const Cancellation> cancellation,
+                ResponseCallback done) const;
+
+  // The rubric, prompt and options of a request, resolved and validated
+  // once; a group grades each of its responses against the same base.
+  // `Req` is GradeRequest or GradeGroupRequest.
+  template <typename Req>
+  absl::StatusOr<std::shared_ptr<const GradeInput>> ResolveBase(
+      const Req& request, grpc::CallbackServerContext* context,
+      std::shared_ptr<const Cancellation> cancellation) const;
+
+  // Grades `response` against `base` and calls `done` exactly once.
+  void GradeResolved(
+      const std::shared_ptr<const GradeInput>& base, std::string response,
+      const reward::v1::GradeOptions& options,
+      const google::protobuf::Map<std::string, std::string>& labels,
+      std::string request_id, ResponseCallback done) const;
+
+  const ServiceOptions& options() const { return options_; }
+  GradeObserver* observer() const { return observer_; }
+
+ private:
+  const RubricStore* store_;
+  const Grader* grader_;
+  const ServiceOptions options_;
+  GradeObserver* observer_;
+};
+
+}  // namespace rewardd
+
+#endif  // REWARDD_SERVER_SERVICE_REWARD_SERVICE_H_
