@@ -35,6 +35,11 @@ void ErrorToProto(const absl::Status& status, pb::GradeResponse* response) {
   response->set_invalid_reason(std::string(status.message()));
 }
 
+absl::Status DrainingError() {
+  return absl::UnavailableError(
+      "rewardd is draining (shutting down); retry on another replica");
+}
+
 // Answers one unary RPC after asynchronous work; cancels that work when the
 // client goes away.
 class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
@@ -43,7 +48,9 @@ class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
       : service_(service),
         method_(method),
         started_(absl::Now()),
-        cancellation_(std::make_shared<Cancellation>()) {}
+        cancellation_(std::make_shared<Cancellation>()) {
+    service_->RpcStarted();
+  }
 
   std::shared_ptr<const Cancellation> cancellation() const {
     return cancellation_;
@@ -60,6 +67,7 @@ class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
     if (service_->observer() != nullptr) {
       service_->observer()->OnRpcDone(method_, code_, absl::Now() - started_);
     }
+    service_->RpcDone();
     delete this;
   }
 
@@ -86,6 +94,7 @@ class GradeStreamReactor
         context_(context),
         started_(absl::Now()),
         cancellation_(std::make_shared<Cancellation>()) {
+    service_->RpcStarted();
     StartRead(&incoming_);
   }
 
@@ -103,11 +112,15 @@ class GradeStreamReactor
       absl::MutexLock lock(&mu_);
       ++outstanding_;
     }
-    if (request->request_id().empty()) {
+    if (request->request_id().empty() || service_->draining()) {
       pb::GradeResponse response;
-      ErrorToProto(absl::InvalidArgumentError(
-                       "request_id is empty; GradeStream answers may come "
-                       "back in any order, so every item needs a request_id"),
+      response.set_request_id(request->request_id());
+      ErrorToProto(service_->draining()
+                       ? DrainingError()
+                       : absl::InvalidArgumentError(
+                             "request_id is empty; GradeStream answers may "
+                             "come back in any order, so every item needs a "
+                             "request_id"),
                    &response);
       Complete(std::move(response));
     } else {
@@ -149,6 +162,7 @@ class GradeStreamReactor
       service_->observer()->OnRpcDone("GradeStream", code_,
                                       absl::Now() - started_);
     }
+    service_->RpcDone();
     delete this;
   }
 
@@ -406,10 +420,22 @@ void RewardServiceImpl::GradeOne(
                 request.request_id(), std::move(done));
 }
 
+bool RewardServiceImpl::WaitIdle(absl::Time deadline) const {
+  while (in_flight() > 0) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
 grpc::ServerUnaryReactor* RewardServiceImpl::Grade(
     grpc::CallbackServerContext* context, const pb::GradeRequest* request,
     pb::GradeResponse* response) {
   auto* reactor = new AsyncUnaryReactor(this, "Grade");
+  if (draining()) {
+    reactor->Respond(DrainingError());
+    return reactor;
+  }
   GradeOne(*request, context, reactor->cancellation(),
            [reactor, response](absl::StatusOr<pb::GradeResponse> result) {
              if (result.ok()) response->Swap(&*result);
@@ -422,6 +448,10 @@ grpc::ServerUnaryReactor* RewardServiceImpl::GradeGroup(
     grpc::CallbackServerContext* context, const pb::GradeGroupRequest* request,
     pb::GradeGroupResponse* response) {
   auto* reactor = new AsyncUnaryReactor(this, "GradeGroup");
+  if (draining()) {
+    reactor->Respond(DrainingError());
+    return reactor;
+  }
   const size_t n = request->responses_size();
   if (observer_ != nullptr) observer_->OnGroupSize(n);
   if (n == 0) {
@@ -480,6 +510,10 @@ grpc::ServerUnaryReactor* RewardServiceImpl::ListRubricSets(
     grpc::CallbackServerContext* context, const pb::ListRubricSetsRequest*,
     pb::ListRubricSetsResponse* response) {
   auto* reactor = new AsyncUnaryReactor(this, "ListRubricSets");
+  if (draining()) {
+    reactor->Respond(DrainingError());
+    return reactor;
+  }
   std::shared_ptr<const StoreSnapshot> snapshot = store_->snapshot();
   for (const std::string& name : snapshot->SortedNames()) {
     RubricSetInfoToProto(*snapshot->Find(name), response->add_sets());
@@ -492,6 +526,10 @@ grpc::ServerUnaryReactor* RewardServiceImpl::GetRubric(
     grpc::CallbackServerContext* context, const pb::GetRubricRequest* request,
     pb::GetRubricResponse* response) {
   auto* reactor = new AsyncUnaryReactor(this, "GetRubric");
+  if (draining()) {
+    reactor->Respond(DrainingError());
+    return reactor;
+  }
   std::shared_ptr<const RubricSet> set =
       FindSet(*store_, request->rubric_set());
   if (set == nullptr) {

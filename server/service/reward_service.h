@@ -19,6 +19,7 @@
 #ifndef REWARDD_SERVER_SERVICE_REWARD_SERVICE_H_
 #define REWARDD_SERVER_SERVICE_REWARD_SERVICE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 
@@ -95,6 +96,25 @@ class RewardServiceImpl final
       const google::protobuf::Map<std::string, std::string>& labels,
       std::string request_id, ResponseCallback done) const;
 
+  // Drain: from now on new RPCs (and new items on open streams) are refused
+  // with UNAVAILABLE, which clients retry on another replica; RPCs already
+  // accepted run to completion.
+  void StartDraining() { draining_.store(true, std::memory_order_release); }
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+  // RPCs accepted and not yet finished (streams count while open).
+  int64_t in_flight() const {
+    return in_flight_.load(std::memory_order_acquire);
+  }
+  // Polls until in_flight() is 0 or `deadline` passes; true when idle. Blocks:
+  // call it from the main thread, never from a gRPC thread.
+  bool WaitIdle(absl::Time deadline) const;
+
+  // Reactors call these when an RPC starts and ends.
+  void RpcStarted() const {
+    in_flight_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  void RpcDone() const { in_flight_.fetch_sub(1, std::memory_order_acq_rel); }
+
   const ServiceOptions& options() const { return options_; }
   GradeObserver* observer() const { return observer_; }
 
@@ -103,6 +123,8 @@ class RewardServiceImpl final
   const Grader* grader_;
   const ServiceOptions options_;
   GradeObserver* observer_;
+  std::atomic<bool> draining_{false};
+  mutable std::atomic<int64_t> in_flight_{0};
 };
 
 }  // namespace rewardd

@@ -50,7 +50,9 @@ ABSL_FLAG(int, drain_seconds, 25,
           "long to finish before they are cancelled; then exit 0.");
 ABSL_FLAG(double, drain_grace_seconds, 1,
           "On SIGTERM: how long rewardd keeps accepting RPCs after health "
-          "goes NOT_SERVING, so load balancers can stop sending first.");
+          "goes NOT_SERVING, so load balancers can stop sending first; then "
+          "as long again refusing new RPCs with UNAVAILABLE (retryable) "
+          "before the transport closes.");
 ABSL_FLAG(int64_t, max_message_bytes, 64 << 20,
           "Largest gRPC message accepted (bigger: RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int64_t, max_response_bytes, 1 << 20,
@@ -206,14 +208,22 @@ int RunServer() {
     break;
   }
 
-  // Drain: NOT_SERVING now (Shutdown() also pins it there), keep accepting
-  // for a short grace while load balancers notice, then refuse new RPCs and
-  // give in-flight ones up to --drain_seconds.
+  // Drain: NOT_SERVING now (Shutdown() also pins it there); keep serving for
+  // a short grace while load balancers notice; then refuse new RPCs with
+  // UNAVAILABLE (clients retry elsewhere) and give accepted ones up to
+  // --drain_seconds; only then stop the transport.
   server->GetHealthCheckService()->Shutdown();
+  absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_drain_grace_seconds)));
+  service.StartDraining();
+  // Clients still sending learn UNAVAILABLE (retryable) during this window;
+  // calls that reach a shut-down transport would get CANCELLED instead.
   absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_drain_grace_seconds)));
   const absl::Time drain_deadline =
       absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
-  server->Shutdown(absl::ToChronoTime(drain_deadline));
+  const bool idle = service.WaitIdle(drain_deadline);
+  Log(idle ? LogLevel::kInfo : LogLevel::kWarning, "drained",
+      {{"in_flight_cancelled", absl::StrCat(service.in_flight())}});
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   store.Stop();
   Log(LogLevel::kInfo, "stopped");
   return 0;
