@@ -40,6 +40,19 @@ absl::Status DrainingError() {
       "rewardd is draining (shutting down); retry on another replica");
 }
 
+}  // namespace
+
+absl::Status RewardServiceImpl::Admit(
+    grpc::CallbackServerContext* context) const {
+  if (draining()) return DrainingError();
+  if (options_.auth != nullptr) {
+    return options_.auth->Check(context->client_metadata());
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
 // Answers one unary RPC after asynchronous work; cancels that work when the
 // client goes away.
 class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
@@ -95,6 +108,13 @@ class GradeStreamReactor
         started_(absl::Now()),
         cancellation_(std::make_shared<Cancellation>()) {
     service_->RpcStarted();
+    if (absl::Status admit = service_->Admit(context); !admit.ok()) {
+      code_ = static_cast<grpc::StatusCode>(admit.code());
+      absl::MutexLock lock(&mu_);
+      finished_ = true;
+      Finish(ToGrpcStatus(admit));
+      return;
+    }
     StartRead(&incoming_);
   }
 
@@ -209,7 +229,7 @@ class GradeStreamReactor
   grpc::CallbackServerContext* context_;
   const absl::Time started_;
   const std::shared_ptr<Cancellation> cancellation_;
-  const grpc::StatusCode code_ = grpc::StatusCode::OK;
+  grpc::StatusCode code_ = grpc::StatusCode::OK;
   pb::GradeRequest incoming_;  // only one read is outstanding at a time
 
   absl::Mutex mu_;
@@ -432,8 +452,8 @@ grpc::ServerUnaryReactor* RewardServiceImpl::Grade(
     grpc::CallbackServerContext* context, const pb::GradeRequest* request,
     pb::GradeResponse* response) {
   auto* reactor = new AsyncUnaryReactor(this, "Grade");
-  if (draining()) {
-    reactor->Respond(DrainingError());
+  if (absl::Status admit = Admit(context); !admit.ok()) {
+    reactor->Respond(admit);
     return reactor;
   }
   GradeOne(*request, context, reactor->cancellation(),
@@ -448,8 +468,8 @@ grpc::ServerUnaryReactor* RewardServiceImpl::GradeGroup(
     grpc::CallbackServerContext* context, const pb::GradeGroupRequest* request,
     pb::GradeGroupResponse* response) {
   auto* reactor = new AsyncUnaryReactor(this, "GradeGroup");
-  if (draining()) {
-    reactor->Respond(DrainingError());
+  if (absl::Status admit = Admit(context); !admit.ok()) {
+    reactor->Respond(admit);
     return reactor;
   }
   const size_t n = request->responses_size();
@@ -510,8 +530,8 @@ grpc::ServerUnaryReactor* RewardServiceImpl::ListRubricSets(
     grpc::CallbackServerContext* context, const pb::ListRubricSetsRequest*,
     pb::ListRubricSetsResponse* response) {
   auto* reactor = new AsyncUnaryReactor(this, "ListRubricSets");
-  if (draining()) {
-    reactor->Respond(DrainingError());
+  if (absl::Status admit = Admit(context); !admit.ok()) {
+    reactor->Respond(admit);
     return reactor;
   }
   std::shared_ptr<const StoreSnapshot> snapshot = store_->snapshot();
@@ -526,8 +546,8 @@ grpc::ServerUnaryReactor* RewardServiceImpl::GetRubric(
     grpc::CallbackServerContext* context, const pb::GetRubricRequest* request,
     pb::GetRubricResponse* response) {
   auto* reactor = new AsyncUnaryReactor(this, "GetRubric");
-  if (draining()) {
-    reactor->Respond(DrainingError());
+  if (absl::Status admit = Admit(context); !admit.ok()) {
+    reactor->Respond(admit);
     return reactor;
   }
   std::shared_ptr<const RubricSet> set =

@@ -28,6 +28,7 @@
 #include "server/grading/grader.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/grade_observer.h"
+#include "server/service/token_auth.h"
 
 namespace rewardd {
 
@@ -44,6 +45,9 @@ struct ServiceOptions {
   // this many (flow control), so a slow client costs bounded memory
   // (--max_stream_inflight).
   size_t max_stream_inflight = 64;
+  // When set, every RewardService call must carry a valid bearer token
+  // (UNAUTHENTICATED otherwise). Not owned; must outlive the service.
+  const TokenAuth* auth = nullptr;
 };
 
 class RewardServiceImpl final
@@ -108,6 +112,10 @@ class RewardServiceImpl final
   // Polls until in_flight() is 0 or `deadline` passes; true when idle. Blocks:
   // call it from the main thread, never from a gRPC thread.
   bool WaitIdle(absl::Time deadline) const;
+
+  // OK when a new RPC may start: not draining (UNAVAILABLE) and, with auth
+  // on, a valid token (UNAUTHENTICATED).
+  absl::Status Admit(grpc::CallbackServerContext* context) const;
 
   // Reactors call these when an RPC starts and ends.
   void RpcStarted() const {

@@ -6,6 +6,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <optional>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -20,6 +23,7 @@
 #include "server/judge/judge_registry.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/reward_service.h"
+#include "server/service/token_auth.h"
 #include "server/util/log.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
@@ -67,6 +71,18 @@ ABSL_FLAG(int64_t, max_rubric_file_bytes, 512 << 20,
 ABSL_FLAG(int64_t, max_stream_inflight, 64,
           "GradeStream items graded at once per stream; reading pauses "
           "beyond (flow control).");
+ABSL_FLAG(std::vector<std::string>, auth_token_files, {},
+          "Comma-separated files of bearer tokens (one per line; '#' "
+          "comments). When set, every RewardService call needs "
+          "'authorization: Bearer <token>' with one of them "
+          "(UNAUTHENTICATED otherwise). Several tokens allow rotation. "
+          "Health and reflection stay open.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM server certificate chain; with --tls_key_file turns on TLS.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: when set, clients must present a certificate "
+          "signed by it (mutual TLS).");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 
 namespace rewardd {
@@ -88,6 +104,47 @@ std::string DescribeReload(const ReloadReport& report) {
                     e.kept_previous ? " (previous version kept)" : "");
   }
   return out;
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return "";
+  return std::string(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
+}
+
+// Insecure, TLS, or mutual TLS, from the --tls_* flags.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() {
+  const std::string cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  const std::string key_file = absl::GetFlag(FLAGS_tls_key_file);
+  const std::string ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  if (cert_file.empty() && key_file.empty()) {
+    if (!ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  pair.cert_chain = ReadFileOrEmpty(cert_file);
+  pair.private_key = ReadFileOrEmpty(key_file);
+  if (pair.cert_chain.empty() || pair.private_key.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs readable, non-empty --tls_cert_file and --tls_key_file");
+  }
+  grpc::SslServerCredentialsOptions options(
+      ca_file.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!ca_file.empty()) {
+    options.pem_root_certs = ReadFileOrEmpty(ca_file);
+    if (options.pem_root_certs.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca_file is not readable or empty");
+    }
+  }
+  return grpc::SslServerCredentials(options);
 }
 
 int RunServer() {
@@ -135,6 +192,24 @@ int RunServer() {
   service_options.max_group_size = absl::GetFlag(FLAGS_max_group_size);
   service_options.max_stream_inflight =
       absl::GetFlag(FLAGS_max_stream_inflight);
+  std::optional<TokenAuth> auth;
+  if (const auto files = absl::GetFlag(FLAGS_auth_token_files); !files.empty()) {
+    absl::StatusOr<TokenAuth> loaded = TokenAuth::FromFiles(files);
+    if (!loaded.ok()) {
+      Log(LogLevel::kError, "auth", {{"error", std::string(loaded.status().message())}});
+      return 1;
+    }
+    auth.emplace(std::move(*loaded));
+    service_options.auth = &*auth;
+    Log(LogLevel::kInfo, "auth_enabled",
+        {{"tokens", absl::StrCat(auth->token_count())}});
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentials();
+  if (!credentials.ok()) {
+    Log(LogLevel::kError, "tls", {{"error", std::string(credentials.status().message())}});
+    return 1;
+  }
   RewardServiceImpl service(&store, &grader, service_options);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -142,7 +217,7 @@ int RunServer() {
   grpc::ServerBuilder builder;
   int port = 0;
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, *credentials, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));

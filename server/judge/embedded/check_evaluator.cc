@@ -1,0 +1,367 @@
+#include "server/judge/embedded/check_evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+#include "re2/re2.h"
+#include "server/judge/embedded/number_scanner.h"
+
+namespace rewardd {
+namespace {
+
+// Values and matches quoted in explanations are cut to this many bytes (at a
+// UTF-8 boundary) so a verdict never carries a large slab of text.
+constexpr size_t kQuoteLimit = 40;
+
+std::string Quote(absl::string_view s) {
+  if (s.size() <= kQuoteLimit) return absl::StrCat("'", s, "'");
+  size_t cut = kQuoteLimit;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat("'", s.substr(0, cut), "...'");
+}
+
+bool Contains(absl::string_view haystack, absl::string_view needle,
+              bool case_insensitive) {
+  if (!case_insensitive) return absl::StrContains(haystack, needle);
+  // No absl::StrContainsIgnoreCase in this abseil; std::search with an ASCII
+  // folding predicate avoids lowercasing (and allocating) the response.
+  return std::search(
+             haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+             [](char a, char b) {
+               return absl::ascii_tolower(static_cast<unsigned char>(a)) ==
+                      absl::ascii_tolower(static_cast<unsigned char>(b));
+             }) != haystack.end();
+}
+
+CheckResult EvaluateRegex(const Check& check, const RE2& re,
+                          absl::string_view response, bool explain) {
+  CheckResult r;
+  // RE2 takes its own StringPiece; absl::string_view does not convert.
+  const re2::StringPiece text(response.data(), response.size());
+  if (!explain) {
+    r.met = RE2::PartialMatch(text, re);
+    return r;
+  }
+  re2::StringPiece match;
+  r.met = re.Match(text, 0, text.size(), RE2::UNANCHORED, &match, 1);
+  r.explanation =
+      r.met ? absl::StrCat("pattern matched ",
+                           Quote(absl::string_view(match.data(), match.size())))
+            : absl::StrCat("pattern ", Quote(check.pattern), " not found");
+  return r;
+}
+
+CheckResult EvaluateContains(const Check& check, absl::string_view response,
+                             bool explain) {
+  CheckResult r;
+  const size_t total = check.values.size();
+  if (check.kind == Check::Kind::kNotContains) {
+    const std::string* found = nullptr;
+    for (const std::string& v : check.values) {
+      if (Contains(response, v, check.case_insensitive)) {
+        found = &v;
+        break;
+      }
+    }
+    r.met = found == nullptr;
+    if (explain) {
+      r.explanation =
+          r.met ? absl::StrCat("none of ", total, " forbidden strings found")
+                : absl::StrCat("found forbidden string ", Quote(*found));
+    }
+    return r;
+  }
+  if (check.match_any) {
+    const std::string* found = nullptr;
+    for (const std::string& v : check.values) {
+      if (Contains(response, v, check.case_insensitive)) {
+        found = &v;
+        break;
+      }
+    }
+    r.met = found != nullptr;
+    if (explain) {
+      r.explanation = r.met ? absl::StrCat("found ", Quote(*found))
+                            : absl::StrCat("none of ", total, " strings found");
+    }
+    return r;
+  }
+  // All values must occur. Without an explanation, stop at the first miss.
+  size_t found = 0;
+  const std::string* first_missing = nullptr;
+  for (const std::string& v : check.values) {
+    if (Contains(response, v, check.case_insensitive)) {
+      ++found;
+    } else {
+      if (first_missing == nullptr) first_missing = &v;
+      if (!explain) break;
+    }
+  }
+  r.met = first_missing == nullptr;
+  if (explain) {
+    r.explanation =
+        absl::StrCat("found ", found, "/", total, " required strings");
+    if (!r.met)
+      absl::StrAppend(&r.explanation, "; missing ", Quote(*first_missing));
+  }
+  return r;
+}
+
+CheckResult EvaluateBounds(const Check& check, int64_t count,
+                           absl::string_view unit, bool explain) {
+  CheckResult r;
+  r.met = (!check.min || count >= *check.min) &&
+          (!check.max || count <= *check.max);
+  if (explain) {
+    r.explanation = absl::StrCat(count, " ", unit, "; expected ");
+    if (check.min && check.max) {
+      absl::StrAppend(&r.explanation, "between ", *check.min, " and ",
+                      *check.max);
+    } else if (check.min) {
+      absl::StrAppend(&r.explanation, "at least ", *check.min);
+    } else if (check.max) {
+      absl::StrAppend(&r.explanation, "at most ", *check.max);
+    } else {
+      absl::StrAppend(&r.explanation, "any number");
+    }
+  }
+  return r;
+}
+
+CheckResult EvaluateJson(absl::string_view response, bool explain) {
+  CheckResult r;
+  const absl::string_view body = StripJsonFence(response);
+  r.met = nlohmann::json::accept(body.begin(), body.end());
+  if (!explain) return r;
+  if (r.met) {
+    r.explanation = body.size() == absl::StripAsciiWhitespace(response).size()
+                        ? "valid JSON"
+                        : "valid JSON inside a ``` fence";
+    return r;
+  }
+  if (body.empty()) {
+    r.explanation = "empty response is not JSON";
+    return r;
+  }
+  // Parse again only to say where it fails; the failing case is the rare one.
+  try {
+    nlohmann::json parsed = nlohmann::json::parse(body.begin(), body.end());
+    r.explanation = "not valid JSON";
+  } catch (const nlohmann::json::parse_error& e) {
+    r.explanation =
+        absl::StrCat("not valid JSON: syntax error at byte ", e.byte);
+  }
+  return r;
+}
+
+CheckResult EvaluateAffix(const Check& check, absl::string_view response,
+                          bool explain) {
+  CheckResult r;
+  const bool starts = check.kind == Check::Kind::kStartsWith;
+  const absl::string_view text =
+      starts ? absl::StripLeadingAsciiWhitespace(response)
+             : absl::StripTrailingAsciiWhitespace(response);
+  const std::string* hit = nullptr;
+  for (const std::string& v : check.values) {
+    bool ok;
+    if (check.case_insensitive) {
+      ok = starts ? absl::StartsWithIgnoreCase(text, v)
+                  : absl::EndsWithIgnoreCase(text, v);
+    } else {
+      ok = starts ? absl::StartsWith(text, v) : absl::EndsWith(text, v);
+    }
+    if (ok) {
+      hit = &v;
+      break;
+    }
+  }
+  r.met = hit != nullptr;
+  if (explain) {
+    const absl::string_view verb = starts ? "starts" : "ends";
+    if (r.met) {
+      r.explanation = absl::StrCat(verb, " with ", Quote(*hit));
+    } else if (check.values.size() == 1) {
+      r.explanation = absl::StrCat("does not ", starts ? "start" : "end",
+                                   " with ", Quote(check.values[0]));
+    } else {
+      r.explanation =
+          absl::StrCat(verb, " with none of ", check.values.size(), " values");
+    }
+  }
+  return r;
+}
+
+CheckResult EvaluateNumeric(const Check& check, absl::string_view response,
+                            bool explain) {
+  CheckResult r;
+  std::string marker;
+  const std::optional<double> answer =
+      ExtractFinalAnswer(response, explain ? &marker : nullptr);
+  if (!answer) {
+    if (explain) r.explanation = "no number found";
+    return r;
+  }
+  // A relative slack of a few ulps so that 0.1 + 0.2 style answers written
+  // out in decimal still compare equal with tolerance 0.
+  const double slack =
+      1e-9 * std::max({1.0, std::fabs(check.value), std::fabs(*answer)});
+  r.met = std::fabs(*answer - check.value) <= check.tolerance + slack;
+  if (explain) {
+    r.explanation = absl::StrCat("final answer ", *answer);
+    if (!marker.empty()) {
+      absl::StrAppend(&r.explanation, " (after '", marker, "')");
+    }
+    absl::StrAppend(&r.explanation, "; expected ", check.value);
+    if (check.tolerance > 0)
+      absl::StrAppend(&r.explanation, " +/- ", check.tolerance);
+  }
+  return r;
+}
+
+// The end of the last occurrence of "answer" in any ASCII case, or npos.
+size_t EndOfLastAnswerWord(absl::string_view text) {
+  constexpr absl::string_view kWord = "answer";
+  if (text.size() < kWord.size()) return absl::string_view::npos;
+  for (size_t i = text.size() - kWord.size() + 1; i-- > 0;) {
+    if (absl::EqualsIgnoreCase(text.substr(i, kWord.size()), kWord)) {
+      return i + kWord.size();
+    }
+  }
+  return absl::string_view::npos;
+}
+
+}  // namespace
+
+int64_t CountWords(absl::string_view text) {
+  int64_t words = 0;
+  bool in_word = false;
+  for (char c : text) {
+    const bool space = absl::ascii_isspace(static_cast<unsigned char>(c));
+    if (!space && !in_word) ++words;
+    in_word = !space;
+  }
+  return words;
+}
+
+int64_t CountCodePoints(absl::string_view text) {
+  int64_t n = 0;
+  for (char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+int64_t CountLines(absl::string_view text) {
+  if (text.empty()) return 0;
+  int64_t lines = std::count(text.begin(), text.end(), '\n');
+  // A final line break ends the last line rather than opening a new one.
+  if (text.back() != '\n') ++lines;
+  return lines;
+}
+
+absl::string_view StripJsonFence(absl::string_view text) {
+  absl::string_view t = absl::StripAsciiWhitespace(text);
+  if (!absl::StartsWith(t, "```") || t.size() < 6 ||
+      !absl::EndsWith(t, "```")) {
+    return t;
+  }
+  absl::string_view inner = t.substr(3, t.size() - 6);
+  // The opening line may carry a language tag ("json"); JSON itself never
+  // starts on the fence line in practice, so drop up to the first newline.
+  const size_t nl = inner.find('\n');
+  if (nl == absl::string_view::npos) return absl::StripAsciiWhitespace(inner);
+  const absl::string_view tag = absl::StripAsciiWhitespace(inner.substr(0, nl));
+  const bool tag_ok = std::all_of(tag.begin(), tag.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+           c == '_';
+  });
+  if (tag_ok) inner.remove_prefix(nl + 1);
+  return absl::StripAsciiWhitespace(inner);
+}
+
+std::optional<double> ExtractFinalAnswer(absl::string_view response,
+                                         std::string* marker) {
+  struct Marker {
+    absl::string_view name;
+    size_t end;
+  };
+  const size_t eq = response.rfind("= ");
+  const size_t boxed = response.rfind("\\boxed{");
+  const Marker candidates[] = {
+      {"answer", EndOfLastAnswerWord(response)},
+      {"= ", eq == absl::string_view::npos ? eq : eq + 2},
+      {"\\boxed{", boxed == absl::string_view::npos ? boxed : boxed + 7},
+  };
+  const Marker* last = nullptr;
+  for (const Marker& m : candidates) {
+    if (m.end == absl::string_view::npos) continue;
+    if (last == nullptr || m.end > last->end) last = &m;
+  }
+  if (last != nullptr) {
+    if (std::optional<ScannedNumber> n = FindNumber(response, last->end)) {
+      if (marker != nullptr) *marker = std::string(last->name);
+      return n->value;
+    }
+  }
+  if (marker != nullptr) marker->clear();
+  std::optional<double> value;
+  for (size_t pos = 0;;) {
+    std::optional<ScannedNumber> n = FindNumber(response, pos);
+    if (!n) break;
+    value = n->value;
+    pos = n->end;
+  }
+  return value;
+}
+
+absl::StatusOr<CheckResult> EvaluateCheck(const Check& check,
+                                          absl::string_view response,
+                                          bool explain) {
+  switch (check.kind) {
+    case Check::Kind::kNone:
+      return absl::InvalidArgumentError("criterion has no check to evaluate");
+    case Check::Kind::kRegex: {
+      if (check.regex != nullptr) {
+        return EvaluateRegex(check, *check.regex, response, explain);
+      }
+      // Unvalidated rubric: compile with the options ValidateRubric uses.
+      RE2::Options options;
+      options.set_log_errors(false);
+      options.set_case_sensitive(!check.case_insensitive);
+      RE2 re(check.pattern, options);
+      if (!re.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "check.pattern is not a valid RE2 regex: ", re.error()));
+      }
+      return EvaluateRegex(check, re, response, explain);
+    }
+    case Check::Kind::kContains:
+    case Check::Kind::kNotContains:
+      return EvaluateContains(check, response, explain);
+    case Check::Kind::kWordCount:
+      return EvaluateBounds(check, CountWords(response), "words", explain);
+    case Check::Kind::kCharCount:
+      return EvaluateBounds(check, CountCodePoints(response), "characters",
+                            explain);
+    case Check::Kind::kLineCount:
+      return EvaluateBounds(check, CountLines(response), "lines", explain);
+    case Check::Kind::kValidJson:
+      return EvaluateJson(response, explain);
+    case Check::Kind::kStartsWith:
+    case Check::Kind::kEndsWith:
+      return EvaluateAffix(check, response, explain);
+    case Check::Kind::kNumeric:
+      return EvaluateNumeric(check, response, explain);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown check kind ", static_cast<int>(check.kind)));
+}
+
+}  // namespace rewardd

@@ -1,0 +1,114 @@
+// Security over loopback against a real rewardd: bearer-token auth on the
+// RewardService (health stays open) and TLS with a certificate made for the
+// test by the openssl CLI.
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "client/reward_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/rewardd_process.h"
+
+namespace rewardd {
+namespace {
+
+namespace pb = reward::v1;
+using ::rewardd::testing::ReadFile;
+using ::rewardd::testing::RewarddProcess;
+using ::rewardd::testing::TempDir;
+
+pb::GradeRequest Request() {
+  pb::GradeRequest req;
+  req.set_request_id("sec");
+  auto* c = req.mutable_rubric()->add_criteria();
+  c->set_id("paris");
+  c->set_text("Names Paris");
+  c->set_weight(1);
+  c->mutable_check()->set_kind(pb::Check::CONTAINS);
+  c->mutable_check()->add_values("Paris");
+  req.set_response("Paris");
+  return req;
+}
+
+std::unique_ptr<RewardClient> Client(RewardClient::Options options) {
+  options.max_attempts = 1;
+  options.deadline = absl::Seconds(10);
+  auto client = RewardClient::Create(options);
+  EXPECT_TRUE(client.ok()) << client.status();
+  return std::move(*client);
+}
+
+TEST(TokenAuth, RewardServiceNeedsAValidTokenHealthStaysOpen) {
+  TempDir dir;
+  dir.Write("old.tokens", "# rotated out next week\nold-token-1234\n");
+  dir.Write("new.tokens", "new-token-5678\n");
+  RewarddProcess server({absl::StrCat("--auth_token_files=", dir.path(),
+                                      "/old.tokens,", dir.path(), "/new.tokens")});
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  RewardClient::Options options;
+  options.target = server.address();
+
+  auto anonymous = Client(options);
+  auto health = anonymous->Health("");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
+  auto denied = anonymous->Grade(Request());
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(anonymous->ListRubricSets().status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Streams are refused as a whole, with the stream's own status.
+  auto session = anonymous->OpenStream(
+      {}, [](std::string, absl::StatusOr<pb::GradeResponse>) {});
+  (void)session->Send(Request());
+  EXPECT_EQ(session->Finish().code(), absl::StatusCode::kUnauthenticated);
+
+  options.bearer_token = "new-token-567";  // a prefix of a real token
+  auto wrong = Client(options)->Grade(Request());
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(wrong.status().message()),
+              ::testing::Not(::testing::HasSubstr("new-token")));
+
+  for (const char* token : {"old-token-1234", "new-token-5678"}) {
+    options.bearer_token = token;
+    auto ok = Client(options)->Grade(Request());
+    ASSERT_TRUE(ok.ok()) << token << ": " << ok.status();
+    EXPECT_DOUBLE_EQ(ok->reward(), 1.0);
+  }
+  // Tokens never reach the logs.
+  EXPECT_THAT(server.Log(), ::testing::Not(::testing::HasSubstr("token-1234")));
+}
+
+TEST(TokenAuth, AnEmptyTokenFileRefusesToStart) {
+  TempDir dir;
+  dir.Write("empty.tokens", "# nothing\n");
+  RewarddProcess server({"--auth_token_files=" + dir.path() + "/empty.tokens"});
+  EXPECT_FALSE(server.Start(absl::Seconds(10)).ok());
+}
+
+TEST(Tls, ServesOverTlsAndRefusesPlaintext) {
+  TempDir dir;
+  const std::string cmd = absl::StrCat(
+      "cd ", dir.path(),
+      " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
+      " -keyout key.pem -out cert.pem >/dev/null 2>&1");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
+  RewarddProcess server({"--tls_cert_file=" + dir.path() + "/cert.pem",
+                         "--tls_key_file=" + dir.path() + "/key.pem"});
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+
+  RewardClient::Options options;
+  options.target = server.address();
+  options.use_tls = true;
+  options.tls_root_certs_pem = ReadFile(dir.path() + "/cert.pem");
+  auto ok = Client(options)->Grade(Request());
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_DOUBLE_EQ(ok->reward(), 1.0);
+
+  options.use_tls = false;
+  auto plaintext = Client(options)->Grade(Request());
+  EXPECT_EQ(plaintext.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace rewardd

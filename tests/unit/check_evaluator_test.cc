@@ -1,0 +1,306 @@
+// Exact checks of the embedded judge: every Check::Kind, the edge cases the
+// proto leaves to the implementation, and the explanations users read.
+#include "server/judge/embedded/check_evaluator.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/judge/embedded/number_scanner.h"
+#include "server/rubric/rubric.h"
+
+namespace rewardd {
+namespace {
+
+using ::testing::DoubleEq;
+using ::testing::HasSubstr;
+using ::testing::Optional;
+
+// A check as ValidateRubric leaves it (regex compiled), so the tests see
+// what the judge sees.
+Check Validated(Check check) {
+  Rubric rubric;
+  rubric.id = "r";
+  Criterion c;
+  c.id = "c1";
+  c.text = "t";
+  c.check = std::move(check);
+  rubric.criteria.push_back(std::move(c));
+  const absl::Status s = ValidateRubric(rubric);
+  EXPECT_TRUE(s.ok()) << s;
+  return rubric.criteria[0].check;
+}
+
+bool Met(const Check& check, absl::string_view response) {
+  absl::StatusOr<CheckResult> r = EvaluateCheck(check, response, false);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() && r->met;
+}
+
+std::string Explain(const Check& check, absl::string_view response) {
+  absl::StatusOr<CheckResult> r = EvaluateCheck(check, response, true);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? r->explanation : "";
+}
+
+Check Make(Check::Kind kind, std::vector<std::string> values = {}) {
+  Check c;
+  c.kind = kind;
+  c.values = std::move(values);
+  return c;
+}
+
+Check Bounds(Check::Kind kind, std::optional<int64_t> min,
+             std::optional<int64_t> max) {
+  Check c;
+  c.kind = kind;
+  c.min = min;
+  c.max = max;
+  return c;
+}
+
+Check Numeric(double value, double tolerance = 0) {
+  Check c;
+  c.kind = Check::Kind::kNumeric;
+  c.value = value;
+  c.tolerance = tolerance;
+  return c;
+}
+
+TEST(CheckEvaluator, NoCheckIsAnError) {
+  EXPECT_EQ(EvaluateCheck(Check{}, "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// --- regex -----------------------------------------------------------------
+
+TEST(CheckEvaluator, RegexIsAPartialMatch) {
+  Check c = Make(Check::Kind::kRegex);
+  c.pattern = R"(\bdiagnos(is|e)\b)";
+  c = Validated(c);
+  ASSERT_NE(c.regex, nullptr);
+  EXPECT_TRUE(Met(c, "The likely diagnosis is X."));
+  EXPECT_FALSE(Met(c, "The likely diagnoses are X and Y."));
+  EXPECT_THAT(Explain(c, "so, diagnose it"), HasSubstr("'diagnose'"));
+  EXPECT_THAT(Explain(c, "nothing"), HasSubstr("not found"));
+}
+
+TEST(CheckEvaluator, RegexCaseInsensitiveOptionIsHonoured) {
+  Check c = Make(Check::Kind::kRegex);
+  c.pattern = "final answer";
+  EXPECT_FALSE(Met(Validated(c), "FINAL ANSWER: 3"));
+  c.case_insensitive = true;
+  EXPECT_TRUE(Met(Validated(c), "FINAL ANSWER: 3"));
+}
+
+TEST(CheckEvaluator, RegexWithoutPrecompiledPatternStillWorks) {
+  Check c = Make(Check::Kind::kRegex);
+  c.pattern = "a+b";
+  ASSERT_EQ(c.regex, nullptr);
+  EXPECT_TRUE(Met(c, "xxaaab"));
+  c.pattern = "(unclosed";
+  EXPECT_EQ(EvaluateCheck(c, "x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// --- contains / not_contains -------------------------------------------------
+
+TEST(CheckEvaluator, ContainsAllReportsWhatIsMissing) {
+  Check c = Make(Check::Kind::kContains, {"aspirin", "ibuprofen", "rest"});
+  EXPECT_TRUE(Met(c, "Take aspirin or ibuprofen and rest."));
+  EXPECT_FALSE(Met(c, "Take aspirin and rest."));
+  EXPECT_EQ(Explain(c, "Take aspirin and rest."),
+            "found 2/3 required strings; missing 'ibuprofen'");
+}
+
+TEST(CheckEvaluator, ContainsAnyNeedsOne) {
+  Check c = Make(Check::Kind::kContains, {"urgent care", "emergency"});
+  c.match_any = true;
+  EXPECT_TRUE(Met(c, "go to the emergency department"));
+  EXPECT_FALSE(Met(c, "see your GP"));
+  EXPECT_THAT(Explain(c, "see your GP"), HasSubstr("none of 2"));
+}
+
+TEST(CheckEvaluator, ContainsIsCaseSensitiveUnlessAsked) {
+  Check c = Make(Check::Kind::kContains, {"Paris"});
+  EXPECT_FALSE(Met(c, "it is PARIS"));
+  c.case_insensitive = true;
+  EXPECT_TRUE(Met(c, "it is PARIS"));
+  EXPECT_TRUE(Met(c, "it is paris"));
+}
+
+TEST(CheckEvaluator, NotContainsFailsOnAnyForbiddenString) {
+  Check c = Make(Check::Kind::kNotContains, {"As an AI", "I cannot"});
+  EXPECT_TRUE(Met(c, "Here is the plan."));
+  EXPECT_FALSE(Met(c, "I cannot help with that."));
+  EXPECT_THAT(Explain(c, "I cannot help"), HasSubstr("'I cannot'"));
+  c.case_insensitive = true;
+  EXPECT_FALSE(Met(c, "as an ai model, ..."));
+}
+
+// --- counts ------------------------------------------------------------------
+
+TEST(CheckEvaluator, WordCountBoundsWithOnlyMinOrOnlyMax) {
+  const std::string text = "one two\tthree\n four   five";  // 5 words
+  EXPECT_EQ(CountWords(text), 5);
+  EXPECT_TRUE(Met(Bounds(Check::Kind::kWordCount, 5, std::nullopt), text));
+  EXPECT_FALSE(Met(Bounds(Check::Kind::kWordCount, 6, std::nullopt), text));
+  EXPECT_TRUE(Met(Bounds(Check::Kind::kWordCount, std::nullopt, 5), text));
+  EXPECT_FALSE(Met(Bounds(Check::Kind::kWordCount, std::nullopt, 4), text));
+  EXPECT_TRUE(Met(Bounds(Check::Kind::kWordCount, 1, 10), text));
+  EXPECT_EQ(Explain(Bounds(Check::Kind::kWordCount, 6, std::nullopt), text),
+            "5 words; expected at least 6");
+  EXPECT_EQ(Explain(Bounds(Check::Kind::kWordCount, 1, 3), text),
+            "5 words; expected between 1 and 3");
+  EXPECT_EQ(CountWords("   "), 0);
+}
+
+TEST(CheckEvaluator, CharCountCountsCodePointsNotBytes) {
+  const std::string text = "naïve café 日本 🙂";  // 15 code points
+  ASSERT_GT(text.size(), 15u);
+  EXPECT_EQ(CountCodePoints(text), 15);
+  EXPECT_TRUE(Met(Bounds(Check::Kind::kCharCount, std::nullopt, 15), text));
+  EXPECT_FALSE(Met(Bounds(Check::Kind::kCharCount, std::nullopt, 14), text));
+  EXPECT_TRUE(Met(Bounds(Check::Kind::kCharCount, 15, std::nullopt), text));
+}
+
+TEST(CheckEvaluator, LineCount) {
+  EXPECT_EQ(CountLines(""), 0);
+  EXPECT_EQ(CountLines("a"), 1);
+  EXPECT_EQ(CountLines("a\n"), 1);
+  EXPECT_EQ(CountLines("a\n\nb"), 3);
+  EXPECT_EQ(CountLines("a\r\nb\r\n"), 2);
+  EXPECT_TRUE(Met(Bounds(Check::Kind::kLineCount, 2, 2), "- x\n- y\n"));
+  EXPECT_FALSE(
+      Met(Bounds(Check::Kind::kLineCount, 3, std::nullopt), "- x\n- y\n"));
+}
+
+// --- valid_json
+// ----------------------------------------------------------------
+
+TEST(CheckEvaluator, ValidJsonAllowsWhitespaceAndOneFence) {
+  const Check c = Make(Check::Kind::kValidJson);
+  EXPECT_TRUE(Met(c, "  {\"a\": [1, 2]}\n"));
+  EXPECT_TRUE(Met(c, "```json\n{\"a\": 1}\n```"));
+  EXPECT_TRUE(Met(c, "\n```\n[1, 2, 3]\n```\n"));
+  EXPECT_TRUE(Met(c, "```{\"a\": 1}```"));
+  EXPECT_TRUE(Met(c, "42"));
+  EXPECT_FALSE(Met(c, "Here you go: {\"a\": 1}"));
+  EXPECT_FALSE(Met(c, "```json\n{\"a\": 1}\n```\nHope this helps"));
+  EXPECT_FALSE(Met(c, "```json\n```json\n{}\n```\n```"));
+  EXPECT_FALSE(Met(c, "{\"a\": 1,}"));
+  EXPECT_FALSE(Met(c, ""));
+  EXPECT_THAT(Explain(c, "{\"a\": 1,}"), HasSubstr("syntax error at byte"));
+  EXPECT_THAT(Explain(c, "```json\n{}\n```"), HasSubstr("fence"));
+}
+
+TEST(CheckEvaluator, StripJsonFence) {
+  EXPECT_EQ(StripJsonFence("```json\n{}\n```"), "{}");
+  EXPECT_EQ(StripJsonFence("  {} "), "{}");
+  // An opening line that is JSON, not a language tag, is kept.
+  EXPECT_EQ(StripJsonFence("```{\"a\":\n1}```"), "{\"a\":\n1}");
+}
+
+// --- starts_with / ends_with
+// ----------------------------------------------------
+
+TEST(CheckEvaluator, StartsWithTrimsLeadingWhitespaceAndTakesAnyValue) {
+  Check c = Make(Check::Kind::kStartsWith, {"Yes", "No"});
+  EXPECT_TRUE(Met(c, "\n  No, because ..."));
+  EXPECT_FALSE(Met(c, "Maybe"));
+  EXPECT_FALSE(Met(c, "yes"));
+  c.case_insensitive = true;
+  EXPECT_TRUE(Met(c, "yes"));
+  EXPECT_EQ(Explain(c, "NO."), "starts with 'No'");
+}
+
+TEST(CheckEvaluator, EndsWithTrimsTrailingWhitespace) {
+  const Check c = Make(Check::Kind::kEndsWith, {"Done."});
+  EXPECT_TRUE(Met(c, "All steps complete. Done.\n\n"));
+  EXPECT_FALSE(Met(c, "Done. More text"));
+  EXPECT_EQ(Explain(c, "nope"), "does not end with 'Done.'");
+}
+
+// --- numeric
+// ---------------------------------------------------------------------
+
+TEST(NumberScanner, ReadsCommonForms) {
+  auto first = [](absl::string_view s) -> std::optional<double> {
+    std::optional<ScannedNumber> n = FindNumber(s, 0);
+    if (!n) return std::nullopt;
+    return n->value;
+  };
+  EXPECT_THAT(first("about 1,234,567.5 people"), Optional(DoubleEq(1234567.5)));
+  EXPECT_THAT(first("x = -3.25"), Optional(DoubleEq(-3.25)));
+  EXPECT_THAT(first("\xE2\x88\x92"
+                    "7 degrees"),
+              Optional(DoubleEq(-7)));
+  EXPECT_THAT(first("6.02e23 atoms"), Optional(DoubleEq(6.02e23)));
+  EXPECT_THAT(first("1.5E-3"), Optional(DoubleEq(1.5e-3)));
+  EXPECT_THAT(first("only .5 left"), Optional(DoubleEq(0.5)));
+  EXPECT_THAT(first("item-3"), Optional(DoubleEq(3)));  // hyphen, not sign
+  EXPECT_THAT(first("1,23"), Optional(DoubleEq(1)));    // not a thousands group
+  EXPECT_THAT(first("1234,567"), Optional(DoubleEq(1234)));
+  EXPECT_THAT(first("3 eggs"), Optional(DoubleEq(3)));
+  EXPECT_EQ(first("no digits here"), std::nullopt);
+}
+
+TEST(CheckEvaluator, NumericFinalAnswerForms) {
+  struct Case {
+    const char* response;
+    double expected;
+  } cases[] = {
+      {"2 + 2 is 4", 4},
+      {"The answer is 42. We used 7 steps.", 42},
+      {"Answer: $1,234.50 (rounded from 1234.499)", 1234.5},
+      {"First 3 = 3, so x = -12", -12},
+      {"Thus \\boxed{2.5e3} follows from 12 and 7", 2500},
+      {"We get \\boxed{-0.75}.", -0.75},
+      {"**Final answer:** 1,000,000", 1000000},
+      {"17 and 18, but no answer yet", 18},  // nothing after the marker
+  };
+  for (const Case& c : cases) {
+    EXPECT_THAT(ExtractFinalAnswer(c.response), Optional(DoubleEq(c.expected)))
+        << c.response;
+    EXPECT_TRUE(Met(Numeric(c.expected), c.response)) << c.response;
+  }
+}
+
+TEST(CheckEvaluator, NumericUsesTheLastMarker) {
+  std::string marker;
+  EXPECT_THAT(ExtractFinalAnswer("answer 1; then y = 5 and z is 9", &marker),
+              Optional(DoubleEq(5)));
+  EXPECT_EQ(marker, "= ");
+  EXPECT_THAT(ExtractFinalAnswer("1 and 2", &marker), Optional(DoubleEq(2)));
+  EXPECT_EQ(marker, "");
+}
+
+TEST(CheckEvaluator, NumericTolerance) {
+  EXPECT_TRUE(Met(Numeric(3.14159, 0.01), "pi is about 3.14"));
+  EXPECT_FALSE(Met(Numeric(3.14159, 0.001), "pi is about 3.14"));
+  EXPECT_TRUE(Met(Numeric(0.3), "0.1 + 0.2 = 0.3"));
+  EXPECT_FALSE(Met(Numeric(1), "no numbers at all"));
+  EXPECT_EQ(Explain(Numeric(1), "none"), "no number found");
+  EXPECT_EQ(Explain(Numeric(5, 0.5), "The answer is 4"),
+            "final answer 4 (after 'answer'); expected 5 +/- 0.5");
+}
+
+TEST(CheckEvaluator, ExplanationsAreOnlyBuiltWhenAsked) {
+  const Check c = Make(Check::Kind::kContains, {"x", "y"});
+  absl::StatusOr<CheckResult> r = EvaluateCheck(c, "x", /*explain=*/false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->met);
+  EXPECT_TRUE(r->explanation.empty());
+}
+
+TEST(CheckEvaluator, LongValuesAreShortenedInExplanations) {
+  const std::string long_value(200, 'q');
+  const Check c = Make(Check::Kind::kContains, {long_value});
+  const std::string e = Explain(c, "nothing");
+  EXPECT_LT(e.size(), 100u);
+  EXPECT_THAT(e, HasSubstr("...'"));
+}
+
+}  // namespace
+}  // namespace rewardd
