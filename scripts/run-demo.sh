@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 echo "== starting rewardd (embedded judge, rubric sets from examples/rubrics)"
 "$REWARDD" --listen=127.0.0.1:0 --port_file="$WORK/port" \
-  --rubric_dir="$ROOT/examples/rubrics" \
+  --rubric_dir="$ROOT/examples/rubrics" --metrics_listen=127.0.0.1:0 \
   --drain_grace_seconds=0 2>"$WORK/rewardd.log" &
 PID=$!
 for _ in $(seq 1 300); do

@@ -16,19 +16,28 @@
 // numerator and never enter the denominator.
 //
 // Criteria without a verdict (status != kOk) under each policy:
-//   kStrict       count as unmet (the paper's rule for a criterion the judge
-//                 left out). A failed call (kJudgeError, kTimeout, kSkipped)
-//                 still makes the result invalid: it is never scored 0.
+//   kStrict       kMissing counts as unmet (the paper's rule for a criterion
+//                 the judge left out). A failed call (kJudgeError, kTimeout,
+//                 kSkipped) or an answer that could not be read even after
+//                 retries (kParseError) makes the result invalid: it is
+//                 never scored 0.
 //   kRenormalize  left out of numerator and denominator; invalid only when no
 //                 positive-weight criterion has a verdict.
 //   kInvalid      any criterion without a verdict makes the result invalid.
 // An invalid result has reward 0 and valid == false; callers must not train
 // on it.
 //
+// Expected reward: when the result is valid and every criterion has a verdict
+// with a probability p_i = P(met) (judge logprobs, or votes aggregated by
+// mean), `expected_reward` is the same formula with p_i in place of met_i
+// (same denominator and clipping). Otherwise it is unset: a mix of soft and
+// hard verdicts would not be an expectation of anything.
+//
 // Thread-safety: stateless.
 #ifndef REWARDD_SERVER_GRADING_SCORING_H_
 #define REWARDD_SERVER_GRADING_SCORING_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,7 +60,8 @@ struct Score {
   double score = 0;      // sum(w_i * met_i) over criteria with verdicts
   double max_score = 0;  // positive weights counted in the denominator
   bool valid = true;
-  std::string invalid_reason;  // empty when valid
+  std::string invalid_reason;             // empty when valid
+  std::optional<double> expected_reward;  // see above
 };
 
 // `verdicts` is parallel to rubric.criteria.

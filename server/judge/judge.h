@@ -76,6 +76,9 @@ struct GradeInput {
   uint32_t chunk_size = 0;  // kChunked; 0 = the judge's default
   bool include_explanations = false;
   bool skip_cache = false;
+  // Samples per grading (majority/mean vote); 0 = the judge's configured
+  // `votes`. Judges without sampling (the embedded one) ignore it.
+  uint32_t votes = 0;
 
   absl::Time received = absl::InfinitePast();
   absl::Time deadline = absl::InfiniteFuture();
@@ -95,6 +98,8 @@ struct Verdict {
   std::optional<double> probability;  // P(met), when the judge has one
   std::string explanation;
   bool cached = false;
+  // With votes: the share of valid samples that agree with `met`.
+  std::optional<double> agreement;
 };
 
 struct JudgeResult {
@@ -105,7 +110,8 @@ struct JudgeResult {
 
 // Called exactly once per Grade() call. A non-OK status means the work was
 // refused as a whole and no judge saw it: RESOURCE_EXHAUSTED (queue full),
-// UNAVAILABLE (shutting down), DEADLINE_EXCEEDED (could not start in time).
+// UNAVAILABLE (shutting down), DEADLINE_EXCEEDED (could not start in time),
+// INVALID_ARGUMENT (more votes than the judge allows).
 // Failures of judge calls themselves come back as OK results whose verdicts
 // carry kJudgeError / kTimeout / kParseError, so they are reported per
 // criterion.

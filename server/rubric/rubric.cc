@@ -159,8 +159,14 @@ absl::Status ValidateRubric(Rubric& rubric) {
           absl::StrCat(where, ": weight is not a finite number"));
     }
     if (c.weight > 0) any_positive = true;
-    absl::Status s = ValidateCheck(where, c.check);
-    if (!s.ok()) return s;
+    if (c.check != nullptr) {
+      // Validation compiles the regex into the check: work on a copy, as
+      // the check may be shared with another rubric.
+      auto check = std::make_shared<Check>(*c.check);
+      absl::Status s = ValidateCheck(where, *check);
+      if (!s.ok()) return s;
+      c.check = std::move(check);
+    }
   }
   if (!any_positive) {
     return absl::InvalidArgumentError(
@@ -178,15 +184,17 @@ std::string RubricVersion(const Rubric& rubric) {
     AppendField(canon, c.id);
     AppendField(canon, c.text);
     AppendField(canon, absl::StrCat(c.weight));
-    AppendField(canon, CheckKindName(c.check.kind));
-    if (c.check.kind != Check::Kind::kNone) {
-      AppendField(canon, c.check.pattern);
-      AppendField(canon, absl::StrJoin(c.check.values, "\x1f"));
+    const Check none;
+    const Check& check = c.check != nullptr ? *c.check : none;
+    AppendField(canon, CheckKindName(check.kind));
+    if (check.kind != Check::Kind::kNone) {
+      AppendField(canon, check.pattern);
+      AppendField(canon, absl::StrJoin(check.values, "\x1f"));
       AppendField(canon,
-                  absl::StrCat(c.check.match_any, c.check.case_insensitive,
-                               c.check.min ? *c.check.min : INT64_MIN, ",",
-                               c.check.max ? *c.check.max : INT64_MAX, ",",
-                               c.check.value, ",", c.check.tolerance));
+                  absl::StrCat(check.match_any, check.case_insensitive,
+                               check.min ? *check.min : INT64_MIN, ",",
+                               check.max ? *check.max : INT64_MAX, ",",
+                               check.value, ",", check.tolerance));
     }
   }
   return HexSha256(canon, 16);

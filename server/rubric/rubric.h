@@ -68,7 +68,10 @@ struct Criterion {
   std::string text;
   double weight = 1;
   std::vector<std::string> tags;
-  Check check;  // kind == kNone: no check
+  // Null: no check (the judge reads the text). Held out of line because
+  // most criteria have none and a Check is ~140 bytes: rubric sets of
+  // millions of criteria stay compact.
+  std::shared_ptr<const Check> check;
 };
 
 struct Rubric {
@@ -117,7 +120,8 @@ struct RubricSet {
   absl::flat_hash_map<std::string, size_t> by_prompt;  // prompt -> index
   // Records the loader skipped without failing the file (e.g. a BiGGen-Bench
   // record with an empty checklist), one message each naming the record; at
-  // most the first 100 are kept, skipped_records counts all of them.
+  // most 100 (the last then says how many more there were); skipped_records
+  // counts all of them.
   std::vector<std::string> warnings;
   int64_t skipped_records = 0;
 

@@ -109,7 +109,9 @@ bool IsWrapper(const Json& record) {
 }
 
 // nlohmann's message without its "[json.exception.parse_error.101] " tag.
-std::string ParseErrorText(const Json::parse_error& e, bool single_line) {
+// Parsing throws parse_error for syntax and out_of_range for numbers that do
+// not fit a double (1e400); both are input errors.
+std::string ParseErrorText(const Json::exception& e, bool single_line) {
   absl::string_view text = e.what();
   if (size_t pos = text.find("] "); pos != absl::string_view::npos) {
     text.remove_prefix(pos + 2);
@@ -133,18 +135,22 @@ class SetBuilder {
 
   const std::string& source() const { return source_; }
 
-  absl::Status Add(const Json& record, const std::string& location) {
+  // `top_level`: the record may be the whole-file {"rubrics": [...]} form.
+  // Only there: unwrapping nested wrappers would recurse as deep as the
+  // input is nested.
+  absl::Status Add(const Json& record, const std::string& location,
+                   bool top_level = true) {
     if (!record.is_object()) {
       return absl::InvalidArgumentError(
           absl::StrCat(location, ": record is not a JSON object (got ",
                        rubric_formats::Preview(record), ")"));
     }
-    if (IsWrapper(record) &&
+    if (top_level && IsWrapper(record) &&
         (format_ == RubricFormat::kAuto || format_ == RubricFormat::kRewardd)) {
       const Json& list = record["rubrics"];
       for (size_t i = 0; i < list.size(); ++i) {
         absl::Status s =
-            Add(list[i], absl::StrCat(location, " rubrics[", i, "]"));
+            Add(list[i], absl::StrCat(location, " rubrics[", i, "]"), false);
         if (!s.ok()) return s;
       }
       return absl::OkStatus();
@@ -200,10 +206,13 @@ class SetBuilder {
       return absl::InvalidArgumentError(
           absl::StrCat(source_, ": empty file (no records)"));
     }
-    if (static_cast<size_t>(set_.skipped_records) > set_.warnings.size()) {
-      set_.warnings.push_back(
-          absl::StrCat("... ", set_.skipped_records - set_.warnings.size(),
-                       " more skipped records not listed"));
+    // Warnings are capped (RecordContext::Warn); the last one then says how
+    // many went unlisted, keeping the list within the cap.
+    if (static_cast<size_t>(set_.skipped_records) > set_.warnings.size() &&
+        !set_.warnings.empty()) {
+      set_.warnings.back() = absl::StrCat(
+          "... and ", set_.skipped_records - (set_.warnings.size() - 1),
+          " more skipped records");
     }
     set_.format = std::string(RubricFormatName(format_));
     set_.loaded_at_unix = absl::ToUnixSeconds(absl::Now());
@@ -240,7 +249,7 @@ absl::Status ParseJsonLines(absl::string_view content, SetBuilder& builder) {
     Json record;
     try {
       record = Json::parse(line.begin(), line.end());
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {
       return absl::InvalidArgumentError(
           absl::StrCat(location, ": invalid JSON: ", ParseErrorText(e, true)));
     }
@@ -254,7 +263,7 @@ absl::Status ParseJsonDocument(absl::string_view content, SetBuilder& builder) {
   Json doc;
   try {
     doc = Json::parse(content.begin(), content.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(
         builder.source(), ": invalid JSON: ", ParseErrorText(e, false)));
   }
@@ -344,7 +353,12 @@ absl::StatusOr<RubricSet> ParseRubricSet(absl::string_view set_name,
     // document.
     absl::string_view first_line = content.substr(start);
     first_line = first_line.substr(0, first_line.find('\n'));
-    const bool jsonl = Json::accept(first_line.begin(), first_line.end());
+    bool jsonl = false;
+    try {
+      jsonl = Json::accept(first_line.begin(), first_line.end());
+    } catch (const Json::exception&) {
+      // Not a clean first line: read as one document, which reports why.
+    }
     s = jsonl ? ParseJsonLines(content, builder)
               : ParseJsonDocument(content, builder);
   } else {

@@ -56,28 +56,30 @@ absl::StatusOr<Rubric> RubricFromProto(const pb::Rubric& proto) {
     c.text = pc.text();
     c.weight = pc.weight();
     c.tags.assign(pc.tags().begin(), pc.tags().end());
-    if (pc.has_check()) {
+    if (pc.has_check() && pc.check().kind() != pb::Check::KIND_UNSPECIFIED) {
       const pb::Check& pk = pc.check();
+      auto check = std::make_shared<Check>();
       bool known = false;
       for (const KindPair& k : kKinds) {
         if (k.proto == pk.kind()) {
-          c.check.kind = k.domain;
+          check->kind = k.domain;
           known = true;
         }
       }
       if (!known) {
-        return absl::InvalidArgumentError("criterion '" + pc.id() +
-                                          "': unknown check kind " +
-                                          std::to_string(pk.kind()));
+        return absl::InvalidArgumentError(
+            "criterion '" + pc.id() + "': unknown check kind " +
+            std::to_string(pk.kind()));
       }
-      c.check.pattern = pk.pattern();
-      c.check.values.assign(pk.values().begin(), pk.values().end());
-      c.check.match_any = pk.match() == pb::Check::ANY;
-      c.check.case_insensitive = pk.case_insensitive();
-      if (pk.has_min()) c.check.min = pk.min();
-      if (pk.has_max()) c.check.max = pk.max();
-      c.check.value = pk.value();
-      c.check.tolerance = pk.tolerance();
+      check->pattern = pk.pattern();
+      check->values.assign(pk.values().begin(), pk.values().end());
+      check->match_any = pk.match() == pb::Check::ANY;
+      check->case_insensitive = pk.case_insensitive();
+      if (pk.has_min()) check->min = pk.min();
+      if (pk.has_max()) check->max = pk.max();
+      check->value = pk.value();
+      check->tolerance = pk.tolerance();
+      c.check = std::move(check);
     }
   }
   absl::Status s = ValidateRubric(r);
@@ -99,19 +101,20 @@ void RubricToProto(const Rubric& rubric, pb::Rubric* proto) {
     pc->set_text(c.text);
     pc->set_weight(c.weight);
     for (const std::string& t : c.tags) pc->add_tags(t);
-    if (c.check.kind == Check::Kind::kNone) continue;
+    if (c.check == nullptr) continue;
+    const Check& check = *c.check;
     pb::Check* pk = pc->mutable_check();
     for (const KindPair& k : kKinds) {
-      if (k.domain == c.check.kind) pk->set_kind(k.proto);
+      if (k.domain == check.kind) pk->set_kind(k.proto);
     }
-    pk->set_pattern(c.check.pattern);
-    for (const std::string& v : c.check.values) pk->add_values(v);
-    pk->set_match(c.check.match_any ? pb::Check::ANY : pb::Check::ALL);
-    pk->set_case_insensitive(c.check.case_insensitive);
-    if (c.check.min) pk->set_min(*c.check.min);
-    if (c.check.max) pk->set_max(*c.check.max);
-    pk->set_value(c.check.value);
-    pk->set_tolerance(c.check.tolerance);
+    pk->set_pattern(check.pattern);
+    for (const std::string& v : check.values) pk->add_values(v);
+    pk->set_match(check.match_any ? pb::Check::ANY : pb::Check::ALL);
+    pk->set_case_insensitive(check.case_insensitive);
+    if (check.min) pk->set_min(*check.min);
+    if (check.max) pk->set_max(*check.max);
+    pk->set_value(check.value);
+    pk->set_tolerance(check.tolerance);
   }
 }
 
@@ -164,6 +167,9 @@ void GradeResultToProto(const GradeResult& result, bool include_explanations,
   proto->set_max_score(result.score.max_score);
   if (!result.score.valid)
     proto->set_invalid_reason(result.score.invalid_reason);
+  if (result.score.expected_reward.has_value()) {
+    proto->set_expected_reward(*result.score.expected_reward);
+  }
   proto->set_rubric_set(input.rubric_set);
   proto->set_rubric_id(rubric.id);
   proto->set_rubric_version(rubric.version);
@@ -185,6 +191,7 @@ void GradeResultToProto(const GradeResult& result, bool include_explanations,
       c->set_explanation(v.explanation);
     }
     c->set_cached(v.cached);
+    if (v.agreement) c->set_agreement(*v.agreement);
   }
   pb::Timings* t = proto->mutable_timings();
   t->set_queue_seconds(absl::ToDoubleSeconds(result.queue_time));

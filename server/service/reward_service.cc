@@ -16,6 +16,10 @@ namespace {
 namespace pb = reward::v1;
 using LabelMap = google::protobuf::Map<std::string, std::string>;
 
+// The deadline judge work must meet: the RPC's, less a margin (a tenth of
+// the time left, at most 100 ms) so that a response whose judges ran out of
+// time still reaches the client, with TIMEOUT statuses, before the client
+// gives up on the call.
 absl::Time DeadlineOf(grpc::CallbackServerContext* context) {
   if (context == nullptr) return absl::InfiniteFuture();
   const auto deadline = context->deadline();
@@ -25,7 +29,10 @@ absl::Time DeadlineOf(grpc::CallbackServerContext* context) {
       std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
     return absl::InfiniteFuture();
   }
-  return absl::FromChrono(deadline);
+  const absl::Time rpc_deadline = absl::FromChrono(deadline);
+  const absl::Duration margin = std::min(
+      absl::Milliseconds(100), (rpc_deadline - absl::Now()) / 10);
+  return rpc_deadline - std::max(margin, absl::ZeroDuration());
 }
 
 void ErrorToProto(const absl::Status& status, pb::GradeResponse* response) {
@@ -294,7 +301,11 @@ RewardServiceImpl::RewardServiceImpl(const RubricStore* store,
                                      const Grader* grader,
                                      ServiceOptions options,
                                      GradeObserver* observer)
-    : store_(store), grader_(grader), options_(options), observer_(observer) {}
+    : store_(store),
+      grader_(grader),
+      options_(options),
+      observer_(observer),
+      inline_rubrics_(options.inline_rubric_cache_size) {}
 
 template <typename Req>
 absl::StatusOr<std::shared_ptr<const GradeInput>>
@@ -346,9 +357,10 @@ RewardServiceImpl::ResolveBase(
           " criteria; the limit is ", options_.max_criteria_per_rubric,
           " (--max_criteria_per_rubric)"));
     }
-    absl::StatusOr<Rubric> rubric = RubricFromProto(request.rubric());
+    absl::StatusOr<std::shared_ptr<const Rubric>> rubric =
+        inline_rubrics_.Get(request.rubric());
     if (!rubric.ok()) return rubric.status();
-    input->rubric = std::make_shared<const Rubric>(std::move(*rubric));
+    input->rubric = std::move(*rubric);
   } else {
     if (request.rubric_set().empty()) {
       return absl::InvalidArgumentError(
@@ -391,6 +403,7 @@ RewardServiceImpl::ResolveBase(
   input->chunk_size = options.chunk_size();
   input->include_explanations = options.include_explanations();
   input->skip_cache = options.skip_cache();
+  input->votes = options.votes();
   return input;
 }
 

@@ -28,6 +28,7 @@
 #include "server/grading/grader.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/grade_observer.h"
+#include "server/service/inline_rubric_cache.h"
 #include "server/service/token_auth.h"
 
 namespace rewardd {
@@ -48,6 +49,9 @@ struct ServiceOptions {
   // When set, every RewardService call must carry a valid bearer token
   // (UNAUTHENTICATED otherwise). Not owned; must outlive the service.
   const TokenAuth* auth = nullptr;
+  // Distinct inline rubrics kept validated (regexes compiled, version
+  // hashed); 0 = validate every request (--inline_rubric_cache_size).
+  size_t inline_rubric_cache_size = 4096;
 };
 
 class RewardServiceImpl final
@@ -131,6 +135,7 @@ class RewardServiceImpl final
   const Grader* grader_;
   const ServiceOptions options_;
   GradeObserver* observer_;
+  mutable InlineRubricCache inline_rubrics_;
   std::atomic<bool> draining_{false};
   mutable std::atomic<int64_t> in_flight_{0};
 };

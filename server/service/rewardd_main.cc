@@ -17,10 +17,15 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "server/dispatch/judges_config.h"
 #include "server/grading/grader.h"
 #include "server/judge/embedded/embedded_judge.h"
 #include "server/judge/judge_registry.h"
+#include "server/metrics/metrics_server.h"
+#include "server/metrics/rewardd_metrics.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/reward_service.h"
 #include "server/service/token_auth.h"
@@ -40,8 +45,14 @@ ABSL_FLAG(int, rubric_poll_seconds, 10,
           "Re-read --rubric_dir this often (0 = only on SIGHUP). Unchanged "
           "files are not re-parsed; a file that fails to load keeps its "
           "previous version.");
-ABSL_FLAG(std::string, default_judge, "embedded",
-          "Judge used when a request names none.");
+ABSL_FLAG(std::string, default_judge, "",
+          "Judge used when a request names none. Empty: the --judges_config "
+          "file's default, or 'embedded' without a config.");
+ABSL_FLAG(std::string, judges_config, "",
+          "JSON file of LLM judges behind OpenAI-compatible endpoints (vLLM, "
+          "SGLang, OpenAI, LiteLLM): replicas, model, sampling, grading mode, "
+          "worker pool limits. See docs/judges.md and examples/judges.json. "
+          "The embedded judge is always available as 'embedded'.");
 ABSL_FLAG(double, embedded_threshold, 0.5,
           "Embedded judge: share of a criterion's key terms a response must "
           "contain for the lexical heuristic to call it met. The embedded "
@@ -83,7 +94,45 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
           "PEM CA bundle: when set, clients must present a certificate "
           "signed by it (mutual TLS).");
+ABSL_FLAG(int64_t, inline_rubric_cache_size, 4096,
+          "Distinct inline rubrics kept validated, so a rubric sent with "
+          "every request of a group is validated once (0 = off).");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+
+// Metrics and drift (docs/observability.md).
+ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9464",
+          "Prometheus /metrics address (host:port; port 0 picks a free port, "
+          "see --metrics_port_file). Empty: no metrics endpoint.");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "If set, the bound metrics port is written to this file.");
+ABSL_FLAG(int64_t, policy_version_limit, 8,
+          "Distinct policy_version request labels exported as metric labels; "
+          "later values are counted as policy_version=\"other\".");
+ABSL_FLAG(double, tail_threshold, 0.9,
+          "Rewards at or above this count as the high-reward tail "
+          "(rewardd_reward_tail_total).");
+ABSL_FLAG(std::string, criterion_tag_prefixes, "",
+          "Comma-separated prefixes of the criterion tags that get pass-rate "
+          "series (e.g. \"axis:\" for HealthBench). Empty: every tag, up to "
+          "--criterion_tag_limit.");
+ABSL_FLAG(int64_t, criterion_tag_limit, 16,
+          "Distinct criterion tags exported; later ones count as \"other\".");
+ABSL_FLAG(int64_t, drift_reference_size, 1000,
+          "Drift detector: the first N valid rewards of each rubric set form "
+          "its reference window (unless --drift_baseline_file has one).");
+ABSL_FLAG(int64_t, drift_window, 1000,
+          "Drift detector: recent valid rewards per rubric set compared with "
+          "the reference.");
+ABSL_FLAG(std::string, drift_baseline_file, "",
+          "Drift reference windows saved by an earlier run; read at start "
+          "when it exists, written at shutdown per --drift_save_baseline.");
+ABSL_FLAG(std::string, drift_save_baseline, "none",
+          "At shutdown, write to --drift_baseline_file: none, reference (the "
+          "reference windows: keep the baseline across restarts) or window "
+          "(the recent windows: make today's distribution the baseline).");
+ABSL_FLAG(bool, log_requests, false,
+          "Log one JSON line per graded response (request id, rubric, judge, "
+          "reward, timings; never prompt or response text).");
 
 namespace rewardd {
 namespace {
@@ -177,12 +226,65 @@ int RunServer() {
     Log(LogLevel::kError, "judges", {{"error", std::string(s.message())}});
     return 1;
   }
-  if (absl::Status s = judges.SetDefault(absl::GetFlag(FLAGS_default_judge));
-      !s.ok()) {
+  std::vector<std::shared_ptr<Judge>> http_judges;
+  if (const std::string path = absl::GetFlag(FLAGS_judges_config);
+      !path.empty()) {
+    absl::StatusOr<std::vector<std::shared_ptr<Judge>>> loaded =
+        LoadJudgesConfig(path);
+    if (!loaded.ok()) {
+      Log(LogLevel::kError, "judges_config",
+          {{"path", path}, {"error", std::string(loaded.status().message())}});
+      return 1;
+    }
+    http_judges = std::move(*loaded);
+    for (const std::shared_ptr<Judge>& judge : http_judges) {
+      if (absl::Status s = judges.Add(judge); !s.ok()) {
+        Log(LogLevel::kError, "judges_config", {{"error", std::string(s.message())}});
+        return 1;
+      }
+    }
+  }
+  std::string default_judge = absl::GetFlag(FLAGS_default_judge);
+  if (default_judge.empty()) {
+    // The config lists its default judge first.
+    default_judge = http_judges.empty() ? "embedded" : http_judges[0]->name();
+  }
+  if (absl::Status s = judges.SetDefault(default_judge); !s.ok()) {
     Log(LogLevel::kError, "judges", {{"error", std::string(s.message())}});
     return 1;
   }
   Grader grader(&judges);
+
+  MetricsOptions metrics_options;
+  metrics_options.reward.policy_version_limit =
+      absl::GetFlag(FLAGS_policy_version_limit);
+  metrics_options.reward.tail_threshold = absl::GetFlag(FLAGS_tail_threshold);
+  metrics_options.reward.criterion_tag_prefixes = absl::StrSplit(
+      absl::GetFlag(FLAGS_criterion_tag_prefixes), ',', absl::SkipEmpty());
+  metrics_options.reward.criterion_tag_limit =
+      absl::GetFlag(FLAGS_criterion_tag_limit);
+  metrics_options.reward.drift.reference_size =
+      absl::GetFlag(FLAGS_drift_reference_size);
+  metrics_options.reward.drift.window_size = absl::GetFlag(FLAGS_drift_window);
+  metrics_options.log_requests = absl::GetFlag(FLAGS_log_requests);
+  RewarddMetrics metrics(metrics_options);
+  const std::string baseline_file = absl::GetFlag(FLAGS_drift_baseline_file);
+  const std::string save_baseline = absl::GetFlag(FLAGS_drift_save_baseline);
+  if (save_baseline != "none" && save_baseline != "reference" &&
+      save_baseline != "window") {
+    Log(LogLevel::kError, "bad_flag",
+        {{"error", "--drift_save_baseline must be none, reference or window"}});
+    return 1;
+  }
+  if (!baseline_file.empty()) {
+    absl::Status s = metrics.LoadDriftBaseline(baseline_file);
+    if (!s.ok() && !absl::IsNotFound(s)) {
+      Log(LogLevel::kError, "drift_baseline", {{"error", s.ToString()}});
+      return 1;
+    }
+    Log(LogLevel::kInfo, "drift_baseline",
+        {{"file", baseline_file}, {"loaded", s.ok() ? "true" : "false"}});
+  }
 
   ServiceOptions service_options;
   service_options.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
@@ -192,6 +294,8 @@ int RunServer() {
   service_options.max_group_size = absl::GetFlag(FLAGS_max_group_size);
   service_options.max_stream_inflight =
       absl::GetFlag(FLAGS_max_stream_inflight);
+  service_options.inline_rubric_cache_size =
+      absl::GetFlag(FLAGS_inline_rubric_cache_size);
   std::optional<TokenAuth> auth;
   if (const auto files = absl::GetFlag(FLAGS_auth_token_files); !files.empty()) {
     absl::StatusOr<TokenAuth> loaded = TokenAuth::FromFiles(files);
@@ -210,7 +314,27 @@ int RunServer() {
     Log(LogLevel::kError, "tls", {{"error", std::string(credentials.status().message())}});
     return 1;
   }
-  RewardServiceImpl service(&store, &grader, service_options);
+  RewardServiceImpl service(&store, &grader, service_options, &metrics);
+  metrics.SetInFlightSource([&service] { return service.in_flight(); });
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen);
+      !address.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> started =
+        MetricsServer::Start(address, metrics.collectable());
+    if (!started.ok()) {
+      Log(LogLevel::kError, "metrics_listen_failed",
+          {{"error", std::string(started.status().message())}});
+      return 1;
+    }
+    metrics_server = *std::move(started);
+    Log(LogLevel::kInfo, "metrics_listening",
+        {{"address", address}, {"port", absl::StrCat(metrics_server->port())}});
+    if (const std::string file = absl::GetFlag(FLAGS_metrics_port_file);
+        !file.empty()) {
+      std::ofstream(file + ".tmp") << metrics_server->port() << "\n";
+      std::rename((file + ".tmp").c_str(), file.c_str());
+    }
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -231,7 +355,9 @@ int RunServer() {
   // Health follows the store: SERVING once rubric sets are loaded (or at
   // once when there is no rubric dir: inline rubrics only).
   grpc::Server* raw_server = server.get();
-  store.SetReloadListener([raw_server, &store](const ReloadReport& report) {
+  store.SetReloadListener([raw_server, &store,
+                           &metrics](const ReloadReport& report) {
+    metrics.OnRubricReload(report, *store.snapshot());
     if (!report.dir_status.ok()) {
       Log(LogLevel::kError, "rubric_dir_unreadable",
           {{"error", std::string(report.dir_status.message())}});
@@ -300,6 +426,14 @@ int RunServer() {
       {{"in_flight_cancelled", absl::StrCat(service.in_flight())}});
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   store.Stop();
+  if (!baseline_file.empty() && save_baseline != "none") {
+    absl::Status s = metrics.SaveDriftBaseline(
+        baseline_file, save_baseline == "window"
+                           ? DriftBaselineSource::kWindow
+                           : DriftBaselineSource::kReference);
+    Log(s.ok() ? LogLevel::kInfo : LogLevel::kError, "drift_baseline_saved",
+        {{"file", baseline_file}, {"status", s.ToString()}});
+  }
   Log(LogLevel::kInfo, "stopped");
   return 0;
 }
@@ -308,6 +442,9 @@ int RunServer() {
 }  // namespace rewardd
 
 int main(int argc, char** argv) {
+  // Debian's abseil checks every Mutex acquisition against a global lock
+  // graph (3x the cost of a lock); rewardd's lock order is fixed and tested.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
       "rewardd: the rubric reward server for RL post-training.\n"
       "Serves reward.v1.RewardService over gRPC; see README.md.\n"

@@ -34,9 +34,10 @@ TempDir::~TempDir() {
 }
 
 void TempDir::Write(const std::string& name, const std::string& content) const {
-  const std::string target = path_ + "/" + name;
-  const std::string tmp = path_ + "/.tmp-" + name;
-  std::filesystem::create_directories(std::filesystem::path(tmp).parent_path());
+  const std::filesystem::path target = std::filesystem::path(path_) / name;
+  const std::filesystem::path tmp =
+      target.parent_path() / (".tmp-" + target.filename().string());
+  std::filesystem::create_directories(target.parent_path());
   { std::ofstream(tmp) << content; }
   std::filesystem::rename(tmp, target);
 }
@@ -62,6 +63,13 @@ absl::Status RewarddProcess::Start(absl::Duration timeout) {
   const std::string log_file = dir_ + "/stderr.log";
   std::vector<std::string> argv_s = {binary_, "--listen=127.0.0.1:0",
                                      "--port_file=" + port_file};
+  // A free metrics port unless the test chose one: the default 9464 would
+  // collide between rewardd processes running at once.
+  bool metrics_given = false;
+  for (const std::string& a : args_) {
+    if (a.rfind("--metrics_listen", 0) == 0) metrics_given = true;
+  }
+  if (!metrics_given) argv_s.push_back("--metrics_listen=127.0.0.1:0");
   argv_s.insert(argv_s.end(), args_.begin(), args_.end());
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());

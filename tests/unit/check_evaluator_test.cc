@@ -25,11 +25,11 @@ Check Validated(Check check) {
   Criterion c;
   c.id = "c1";
   c.text = "t";
-  c.check = std::move(check);
+  c.check = std::make_shared<const Check>(std::move(check));
   rubric.criteria.push_back(std::move(c));
   const absl::Status s = ValidateRubric(rubric);
   EXPECT_TRUE(s.ok()) << s;
-  return rubric.criteria[0].check;
+  return *rubric.criteria[0].check;
 }
 
 bool Met(const Check& check, absl::string_view response) {

@@ -29,7 +29,7 @@ Criterion WithCheck(std::string id, Check check) {
   Criterion c;
   c.id = std::move(id);
   c.text = "machine-checked";
-  c.check = std::move(check);
+  c.check = std::make_shared<const Check>(std::move(check));
   return c;
 }
 

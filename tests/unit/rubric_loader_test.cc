@@ -123,7 +123,7 @@ TEST(HealthBenchTest, LoadsEveryRecordWithPointsTagsAndPrompts) {
       EXPECT_EQ(got.text, c["criterion"].get<std::string>());
       EXPECT_EQ(got.weight, c["points"].get<double>());
       EXPECT_EQ(got.tags, c["tags"].get<std::vector<std::string>>());
-      EXPECT_EQ(got.check.kind, Check::Kind::kNone);
+      EXPECT_EQ(got.check, nullptr);
       if (got.weight < 0) ++negative;
     }
     criteria += r.criteria.size();
@@ -256,6 +256,29 @@ TEST(BigGenTest, FileOfOnlyEmptyChecklistsFails) {
   absl::StatusOr<RubricSet> set = Parse(content);
   ASSERT_FALSE(set.ok());
   EXPECT_THAT(Msg(set.status()), HasSubstr("no gradable records (9 skipped"));
+}
+
+TEST(BigGenTest, WarningsAreCappedButAllSkipsCounted) {
+  Json empty;
+  std::string good;
+  for (const std::string& line : Lines(kBigGen)) {
+    Json rec = Json::parse(line);
+    if (rec["atomic_checklist"].empty() && empty.is_null()) empty = rec;
+    if (!rec["atomic_checklist"].empty() && good.empty()) good = line;
+  }
+  ASSERT_FALSE(empty.is_null());
+  std::string content = good + "\n";
+  for (int i = 0; i < 150; ++i) {
+    empty["id"] = absl::StrCat("empty-", i);
+    absl::StrAppend(&content, empty.dump(), "\n");
+  }
+  absl::StatusOr<RubricSet> set = Parse(content);
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->rubrics.size(), 1u);
+  EXPECT_EQ(set->skipped_records, 150);
+  ASSERT_EQ(set->warnings.size(), 100u);
+  EXPECT_THAT(set->warnings[98], HasSubstr("line 100 (rubric 'empty-98')"));
+  EXPECT_EQ(set->warnings[99], "... and 51 more skipped records");
 }
 
 // ----------------------------------------------------------------------------
@@ -418,36 +441,36 @@ TEST(RewarddFormatTest, ParsesEveryCheckKind) {
   ASSERT_TRUE(set.ok()) << set.status();
   const Rubric& r = *set->rubrics[0];
   ASSERT_EQ(r.criteria.size(), 11u);
-  const Check& re = r.criteria[0].check;
+  const Check& re = *r.criteria[0].check;
   EXPECT_EQ(re.kind, Check::Kind::kRegex);
   EXPECT_EQ(re.pattern, "a+b");
   EXPECT_TRUE(re.case_insensitive);
   ASSERT_NE(re.regex, nullptr);  // compiled by validation
   EXPECT_TRUE(RE2::PartialMatch("xAAB", *re.regex));
-  EXPECT_EQ(r.criteria[1].check.kind, Check::Kind::kContains);
-  EXPECT_TRUE(r.criteria[1].check.match_any);
-  EXPECT_THAT(r.criteria[1].check.values, ElementsAreArray({"a", "b"}));
+  EXPECT_EQ(r.criteria[1].check->kind, Check::Kind::kContains);
+  EXPECT_TRUE(r.criteria[1].check->match_any);
+  EXPECT_THAT(r.criteria[1].check->values, ElementsAreArray({"a", "b"}));
   EXPECT_THAT(r.criteria[1].tags, ElementsAreArray({"x", "y"}));
   EXPECT_EQ(r.criteria[1].weight, 2);
-  EXPECT_EQ(r.criteria[2].check.kind, Check::Kind::kNotContains);
-  EXPECT_FALSE(r.criteria[2].check.match_any);
-  EXPECT_EQ(r.criteria[3].check.kind, Check::Kind::kWordCount);
-  EXPECT_EQ(r.criteria[3].check.min, 2);
-  EXPECT_EQ(r.criteria[3].check.max, 9);
-  EXPECT_EQ(r.criteria[4].check.kind, Check::Kind::kCharCount);
-  EXPECT_FALSE(r.criteria[4].check.min.has_value());
-  EXPECT_EQ(r.criteria[4].check.max, 100);
-  EXPECT_EQ(r.criteria[5].check.kind, Check::Kind::kLineCount);
-  EXPECT_EQ(r.criteria[6].check.kind, Check::Kind::kValidJson);
-  EXPECT_EQ(r.criteria[7].check.kind, Check::Kind::kStartsWith);
-  EXPECT_EQ(r.criteria[8].check.kind, Check::Kind::kEndsWith);
-  EXPECT_EQ(r.criteria[9].check.kind, Check::Kind::kNumeric);
-  EXPECT_EQ(r.criteria[9].check.value, 80);
-  EXPECT_EQ(r.criteria[9].check.tolerance, 0.01);
+  EXPECT_EQ(r.criteria[2].check->kind, Check::Kind::kNotContains);
+  EXPECT_FALSE(r.criteria[2].check->match_any);
+  EXPECT_EQ(r.criteria[3].check->kind, Check::Kind::kWordCount);
+  EXPECT_EQ(r.criteria[3].check->min, 2);
+  EXPECT_EQ(r.criteria[3].check->max, 9);
+  EXPECT_EQ(r.criteria[4].check->kind, Check::Kind::kCharCount);
+  EXPECT_FALSE(r.criteria[4].check->min.has_value());
+  EXPECT_EQ(r.criteria[4].check->max, 100);
+  EXPECT_EQ(r.criteria[5].check->kind, Check::Kind::kLineCount);
+  EXPECT_EQ(r.criteria[6].check->kind, Check::Kind::kValidJson);
+  EXPECT_EQ(r.criteria[7].check->kind, Check::Kind::kStartsWith);
+  EXPECT_EQ(r.criteria[8].check->kind, Check::Kind::kEndsWith);
+  EXPECT_EQ(r.criteria[9].check->kind, Check::Kind::kNumeric);
+  EXPECT_EQ(r.criteria[9].check->value, 80);
+  EXPECT_EQ(r.criteria[9].check->tolerance, 0.01);
   EXPECT_EQ(r.criteria[9].weight, 0.5);
   EXPECT_EQ(r.criteria[10].id, "c11");  // numbered by position
   EXPECT_EQ(r.criteria[10].weight, 1);  // default weight
-  EXPECT_EQ(r.criteria[10].check.kind, Check::Kind::kNone);
+  EXPECT_EQ(r.criteria[10].check, nullptr);
 }
 
 TEST(RewarddFormatTest, MessagesBecomeTheCanonicalPrompt) {
@@ -596,6 +619,41 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(info.param.name);
     });
 
+TEST(HostileInputTest, DeepNestingAndCutUtf8DoNotCrash) {
+  // A record nested 100,000 levels deep: reported, not dumped recursively.
+  const std::string deep =
+      "[" + std::string(100000, '[') + std::string(100000, ']') + "]";
+  absl::StatusOr<RubricSet> set = Parse(deep);
+  ASSERT_FALSE(set.ok());
+  EXPECT_THAT(Msg(set.status()),
+              HasSubstr("record 1: record is not a JSON object"));
+
+  // Wrappers inside wrappers are not unwrapped (no recursion on input depth).
+  std::string nested;
+  for (int i = 0; i < 50000; ++i) nested += R"({"rubrics": [)";
+  nested += "{}";
+  for (int i = 0; i < 50000; ++i) nested += "]}";
+  set = Parse(nested);
+  ASSERT_FALSE(set.ok());
+  EXPECT_THAT(Msg(set.status()),
+              HasSubstr("rubrics[0]: cannot tell the rubric format"));
+
+  // Numbers beyond double range are a JSON error, not an exception.
+  set = Parse(R"({"id": "x", "criteria": [{"text": "a", "weight": 1e400}]})");
+  ASSERT_FALSE(set.ok());
+  EXPECT_THAT(Msg(set.status()), HasSubstr("t.jsonl: invalid JSON"));
+
+  // A long non-numeric weight whose preview cuts a 3-byte UTF-8 character.
+  std::string euros;
+  for (int i = 0; i < 20; ++i) euros += "\xE2\x82\xAC";
+  set = Parse(
+      Json({{"id", "x"}, {"criteria", {{{"text", "a"}, {"weight", euros}}}}})
+          .dump());
+  ASSERT_FALSE(set.ok());
+  EXPECT_THAT(Msg(set.status()),
+              HasSubstr("criterion #1: weight is not a number (got a string"));
+}
+
 // ----------------------------------------------------------------------------
 // Limits, file names, format names
 
@@ -700,7 +758,9 @@ TEST(ExamplesTest, EveryExampleRubricFileLoads) {
   absl::StatusOr<RubricSet> demo = LoadRubricFile(dir + "/demo.json");
   std::set<Check::Kind> kinds;
   for (const auto& r : demo->rubrics) {
-    for (const Criterion& c : r->criteria) kinds.insert(c.check.kind);
+    for (const Criterion& c : r->criteria) {
+      kinds.insert(c.check ? c.check->kind : Check::Kind::kNone);
+    }
   }
   EXPECT_GE(kinds.size(), 8u) << "demo.json shows most check kinds";
   EXPECT_TRUE(kinds.count(Check::Kind::kNone)) << "and plain criteria";

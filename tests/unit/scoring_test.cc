@@ -127,7 +127,7 @@ TEST(MissingPolicy, StrictNeverScoresAFailedCall) {
   const Rubric r = MakeRubric({1, 3});
   for (CriterionStatus st :
        {CriterionStatus::kJudgeError, CriterionStatus::kTimeout,
-        CriterionStatus::kSkipped}) {
+        CriterionStatus::kSkipped, CriterionStatus::kParseError}) {
     Score s = ComputeScore(r, {Met(true), Without(st)}, {});
     EXPECT_FALSE(s.valid) << CriterionStatusName(st);
     EXPECT_THAT(s.invalid_reason, ::testing::HasSubstr("'c2'"));
@@ -164,6 +164,76 @@ TEST(MissingPolicy, InvalidRejectsAnyMissing) {
   s = ComputeScore(r, {Met(true), Met(false)}, o);
   EXPECT_TRUE(s.valid);
   EXPECT_DOUBLE_EQ(s.reward, 0.25);
+}
+
+Verdict Soft(bool met, double p) {
+  Verdict v = Met(met);
+  v.probability = p;
+  return v;
+}
+
+// The paper's refined rubric with soft verdicts: a judge that is sure of what
+// the paper marked (p = 1 / 0) reproduces the hard reward exactly; a less
+// sure one gives sum(w_i * p_i) / sum(w_i).
+TEST(ExpectedReward, PaperExampleWithProbabilities) {
+  std::ifstream in(std::string(REWARDD_SHARED_DATA) +
+                   "/chasing_the_tail/paper_appendix_example.json");
+  ASSERT_TRUE(in.good()) << "shared data missing";
+  nlohmann::json doc = nlohmann::json::parse(in);
+  Rubric rubric;
+  std::vector<Verdict> sure, unsure;
+  double num = 0, den = 0;
+  for (const auto& c : doc["refined_rubric"]) {
+    const double w = c["weight"].get<double>();
+    rubric.criteria.push_back({c["local_id"], c["criterion"], w, {}, {}});
+    const bool met = c["R2"].get<int>() == 1;
+    sure.push_back(Soft(met, met ? 1.0 : 0.0));
+    const double p = met ? 0.8 : 0.3;
+    unsure.push_back(Soft(met, p));
+    num += w * p;
+    den += w > 0 ? w : 0;
+  }
+  const Score hard = ComputeScore(rubric, sure, {});
+  ASSERT_TRUE(hard.expected_reward.has_value());
+  EXPECT_DOUBLE_EQ(*hard.expected_reward, hard.reward);
+  EXPECT_DOUBLE_EQ(hard.reward, 22.0 / 27.0);
+  const Score soft = ComputeScore(rubric, unsure, {});
+  ASSERT_TRUE(soft.expected_reward.has_value());
+  EXPECT_DOUBLE_EQ(*soft.expected_reward, num / den);
+  EXPECT_DOUBLE_EQ(soft.reward, hard.reward);  // the hard reward is unchanged
+}
+
+TEST(ExpectedReward, UnsetUnlessEveryCriterionHasAProbability) {
+  const Rubric r = MakeRubric({1, 3});
+  EXPECT_FALSE(
+      ComputeScore(r, {Soft(true, 0.9), Met(false)}, {}).expected_reward);
+  EXPECT_FALSE(ComputeScore(r, {Met(true), Met(false)}, {}).expected_reward);
+  // A criterion without a verdict (strict: counted unmet) has no P(met).
+  EXPECT_FALSE(
+      ComputeScore(r, {Soft(true, 0.9), Without(CriterionStatus::kMissing)}, {})
+          .expected_reward);
+  // Invalid results have no expected reward either.
+  ScoringOptions o;
+  o.missing = MissingPolicy::kInvalid;
+  EXPECT_FALSE(
+      ComputeScore(r, {Soft(true, 0.9), Without(CriterionStatus::kParseError)},
+                   o)
+          .expected_reward);
+}
+
+TEST(ExpectedReward, FollowsTheFormulaAndItsClipping) {
+  const Rubric r = MakeRubric({5, 3, -4});
+  const std::vector<Verdict> v = {Soft(false, 0.2), Soft(false, 0.1),
+                                  Soft(true, 0.9)};
+  const double num = 5 * 0.2 + 3 * 0.1 - 4 * 0.9;  // negative
+  ScoringOptions o;
+  o.formula = ScoringFormula::kHealthBench;
+  EXPECT_DOUBLE_EQ(*ComputeScore(r, v, o).expected_reward, num / 8);
+  o.clip = true;
+  EXPECT_DOUBLE_EQ(*ComputeScore(r, v, o).expected_reward, 0.0);
+  o.formula = ScoringFormula::kRawSum;
+  EXPECT_DOUBLE_EQ(*ComputeScore(r, v, o).expected_reward, num);
+  EXPECT_DOUBLE_EQ(*ComputeScore(r, v, {}).expected_reward, 0.0);  // clipped
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 // of reward.v1.Check in protos/reward/v1/reward.proto; the details the proto
 // leaves open are settled here and in docs/embedded-judge.md.
 //
-//   absl::StatusOr<CheckResult> r = EvaluateCheck(criterion.check, response);
+//   absl::StatusOr<CheckResult> r = EvaluateCheck(*criterion.check, response);
 //   if (r.ok() && r->met) { ... }  // r->explanation: "found 2/3 required
 //                                  // strings; missing 'x'"
 //

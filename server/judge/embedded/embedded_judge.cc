@@ -58,9 +58,9 @@ void EmbeddedJudge::Grade(JudgeWork work, JudgeCallback done) {
         continue;
       }
       const Criterion& c = rubric.criteria[i];
-      if (c.check.kind != Check::Kind::kNone) {
+      if (c.check != nullptr) {
         absl::StatusOr<CheckResult> r =
-            EvaluateCheck(c.check, input->response, explain);
+            EvaluateCheck(*c.check, input->response, explain);
         if (!r.ok()) {
           v.status = CriterionStatus::kJudgeError;
           v.explanation = std::string(r.status().message());

@@ -8,7 +8,7 @@ RubricProfiles BuildRubricProfiles(const Rubric& rubric) {
   RubricProfiles profiles(rubric.criteria.size());
   for (size_t i = 0; i < rubric.criteria.size(); ++i) {
     const Criterion& c = rubric.criteria[i];
-    if (c.check.kind == Check::Kind::kNone) {
+    if (c.check == nullptr) {
       profiles[i] = BuildCriterionProfile(c.text);
     }
   }

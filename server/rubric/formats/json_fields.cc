@@ -51,13 +51,21 @@ void RecordContext::Warn(absl::string_view message) const {
 }
 
 std::string Preview(const Json& value) {
-  std::string text = value.dump();
+  // Never dump a container: records can be large or deeply nested, and the
+  // message only needs to say what was there.
+  if (value.is_array()) return absl::StrCat("[... ", value.size(), " items]");
+  if (value.is_object()) return absl::StrCat("{... ", value.size(), " fields}");
   constexpr size_t kMax = 40;
-  if (text.size() > kMax) {
-    text.resize(kMax);
-    text += "...";
+  if (value.is_string()) {
+    const std::string& s = value.get_ref<const std::string&>();
+    if (s.size() <= kMax) return value.dump();
+    // Cutting may split a UTF-8 sequence; `replace` keeps dump() from
+    // throwing on it.
+    return Json(s.substr(0, kMax))
+               .dump(-1, ' ', false, Json::error_handler_t::replace) +
+           "...";
   }
-  return text;
+  return value.dump();
 }
 
 std::string CriterionWhere(size_t index) {

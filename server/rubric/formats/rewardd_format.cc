@@ -152,7 +152,11 @@ absl::Status ParseRewarddRecord(const Json& record, RecordContext& ctx,
                             NumberField(c, "weight", false, 1, ctx, where));
     RUBRIC_ASSIGN_OR_RETURN(criterion.tags, StringArray(c, "tags", ctx, where));
     if (auto it = c.find("check"); it != c.end() && !it->is_null()) {
-      RUBRIC_ASSIGN_OR_RETURN(criterion.check, ParseCheckJson(*it, ctx, where));
+      RUBRIC_ASSIGN_OR_RETURN(Check check, ParseCheckJson(*it, ctx, where));
+      // {"type": "none"} means no check: keep the null that says so.
+      if (check.kind != Check::Kind::kNone) {
+        criterion.check = std::make_shared<const Check>(std::move(check));
+      }
     }
     rubric.criteria.push_back(std::move(criterion));
   }

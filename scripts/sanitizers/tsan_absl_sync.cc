@@ -1,0 +1,291 @@
+// ThreadSanitizer annotations for Debian's abseil synchronization library,
+// linked into every binary of the TSan build (scripts/sanitizers/env.sh).
+//
+// Why: libabsl_synchronization.so from Debian is not built with TSan, so
+// TSan cannot see absl::Mutex, absl::CondVar, absl::Notification and
+// absl::BlockingCounter synchronize anything: every ABSL_GUARDED_BY field
+// touched by two threads would be reported as a race (a false positive;
+// tested: a counter incremented under absl::MutexLock by four threads gives
+// five reports). abseil annotates these calls itself only when it is
+// compiled with -fsanitize=thread.
+//
+// How: the functions below have the same (mangled) names as the library's;
+// the executable's definitions take precedence over the shared library's
+// for every caller (ELF symbol interposition), including gRPC, whose
+// grpc_core::Mutex wraps absl::Mutex. Each one tells TSan what happens (the
+// __tsan_mutex_* API, as abseil's own TSan build does) and calls the real
+// function found with dlsym(RTLD_NEXT). A real function that cannot be
+// found aborts at once, so a changed abseil cannot silently disable this.
+//
+// Not compiled with -fsanitize=thread itself (it must not be instrumented),
+// only linked into instrumented binaries. Thread-safety: every function is
+// as thread-safe as the abseil function it wraps; the real-function
+// pointers are resolved once, in function-local statics.
+#include <dlfcn.h>
+#include <sanitizer/tsan_interface.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+
+namespace {
+
+void* Real(const char* mangled) {
+  void* fn = dlsym(RTLD_NEXT, mangled);
+  if (fn == nullptr) {
+    std::fprintf(stderr, "tsan_absl_sync: %s not found in abseil\n", mangled);
+    std::abort();
+  }
+  return fn;
+}
+
+// The real function `mangled` as a pointer of type F, resolved once.
+#define REAL(F, mangled) \
+  static const auto real = reinterpret_cast<F>(Real(mangled))
+
+void PreLock(void* m, unsigned flags) { __tsan_mutex_pre_lock(m, flags); }
+void PostLock(void* m, unsigned flags) { __tsan_mutex_post_lock(m, flags, 0); }
+void PreUnlock(void* m, unsigned flags) { __tsan_mutex_pre_unlock(m, flags); }
+void PostUnlock(void* m, unsigned flags) { __tsan_mutex_post_unlock(m, flags); }
+
+// Waiting on a condition releases the mutex and takes it back before it
+// returns; from TSan's point of view that is an unlock and a lock.
+void ReleaseForWait(void* m) {
+  PreUnlock(m, 0);
+  PostUnlock(m, 0);
+}
+void ReacquireAfterWait(void* m) {
+  PreLock(m, 0);
+  PostLock(m, 0);
+}
+
+// Notification's flag: Notify() stores it in the (uninstrumented) library,
+// HasBeenNotified() loads it inline in instrumented code. The flag follows
+// the Mutex member (notification.h: `mutable Mutex mutex_;
+// std::atomic<bool> notified_yet_;`).
+static_assert(sizeof(absl::Mutex) == sizeof(intptr_t),
+              "absl::Mutex layout changed: recheck NotifiedFlag()");
+void* NotifiedFlag(const absl::Notification* n) {
+  return const_cast<char*>(reinterpret_cast<const char*>(n)) +
+         sizeof(absl::Mutex);
+}
+
+}  // namespace
+
+namespace absl {
+ABSL_NAMESPACE_BEGIN
+
+// --- Mutex: exclusive ------------------------------------------------------
+void Mutex::Lock() {
+  REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex4LockEv");
+  PreLock(this, 0);
+  real(this);
+  PostLock(this, 0);
+}
+
+bool Mutex::TryLock() {
+  REAL(bool (*)(Mutex*), "_ZN4absl7debian35Mutex7TryLockEv");
+  PreLock(this, __tsan_mutex_try_lock);
+  const bool locked = real(this);
+  PostLock(this,
+           __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed));
+  return locked;
+}
+
+void Mutex::Unlock() {
+  REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex6UnlockEv");
+  PreUnlock(this, 0);
+  real(this);
+  PostUnlock(this, 0);
+}
+
+void Mutex::LockWhen(const Condition& cond) {
+  REAL(void (*)(Mutex*, const Condition&),
+       "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
+  PreLock(this, 0);
+  real(this, cond);
+  PostLock(this, 0);
+}
+
+bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  REAL(bool (*)(Mutex*, const Condition&, Duration),
+       "_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_"
+       "8DurationE");
+  PreLock(this, 0);
+  const bool met = real(this, cond, timeout);  // held either way
+  PostLock(this, 0);
+  return met;
+}
+
+bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
+  REAL(bool (*)(Mutex*, const Condition&, Time),
+       "_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_"
+       "4TimeE");
+  PreLock(this, 0);
+  const bool met = real(this, cond, deadline);
+  PostLock(this, 0);
+  return met;
+}
+
+// --- Mutex: shared ---------------------------------------------------------
+void Mutex::ReaderLock() {
+  REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex10ReaderLockEv");
+  PreLock(this, __tsan_mutex_read_lock);
+  real(this);
+  PostLock(this, __tsan_mutex_read_lock);
+}
+
+bool Mutex::ReaderTryLock() {
+  REAL(bool (*)(Mutex*), "_ZN4absl7debian35Mutex13ReaderTryLockEv");
+  PreLock(this, __tsan_mutex_read_lock | __tsan_mutex_try_lock);
+  const bool locked = real(this);
+  PostLock(this, __tsan_mutex_read_lock | __tsan_mutex_try_lock |
+                     (locked ? 0 : __tsan_mutex_try_lock_failed));
+  return locked;
+}
+
+void Mutex::ReaderUnlock() {
+  REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex12ReaderUnlockEv");
+  PreUnlock(this, __tsan_mutex_read_lock);
+  real(this);
+  PostUnlock(this, __tsan_mutex_read_lock);
+}
+
+void Mutex::ReaderLockWhen(const Condition& cond) {
+  REAL(void (*)(Mutex*, const Condition&),
+       "_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE");
+  PreLock(this, __tsan_mutex_read_lock);
+  real(this, cond);
+  PostLock(this, __tsan_mutex_read_lock);
+}
+
+bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  REAL(bool (*)(Mutex*, const Condition&, Duration),
+       "_ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_"
+       "9ConditionENS0_8DurationE");
+  PreLock(this, __tsan_mutex_read_lock);
+  const bool met = real(this, cond, timeout);
+  PostLock(this, __tsan_mutex_read_lock);
+  return met;
+}
+
+bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
+  REAL(bool (*)(Mutex*, const Condition&, Time),
+       "_ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_"
+       "9ConditionENS0_4TimeE");
+  PreLock(this, __tsan_mutex_read_lock);
+  const bool met = real(this, cond, deadline);
+  PostLock(this, __tsan_mutex_read_lock);
+  return met;
+}
+
+// --- Mutex: waiting while held --------------------------------------------
+void Mutex::Await(const Condition& cond) {
+  REAL(void (*)(Mutex*, const Condition&),
+       "_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE");
+  ReleaseForWait(this);
+  real(this, cond);
+  ReacquireAfterWait(this);
+}
+
+bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
+  REAL(bool (*)(Mutex*, const Condition&, Duration),
+       "_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_"
+       "8DurationE");
+  ReleaseForWait(this);
+  const bool met = real(this, cond, timeout);
+  ReacquireAfterWait(this);
+  return met;
+}
+
+bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
+  REAL(bool (*)(Mutex*, const Condition&, Time),
+       "_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_"
+       "4TimeE");
+  ReleaseForWait(this);
+  const bool met = real(this, cond, deadline);
+  ReacquireAfterWait(this);
+  return met;
+}
+
+// --- CondVar ---------------------------------------------------------------
+void CondVar::Wait(Mutex* mu) {
+  REAL(void (*)(CondVar*, Mutex*),
+       "_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE");
+  ReleaseForWait(mu);
+  real(this, mu);
+  ReacquireAfterWait(mu);
+}
+
+bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
+  REAL(bool (*)(CondVar*, Mutex*, Duration),
+       "_ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
+  ReleaseForWait(mu);
+  const bool timed_out = real(this, mu, timeout);
+  ReacquireAfterWait(mu);
+  return timed_out;
+}
+
+bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
+  REAL(bool (*)(CondVar*, Mutex*, Time),
+       "_ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  ReleaseForWait(mu);
+  const bool timed_out = real(this, mu, deadline);
+  ReacquireAfterWait(mu);
+  return timed_out;
+}
+
+// --- Notification ----------------------------------------------------------
+void Notification::Notify() {
+  REAL(void (*)(Notification*), "_ZN4absl7debian312Notification6NotifyEv");
+  __tsan_release(NotifiedFlag(this));
+  real(this);
+}
+
+void Notification::WaitForNotification() const {
+  REAL(void (*)(const Notification*),
+       "_ZNK4absl7debian312Notification19WaitForNotificationEv");
+  real(this);
+  __tsan_acquire(NotifiedFlag(this));
+}
+
+bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
+  REAL(bool (*)(const Notification*, Duration),
+       "_ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_"
+       "8DurationE");
+  const bool notified = real(this, timeout);
+  if (notified) __tsan_acquire(NotifiedFlag(this));
+  return notified;
+}
+
+bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
+  REAL(bool (*)(const Notification*, Time),
+       "_ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_"
+       "4TimeE");
+  const bool notified = real(this, deadline);
+  if (notified) __tsan_acquire(NotifiedFlag(this));
+  return notified;
+}
+
+// --- BlockingCounter -------------------------------------------------------
+bool BlockingCounter::DecrementCount() {
+  REAL(bool (*)(BlockingCounter*),
+       "_ZN4absl7debian315BlockingCounter14DecrementCountEv");
+  __tsan_release(this);
+  return real(this);
+}
+
+void BlockingCounter::Wait() {
+  REAL(void (*)(BlockingCounter*), "_ZN4absl7debian315BlockingCounter4WaitEv");
+  real(this);
+  __tsan_acquire(this);
+}
+
+ABSL_NAMESPACE_END
+}  // namespace absl

@@ -1,0 +1,885 @@
+#include "server/dispatch/judge_pool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "server/dispatch/vote_tally.h"
+
+namespace rewardd {
+
+struct JudgePool::Call {
+  struct Waiter {
+    JudgeCallback done;
+    std::shared_ptr<const Cancellation> cancellation;
+    absl::Time enqueued;
+    bool follower = false;
+  };
+
+  std::shared_ptr<const GradeInput> input;
+  std::vector<uint32_t> criteria;
+  GradingMode mode = GradingMode::kAllInOne;
+  std::vector<CacheKey> keys;  // per criterion; empty without cache/dedup
+  CacheKey call_key;
+  uint64_t affinity = 0;
+  absl::Time enqueued;
+
+  // Guarded by the pool's mu_ (followers join while the call runs).
+  std::vector<Waiter> waiters;
+  absl::Time deadline = absl::InfiniteFuture();
+  bool in_dedup = false;
+  uint64_t transfer_id = 0;
+
+  // Touched only by whoever holds the call outside the queue (the sender,
+  // then the completion on the loop thread): never concurrently.
+  absl::Time first_start = absl::InfiniteFuture();
+  CallParams params;
+  int attempts = 0;
+  int parse_retries = 0;
+  int length_retries = 0;
+  int avoid = -1;
+
+  // Set before the call is queued, then read-only.
+  bool sample = false;    // a vote sample: never cached
+  double est_tokens = 0;  // request bytes / 4 (only with a tokens limit)
+  // The tokens the rate limiter charged for the attempt in flight (mu_).
+  double reserved_tokens = 0;
+
+  // A call is abandoned only when every request waiting on it is.
+  bool AllCancelled() const {
+    if (waiters.empty()) return false;
+    for (const Waiter& w : waiters) {
+      if (w.cancellation == nullptr || !w.cancellation->cancelled()) {
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+absl::Duration RetryBackoff(int retry, const JudgePoolOptions& options,
+                            absl::BitGen& gen) {
+  double factor = std::pow(options.backoff_multiplier, std::max(0, retry - 1));
+  absl::Duration d = options.initial_backoff * factor;
+  if (d > options.max_backoff) d = options.max_backoff;
+  if (options.backoff_jitter > 0) {
+    d = d * absl::Uniform(gen, 1 - options.backoff_jitter,
+                          1 + options.backoff_jitter);
+  }
+  return std::min(d, options.max_backoff);
+}
+
+absl::StatusOr<std::shared_ptr<JudgePool>> JudgePool::Create(
+    HttpJudgeConfig config, JudgePoolOptions options,
+    std::shared_ptr<CurlMultiLoop> loop, std::shared_ptr<VerdictCache> cache) {
+  if (loop == nullptr) return absl::InvalidArgumentError("no HTTP loop");
+  if (config.replicas.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("judge '", config.name, "' has no replicas"));
+  }
+  if (options.max_in_flight_per_replica <= 0 || options.max_attempts <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "judge '", config.name,
+        "': max_in_flight_per_replica and max_attempts must be positive"));
+  }
+  if (options.max_votes < 1 || config.votes < 1 ||
+      config.votes > options.max_votes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("judge '", config.name, "': votes (", config.votes,
+                     ") must be in [1, max_votes = ", options.max_votes, "]"));
+  }
+  if (options.requests_per_minute < 0 || options.tokens_per_minute < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("judge '", config.name,
+                     "': requests_per_minute and tokens_per_minute must be "
+                     ">= 0 (0 = no limit)"));
+  }
+  PromptTemplates templates = PromptTemplates::Default();
+  if (!config.templates_file.empty()) {
+    absl::StatusOr<PromptTemplates> t =
+        PromptTemplates::LoadFile(config.templates_file);
+    if (!t.ok()) return t.status();
+    templates = *std::move(t);
+  }
+  absl::StatusOr<std::string> key = ResolveApiKey(config);
+  if (!key.ok()) return key.status();
+  ChatJudgeCodec codec(config, std::move(templates));
+  return std::shared_ptr<JudgePool>(
+      new JudgePool(std::move(config), options, std::move(loop),
+                    std::move(cache), std::move(codec), *std::move(key)));
+}
+
+JudgePool::JudgePool(HttpJudgeConfig config, JudgePoolOptions options,
+                     std::shared_ptr<CurlMultiLoop> loop,
+                     std::shared_ptr<VerdictCache> cache, ChatJudgeCodec codec,
+                     std::string api_key)
+    : config_(std::move(config)),
+      options_(options),
+      loop_(std::move(loop)),
+      cache_(std::move(cache)),
+      codec_(std::move(codec)),
+      replicas_(static_cast<int>(config_.replicas.size()),
+                ReplicaSet::Options{
+                    options.max_in_flight_per_replica, options.breaker_failures,
+                    options.breaker_open_time, options.affinity_slack}),
+      rate_limited_(options.requests_per_minute > 0 ||
+                    options.tokens_per_minute > 0),
+      limiter_(options.requests_per_minute, options.tokens_per_minute,
+               options.rate_limit_burst, absl::Now()) {
+  std::vector<std::string> lines = {"Content-Type: application/json",
+                                    "Expect:"};
+  if (!api_key.empty()) lines.push_back("Authorization: Bearer " + api_key);
+  headers_ = HttpHeaders::Make(lines);
+  for (const std::string& base : config_.replicas) {
+    endpoints_.push_back(base + "/chat/completions");
+  }
+  fingerprint_ = absl::StrCat(
+      config_.name, "\x1f", config_.model, "\x1f", config_.temperature, "\x1f",
+      config_.seed.value_or(-1), "\x1f", config_.top_p.value_or(-1), "\x1f",
+      config_.max_tokens.value_or(-1), "\x1f", config_.extra_body_json, "\x1f",
+      codec_.templates().version(), "\x1f", config_.logprobs, "\x1f",
+      config_.top_logprobs);
+}
+
+JudgePool::~JudgePool() { Shutdown(); }
+
+void JudgePool::Grade(JudgeWork work, JudgeCallback done) {
+  const uint32_t votes = work.input->votes > 0
+                             ? work.input->votes
+                             : static_cast<uint32_t>(config_.votes);
+  if (votes > 1) {
+    if (votes > static_cast<uint32_t>(options_.max_votes)) {
+      std::move(done)(absl::InvalidArgumentError(
+          absl::StrCat("judge '", config_.name, "' allows at most ",
+                       options_.max_votes, " votes; ", votes, " were asked")));
+      return;
+    }
+    GradeVotes(std::move(work), std::move(done), static_cast<int>(votes));
+    return;
+  }
+  Enqueue(std::move(work), std::move(done), nullptr);
+}
+
+void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
+                        const Sample* sample) {
+  const absl::Time now = absl::Now();
+  const GradeInput& in = *work.input;
+  if (in.deadline <= now) {
+    std::move(done)(absl::DeadlineExceededError(absl::StrCat(
+        "judge '", config_.name, "': the deadline passed before grading")));
+    return;
+  }
+  if (in.cancellation != nullptr && in.cancellation->cancelled()) {
+    JudgeResult r;
+    r.verdicts.resize(work.criteria.size());
+    for (Verdict& v : r.verdicts) {
+      v.status = CriterionStatus::kSkipped;
+      v.explanation = "the request was cancelled";
+    }
+    std::move(done)(std::move(r));
+    return;
+  }
+
+  auto call = std::make_shared<Call>();
+  call->mode = codec_.Resolve(in.mode);
+  const bool dedup = options_.dedup && !in.skip_cache;
+  std::string storage;
+  const absl::string_view prompt = JudgePromptText(in, &storage);
+  if (cache_ != nullptr || dedup) {
+    const CacheKey base =
+        CacheKey::Base(sample != nullptr ? sample->fingerprint : fingerprint_,
+                       call->mode, prompt, in.response);
+    call->keys.reserve(work.criteria.size());
+    for (uint32_t i : work.criteria) {
+      call->keys.push_back(
+          CacheKey::ForCriterion(base, in.rubric->criteria[i]));
+    }
+    call->call_key = CacheKey::ForCall(base, call->keys);
+  }
+  if (cache_ != nullptr && !in.skip_cache && sample == nullptr) {
+    JudgeResult r;
+    r.verdicts.reserve(call->keys.size());
+    for (const CacheKey& k : call->keys) {
+      std::optional<Verdict> v = cache_->Lookup(k);
+      if (!v.has_value()) break;
+      r.verdicts.push_back(*std::move(v));
+    }
+    if (r.verdicts.size() == call->keys.size() && !call->keys.empty()) {
+      counters_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+      std::move(done)(std::move(r));
+      return;
+    }
+  }
+  // Affinity: one prompt and rubric land on one replica (warm prefix cache).
+  call->affinity =
+      absl::Hash<std::pair<absl::string_view, absl::string_view>>{}(
+          {prompt, in.rubric->version});
+  call->input = std::move(work.input);
+  call->criteria = std::move(work.criteria);
+  call->enqueued = now;
+  call->deadline = in.deadline;
+  call->params.temperature = config_.temperature;
+  call->params.max_tokens = config_.max_tokens;
+  if (sample != nullptr) {
+    call->params = sample->params;
+    call->sample = true;
+  }
+  if (options_.tokens_per_minute > 0) {
+    // What a tokens-per-minute limit charges before the answer's usage is
+    // known: the request's bytes / 4.
+    thread_local std::string body;
+    codec_.EncodeBody(call->mode, *call->input, call->criteria, call->params,
+                      &body);
+    call->est_tokens = static_cast<double>(body.size()) / 4;
+    if (body.capacity() > (1 << 20)) std::string().swap(body);
+  }
+
+  absl::Status refusal;
+  bool arm = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      refusal = absl::UnavailableError(
+          absl::StrCat("judge '", config_.name, "' is shutting down"));
+    } else if (auto it = dedup ? dedup_.find(call->call_key) : dedup_.end();
+               it != dedup_.end()) {
+      Call* leader = it->second;
+      leader->waiters.push_back(
+          Call::Waiter{std::move(done), in.cancellation, now, true});
+      leader->deadline = std::max(leader->deadline, call->deadline);
+      counters_.dedup_joins.fetch_add(1, std::memory_order_relaxed);
+      return;
+    } else if (queue_.size() >= options_.max_queue_size) {
+      counters_.refused_queue_full.fetch_add(1, std::memory_order_relaxed);
+      refusal = absl::ResourceExhaustedError(
+          absl::StrCat("judge '", config_.name, "' queue is full (",
+                       queue_.size(), " calls waiting); retry after ",
+                       absl::FormatDuration(RetryHintLocked())));
+    } else {
+      call->waiters.push_back(
+          Call::Waiter{std::move(done), in.cancellation, now, false});
+      if (dedup) {
+        dedup_[call->call_key] = call.get();
+        call->in_dedup = true;
+      }
+      queue_.push_back(std::move(call));
+      ++outstanding_;
+      arm = !sweep_armed_;
+      sweep_armed_ = true;
+    }
+  }
+  if (!refusal.ok()) {
+    std::move(done)(std::move(refusal));
+    return;
+  }
+  if (arm) {
+    loop_->RunAt(now + options_.sweep_interval,
+                 [self = shared_from_this()] { self->Sweep(); });
+  }
+  Pump();
+}
+
+absl::Duration JudgePool::RetryHintLocked() const {
+  const absl::Duration latency =
+      latency_ewma_ > absl::ZeroDuration() ? latency_ewma_ : absl::Seconds(1);
+  const double capacity = std::max(1, replicas_.capacity());
+  absl::Duration hint =
+      latency * (static_cast<double>(queue_.size()) / capacity);
+  if (options_.requests_per_minute > 0) {
+    // Under a requests limit the queue drains no faster than the limit.
+    hint =
+        std::max(hint, absl::Minutes(1) * (static_cast<double>(queue_.size()) /
+                                           options_.requests_per_minute));
+  }
+  return std::max(absl::Milliseconds(100),
+                  absl::Trunc(hint, absl::Milliseconds(1)));
+}
+
+void JudgePool::Pump() {
+  struct Start {
+    CallPtr call;
+    int replica;
+  };
+  std::vector<Start> start;
+  std::vector<Finished> finished;
+  absl::Time limit_wake = absl::InfiniteFuture();
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    const absl::Time now = absl::Now();
+    while (!queue_.empty()) {
+      CallPtr& c = queue_.front();
+      if (c->AllCancelled()) {
+        finished.push_back({std::move(c),
+                            {},
+                            CriterionStatus::kSkipped,
+                            "the request was cancelled"});
+        queue_.pop_front();
+        continue;
+      }
+      if (c->deadline - now < options_.min_time_to_start) {
+        finished.push_back(
+            {std::move(c),
+             {},
+             CriterionStatus::kTimeout,
+             "the deadline was too close to start a judge call"});
+        queue_.pop_front();
+        continue;
+      }
+      if (rate_limited_) {
+        const absl::Time ready = limiter_.ReadyAt(c->est_tokens, now);
+        if (ready > now) {
+          if (c->deadline - ready < options_.min_time_to_start) {
+            finished.push_back(
+                {std::move(c),
+                 {},
+                 CriterionStatus::kTimeout,
+                 absl::StrCat("judge '", config_.name,
+                              "': its requests/tokens-per-minute limit would "
+                              "start the call only after the deadline")});
+            queue_.pop_front();
+            continue;
+          }
+          // Wait in the queue; a loop timer pumps again when it may start.
+          if (!limit_timer_armed_) {
+            limit_timer_armed_ = true;
+            limit_wake = ready;
+          }
+          break;
+        }
+      }
+      int r = -1;
+      const ReplicaSet::Pick pick =
+          replicas_.Choose(c->affinity, c->avoid, now, &r);
+      if (pick == ReplicaSet::Pick::kBusy) break;
+      if (pick == ReplicaSet::Pick::kAllOpen) {
+        finished.push_back(
+            {std::move(c),
+             {},
+             CriterionStatus::kJudgeError,
+             absl::StrCat("every replica of judge '", config_.name,
+                          "' is failing (circuit breaker open)")});
+        queue_.pop_front();
+        continue;
+      }
+      if (rate_limited_) {
+        limiter_.Take(c->est_tokens, now);
+        c->reserved_tokens = c->est_tokens;
+      }
+      in_flight_.insert(c.get());
+      start.push_back({std::move(c), r});
+      queue_.pop_front();
+    }
+  }
+  if (limit_wake != absl::InfiniteFuture()) {
+    counters_.rate_limit_waits.fetch_add(1, std::memory_order_relaxed);
+    loop_->RunAt(limit_wake, [self = shared_from_this()] {
+      {
+        absl::MutexLock lock(&self->mu_);
+        self->limit_timer_armed_ = false;
+      }
+      self->Pump();
+    });
+  }
+  FinishAll(finished);
+  for (Start& s : start) Send(s.call, s.replica);
+}
+
+void JudgePool::Send(const CallPtr& call, int replica) {
+  const absl::Time now = absl::Now();
+  absl::Time deadline;
+  {
+    absl::MutexLock lock(&mu_);
+    deadline = call->deadline;
+  }
+  if (call->first_start == absl::InfiniteFuture()) call->first_start = now;
+  HttpRequest req;
+  req.url = endpoints_[replica];
+  codec_.EncodeBody(call->mode, *call->input, call->criteria, call->params,
+                    &req.body);
+  req.headers = headers_;
+  req.timeout = std::min(config_.timeout, deadline - now);
+  counters_.calls_started.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t id = loop_->Submit(
+      std::move(req), [self = shared_from_this(), call, replica](HttpResult r) {
+        self->OnHttpDone(call, replica, std::move(r));
+      });
+  bool cancel = false;
+  {
+    absl::MutexLock lock(&mu_);
+    call->transfer_id = id;
+    cancel = stopping_ && in_flight_.contains(call.get());
+  }
+  if (cancel) loop_->Cancel(id);
+}
+
+void JudgePool::OnHttpDone(const CallPtr& call, int replica,
+                           HttpResult result) {
+  const absl::Time now = absl::Now();
+  DecodedCall decoded;
+  const bool answered = result.transport_ok() && result.status == 200;
+  if (answered) {
+    decoded =
+        codec_.Decode(call->mode, *call->input, call->criteria, result.body);
+    counters_.calls_succeeded.fetch_add(1, std::memory_order_relaxed);
+    counters_.unknown_ids.fetch_add(decoded.unknown_ids,
+                                    std::memory_order_relaxed);
+    counters_.prompt_tokens.fetch_add(decoded.prompt_tokens,
+                                      std::memory_order_relaxed);
+    counters_.completion_tokens.fetch_add(decoded.completion_tokens,
+                                          std::memory_order_relaxed);
+  }
+  std::optional<Finished> fin;
+  bool retry = false;
+  absl::Duration delay = absl::ZeroDuration();
+  {
+    absl::MutexLock lock(&mu_);
+    replicas_.Release(replica);
+    in_flight_.erase(call.get());
+    if (rate_limited_ && answered && decoded.prompt_tokens > 0) {
+      limiter_.Correct(call->reserved_tokens,
+                       static_cast<double>(decoded.prompt_tokens +
+                                           decoded.completion_tokens),
+                       now);
+    }
+    const absl::Time deadline = call->deadline;
+    const bool retryable_status =
+        result.transport_ok() && (result.status == 429 || result.status >= 500);
+    if (result.cancelled) {
+      if (stopping_) {
+        fin = Finished{call,
+                       {},
+                       CriterionStatus::kJudgeError,
+                       "the judge pool shut down during the call"};
+      } else if (call->AllCancelled()) {
+        fin = Finished{
+            call, {}, CriterionStatus::kSkipped, "the request was cancelled"};
+      } else {
+        fin = Finished{call,
+                       {},
+                       CriterionStatus::kTimeout,
+                       "the deadline passed during the judge call"};
+      }
+    } else if (!result.transport_ok() || retryable_status) {
+      std::string what;
+      if (!result.transport_ok()) {
+        if (result.timed_out() && now + absl::Milliseconds(5) >= deadline) {
+          fin =
+              Finished{call,
+                       {},
+                       CriterionStatus::kTimeout,
+                       absl::StrCat("the deadline passed during the judge "
+                                    "call (after ",
+                                    absl::FormatDuration(result.elapsed), ")")};
+        } else {
+          replicas_.OnFailure(replica, now);
+          what = absl::StrCat("judge '", config_.name, "' replica ",
+                              config_.replicas[replica], ": ", result.error);
+        }
+      } else if (result.status == 429) {
+        const absl::Duration cool =
+            std::min(result.retry_after.value_or(absl::ZeroDuration()),
+                     options_.max_retry_after);
+        replicas_.OnRateLimited(replica, now + cool);
+        what = absl::StrCat("judge '", config_.name, "' answered HTTP 429");
+      } else {
+        replicas_.OnFailure(replica, now);
+        what = absl::StrCat("judge '", config_.name, "' answered HTTP ",
+                            result.status, ": ",
+                            absl::string_view(result.body).substr(0, 200));
+      }
+      if (!fin.has_value()) {
+        ++call->attempts;
+        if (call->attempts >= options_.max_attempts) {
+          fin =
+              Finished{call,
+                       {},
+                       CriterionStatus::kJudgeError,
+                       absl::StrCat(what, " (", call->attempts, " attempts)")};
+        } else {
+          delay = RetryBackoff(call->attempts, options_, rng_);
+          if (result.retry_after.has_value()) {
+            delay = std::max(
+                delay, std::min(*result.retry_after, options_.max_retry_after));
+          }
+          if (now + delay + options_.min_time_to_start > deadline) {
+            fin = Finished{call,
+                           {},
+                           CriterionStatus::kJudgeError,
+                           absl::StrCat(what,
+                                        "; no time left before the deadline "
+                                        "to retry")};
+          } else {
+            retry = true;
+            call->avoid = replica;
+            counters_.retries.fetch_add(1, std::memory_order_relaxed);
+          }
+        }
+      }
+    } else if (!answered) {
+      // 4xx other than 429: the request itself is wrong; retrying cannot
+      // help, and the replica is healthy.
+      replicas_.OnSuccess(replica);
+      fin =
+          Finished{call,
+                   {},
+                   CriterionStatus::kJudgeError,
+                   absl::StrCat("judge '", config_.name, "' answered HTTP ",
+                                result.status, ": ",
+                                absl::string_view(result.body).substr(0, 300))};
+    } else {
+      replicas_.OnSuccess(replica);
+      latency_ewma_ = latency_ewma_ == absl::ZeroDuration()
+                          ? result.elapsed
+                          : latency_ewma_ * 0.8 + result.elapsed * 0.2;
+      switch (decoded.outcome) {
+        case DecodedCall::Outcome::kOk:
+          fin = Finished{call, std::move(decoded.verdicts),
+                         CriterionStatus::kOk, ""};
+          break;
+        case DecodedCall::Outcome::kTruncated:
+          if (call->length_retries < config_.length_retries) {
+            ++call->length_retries;
+            call->params.max_tokens =
+                call->params.max_tokens.has_value()
+                    ? std::max(*call->params.max_tokens * 2,
+                               config_.length_retry_tokens)
+                    : config_.length_retry_tokens;
+            retry = true;
+          } else {
+            fin = Finished{call, std::move(decoded.verdicts),
+                           CriterionStatus::kOk, ""};
+          }
+          break;
+        case DecodedCall::Outcome::kUnparsable:
+          if (call->parse_retries < config_.parse_retries) {
+            ++call->parse_retries;
+            call->params.temperature =
+                std::min(1.0, call->params.temperature +
+                                  config_.parse_retry_temperature_step);
+            retry = true;
+          } else {
+            fin = Finished{call, std::move(decoded.verdicts),
+                           CriterionStatus::kOk, ""};
+          }
+          break;
+      }
+      if (retry)
+        counters_.parse_retries.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (retry) {
+      if (stopping_) {
+        retry = false;
+        fin = Finished{call,
+                       {},
+                       CriterionStatus::kJudgeError,
+                       "the judge pool shut down before a retry"};
+      } else if (delay <= absl::ZeroDuration()) {
+        queue_.push_front(call);
+        retry = false;  // queued: Pump() below sends it
+      } else {
+        backing_off_.insert(call);
+      }
+    }
+  }
+  if (fin.has_value()) Finish(*std::move(fin));
+  if (retry) {
+    loop_->RunAt(now + delay, [self = shared_from_this(), call] {
+      {
+        absl::MutexLock lock(&self->mu_);
+        // Shutdown() may have answered it already.
+        if (self->backing_off_.erase(call) == 0) return;
+        self->queue_.push_front(call);
+      }
+      self->Pump();
+    });
+  }
+  Pump();
+}
+
+void JudgePool::FinishAll(std::vector<Finished>& finished) {
+  for (Finished& f : finished) Finish(std::move(f));
+  finished.clear();
+}
+
+void JudgePool::Finish(Finished f) {
+  Call& c = *f.call;
+  std::vector<Call::Waiter> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    if (c.in_dedup) {
+      dedup_.erase(c.call_key);
+      c.in_dedup = false;
+    }
+    waiters.swap(c.waiters);
+  }
+  if (f.verdicts.empty()) {
+    f.verdicts.resize(c.criteria.size());
+    for (Verdict& v : f.verdicts) {
+      v.status = f.status;
+      v.explanation = f.message;
+    }
+  }
+  if (cache_ != nullptr && !c.sample && c.keys.size() == f.verdicts.size()) {
+    for (size_t i = 0; i < f.verdicts.size(); ++i) {
+      cache_->Insert(c.keys[i], f.verdicts[i]);
+    }
+  }
+  const absl::Time now = absl::Now();
+  const bool started = c.first_start != absl::InfiniteFuture();
+  const absl::Duration judge_time =
+      started ? now - c.first_start : absl::ZeroDuration();
+  for (size_t i = 0; i < waiters.size(); ++i) {
+    Call::Waiter& w = waiters[i];
+    JudgeResult r;
+    r.verdicts = i + 1 == waiters.size() ? std::move(f.verdicts) : f.verdicts;
+    if (w.follower) {
+      for (Verdict& v : r.verdicts) {
+        if (v.status == CriterionStatus::kOk) v.cached = true;
+      }
+    }
+    r.queue_time = std::max(absl::ZeroDuration(),
+                            (started ? c.first_start : now) - w.enqueued);
+    r.judge_time = judge_time;
+    std::move(w.done)(std::move(r));
+  }
+  absl::MutexLock lock(&mu_);
+  if (--outstanding_ == 0) idle_.SignalAll();
+}
+
+void JudgePool::Sweep() {
+  std::vector<Finished> finished;
+  std::vector<uint64_t> cancel;
+  bool arm = false;
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    sweep_armed_ = false;
+    if (stopping_) return;
+    bool removed = false;
+    for (CallPtr& c : queue_) {
+      if (c->AllCancelled()) {
+        finished.push_back({std::move(c),
+                            {},
+                            CriterionStatus::kSkipped,
+                            "the request was cancelled"});
+        removed = true;
+      } else if (c->deadline - now < options_.min_time_to_start) {
+        finished.push_back({std::move(c),
+                            {},
+                            CriterionStatus::kTimeout,
+                            "the deadline passed while the work was queued"});
+        removed = true;
+      }
+    }
+    if (removed) {
+      queue_.erase(std::remove(queue_.begin(), queue_.end(), nullptr),
+                   queue_.end());
+    }
+    for (Call* c : in_flight_) {
+      if (c->transfer_id != 0 && (c->AllCancelled() || c->deadline <= now)) {
+        cancel.push_back(c->transfer_id);
+      }
+    }
+    if (outstanding_ > static_cast<int64_t>(finished.size())) {
+      arm = true;
+      sweep_armed_ = true;
+    }
+  }
+  FinishAll(finished);
+  for (uint64_t id : cancel) loop_->Cancel(id);
+  if (arm) {
+    loop_->RunAt(now + options_.sweep_interval,
+                 [self = shared_from_this()] { self->Sweep(); });
+  }
+  Pump();
+}
+
+void JudgePool::Shutdown() {
+  std::vector<CallPtr> queued;
+  std::vector<CallPtr> backing;
+  std::vector<uint64_t> cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    queued.assign(std::make_move_iterator(queue_.begin()),
+                  std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    backing.assign(backing_off_.begin(), backing_off_.end());
+    backing_off_.clear();
+    for (Call* c : in_flight_) {
+      if (c->transfer_id != 0) cancel.push_back(c->transfer_id);
+    }
+  }
+  // Queued work never reached a judge: refuse it as a whole.
+  for (CallPtr& c : queued) {
+    std::vector<Call::Waiter> waiters;
+    {
+      absl::MutexLock lock(&mu_);
+      if (c->in_dedup) dedup_.erase(c->call_key);
+      c->in_dedup = false;
+      waiters.swap(c->waiters);
+    }
+    for (Call::Waiter& w : waiters) {
+      std::move(w.done)(absl::UnavailableError(
+          absl::StrCat("judge '", config_.name, "' is shutting down")));
+    }
+    absl::MutexLock lock(&mu_);
+    if (--outstanding_ == 0) idle_.SignalAll();
+  }
+  for (CallPtr& c : backing) {
+    Finish(Finished{c,
+                    {},
+                    CriterionStatus::kJudgeError,
+                    "the judge pool shut down before a retry"});
+  }
+  for (uint64_t id : cancel) loop_->Cancel(id);
+  if (loop_->InLoopThread()) return;
+  absl::MutexLock lock(&mu_);
+  while (outstanding_ > 0) idle_.Wait(&mu_);
+}
+
+JudgePool::Stats JudgePool::stats() const {
+  Stats s;
+  s.calls_started = counters_.calls_started.load(std::memory_order_relaxed);
+  s.calls_succeeded = counters_.calls_succeeded.load(std::memory_order_relaxed);
+  s.retries = counters_.retries.load(std::memory_order_relaxed);
+  s.parse_retries = counters_.parse_retries.load(std::memory_order_relaxed);
+  s.refused_queue_full =
+      counters_.refused_queue_full.load(std::memory_order_relaxed);
+  s.dedup_joins = counters_.dedup_joins.load(std::memory_order_relaxed);
+  s.cache_hits = counters_.cache_hits.load(std::memory_order_relaxed);
+  s.unknown_ids = counters_.unknown_ids.load(std::memory_order_relaxed);
+  s.prompt_tokens = counters_.prompt_tokens.load(std::memory_order_relaxed);
+  s.completion_tokens =
+      counters_.completion_tokens.load(std::memory_order_relaxed);
+  s.votes = counters_.votes.load(std::memory_order_relaxed);
+  s.rate_limit_waits =
+      counters_.rate_limit_waits.load(std::memory_order_relaxed);
+  absl::MutexLock lock(&mu_);
+  s.queued = queue_.size();
+  s.in_flight = replicas_.total_in_flight();
+  for (int i = 0; i < replicas_.size(); ++i) {
+    s.breakers.push_back(replicas_.state(i));
+  }
+  return s;
+}
+
+namespace {
+
+// The samples of one grading by vote; the last sample to answer tallies.
+struct VoteState {
+  explicit VoteState(int n) : samples(n), remaining(n) {}
+
+  std::vector<CacheKey> keys;  // of the tallied verdicts; empty: no cache
+  JudgeCallback done;
+  // Slot i is written only by sample i's callback; `remaining` orders the
+  // writes before the tally.
+  std::vector<absl::StatusOr<JudgeResult>> samples;
+  std::atomic<int> remaining;
+};
+
+void TallyAndAnswer(VoteState& state, VoteAggregation how,
+                    VerdictCache* cache) {
+  JudgeResult out;
+  std::vector<std::vector<Verdict>> votes;
+  votes.reserve(state.samples.size());
+  for (absl::StatusOr<JudgeResult>& s : state.samples) {
+    // A sample refused as a whole (deadline, shutdown) refuses the grading:
+    // a vote short of samples would not be the vote that was asked for.
+    if (!s.ok()) {
+      std::move(state.done)(s.status());
+      return;
+    }
+    out.queue_time = std::max(out.queue_time, s->queue_time);
+    out.judge_time = std::max(out.judge_time, s->judge_time);
+    votes.push_back(std::move(s->verdicts));
+  }
+  out.verdicts = TallyVotes(votes, how);
+  if (cache != nullptr && state.keys.size() == out.verdicts.size()) {
+    for (size_t i = 0; i < out.verdicts.size(); ++i) {
+      cache->Insert(state.keys[i], out.verdicts[i]);
+    }
+  }
+  std::move(state.done)(std::move(out));
+}
+
+}  // namespace
+
+void JudgePool::GradeVotes(JudgeWork work, JudgeCallback done, int votes) {
+  const GradeInput& in = *work.input;
+  const GradingMode mode = codec_.Resolve(in.mode);
+  auto state = std::make_shared<VoteState>(votes);
+  if (cache_ != nullptr) {
+    // The tallied verdicts are cached under the vote's own fingerprint: a
+    // 5-vote verdict is not a single call's, nor a 3-vote one's.
+    const std::string fingerprint =
+        absl::StrCat(fingerprint_, "\x1fvotes\x1f", votes, "\x1f",
+                     static_cast<int>(config_.vote_aggregation), "\x1f",
+                     config_.vote_temperature);
+    std::string storage;
+    const CacheKey base = CacheKey::Base(
+        fingerprint, mode, JudgePromptText(in, &storage), in.response);
+    state->keys.reserve(work.criteria.size());
+    for (uint32_t i : work.criteria) {
+      state->keys.push_back(
+          CacheKey::ForCriterion(base, in.rubric->criteria[i]));
+    }
+    if (!in.skip_cache) {
+      JudgeResult r;
+      for (const CacheKey& k : state->keys) {
+        std::optional<Verdict> v = cache_->Lookup(k);
+        if (!v.has_value()) break;
+        r.verdicts.push_back(*std::move(v));
+      }
+      if (!state->keys.empty() && r.verdicts.size() == state->keys.size()) {
+        counters_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+        std::move(done)(std::move(r));
+        return;
+      }
+    }
+  }
+  // All samples need a queue slot: refuse the grading as a whole rather than
+  // start samples that could not be tallied.
+  absl::Status refusal;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_ &&
+        queue_.size() + static_cast<size_t>(votes) > options_.max_queue_size) {
+      counters_.refused_queue_full.fetch_add(1, std::memory_order_relaxed);
+      refusal = absl::ResourceExhaustedError(absl::StrCat(
+          "judge '", config_.name, "' queue has no room for ", votes,
+          " vote samples (", queue_.size(), " calls waiting); retry after ",
+          absl::FormatDuration(RetryHintLocked())));
+    }
+  }
+  if (!refusal.ok()) {
+    std::move(done)(std::move(refusal));
+    return;
+  }
+  counters_.votes.fetch_add(1, std::memory_order_relaxed);
+  state->done = std::move(done);
+  const int64_t first_seed = config_.seed.value_or(1);
+  for (int i = 0; i < votes; ++i) {
+    Sample sample;
+    sample.params = CallParams{config_.vote_temperature, config_.max_tokens,
+                               first_seed + i};
+    sample.fingerprint =
+        absl::StrCat(fingerprint_, "\x1fsample\x1f", config_.vote_temperature,
+                     "\x1f", first_seed + i);
+    Enqueue(
+        JudgeWork{work.input, work.criteria},
+        [state, i, how = config_.vote_aggregation,
+         cache = cache_](absl::StatusOr<JudgeResult> r) {
+          state->samples[i] = std::move(r);
+          if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            TallyAndAnswer(*state, how, cache.get());
+          }
+        },
+        &sample);
+  }
+}
+
+}  // namespace rewardd

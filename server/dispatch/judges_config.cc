@@ -1,0 +1,199 @@
+#include "server/dispatch/judges_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace rewardd {
+
+absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
+    const nlohmann::json& j) {
+  JudgePoolOptions o;
+  if (!j.is_object())
+    return absl::InvalidArgumentError("pool: must be an object");
+  for (const auto& [key, value] : j.items()) {
+    try {
+      // Init-capture: clang (C++17) cannot capture a structured binding.
+      auto ms = [&value = value] {
+        return absl::Milliseconds(value.get<int64_t>());
+      };
+      if (key == "max_queue_size") {
+        o.max_queue_size = value.get<size_t>();
+      } else if (key == "max_in_flight_per_replica") {
+        o.max_in_flight_per_replica = value.get<int>();
+      } else if (key == "affinity_slack") {
+        o.affinity_slack = value.get<int>();
+      } else if (key == "max_attempts") {
+        o.max_attempts = value.get<int>();
+      } else if (key == "initial_backoff_ms") {
+        o.initial_backoff = ms();
+      } else if (key == "backoff_multiplier") {
+        o.backoff_multiplier = value.get<double>();
+      } else if (key == "max_backoff_ms") {
+        o.max_backoff = ms();
+      } else if (key == "backoff_jitter") {
+        o.backoff_jitter = value.get<double>();
+      } else if (key == "max_retry_after_ms") {
+        o.max_retry_after = ms();
+      } else if (key == "breaker_failures") {
+        o.breaker_failures = value.get<int>();
+      } else if (key == "breaker_open_time_ms") {
+        o.breaker_open_time = ms();
+      } else if (key == "min_time_to_start_ms") {
+        o.min_time_to_start = ms();
+      } else if (key == "sweep_interval_ms") {
+        o.sweep_interval = ms();
+      } else if (key == "dedup") {
+        o.dedup = value.get<bool>();
+      } else if (key == "max_votes") {
+        o.max_votes = value.get<int>();
+      } else if (key == "requests_per_minute") {
+        o.requests_per_minute = value.get<double>();
+      } else if (key == "tokens_per_minute") {
+        o.tokens_per_minute = value.get<double>();
+      } else if (key == "rate_limit_burst_ms") {
+        o.rate_limit_burst = ms();
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("pool: ", key, ": unknown field"));
+      }
+    } catch (const nlohmann::json::exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pool: ", key, ": wrong type (", e.what(), ")"));
+    }
+  }
+  if (o.max_queue_size == 0 || o.max_in_flight_per_replica <= 0 ||
+      o.max_attempts <= 0 || o.breaker_failures <= 0 ||
+      o.sweep_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "pool: max_queue_size, max_in_flight_per_replica, max_attempts, "
+        "breaker_failures and sweep_interval_ms must be positive");
+  }
+  if (o.max_votes < 1 || o.requests_per_minute < 0 || o.tokens_per_minute < 0 ||
+      o.rate_limit_burst < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "pool: max_votes must be positive; requests_per_minute, "
+        "tokens_per_minute and rate_limit_burst_ms must be >= 0");
+  }
+  if (o.backoff_jitter < 0 || o.backoff_jitter >= 1) {
+    return absl::InvalidArgumentError("pool: backoff_jitter must be in [0, 1)");
+  }
+  return o;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
+    const nlohmann::json& doc, const std::string& base_dir) {
+  if (!doc.is_object() || !doc.contains("judges") ||
+      !doc["judges"].is_array() || doc["judges"].empty()) {
+    return absl::InvalidArgumentError(
+        "judges config: needs a non-empty \"judges\" list");
+  }
+  CurlMultiLoop::Options http;
+  size_t cache_bytes = 64u << 20;
+  std::string default_name;
+  try {
+    if (doc.contains("http")) {
+      const nlohmann::json& h = doc["http"];
+      http.http2 = h.value("http2", http.http2);
+      http.http2_prior_knowledge =
+          h.value("http2_prior_knowledge", http.http2_prior_knowledge);
+      http.max_host_connections =
+          h.value("max_host_connections", http.max_host_connections);
+      if (h.contains("ca_file")) {
+        http.ca_file = h["ca_file"].get<std::string>();
+        if (!http.ca_file.empty() && http.ca_file[0] != '/') {
+          http.ca_file = base_dir + "/" + http.ca_file;
+        }
+      }
+      http.max_total_connections =
+          h.value("max_total_connections", http.max_total_connections);
+    }
+    cache_bytes = doc.value("cache_max_bytes", cache_bytes);
+    default_name = doc.value("default", std::string());
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("judges config: wrong type (", e.what(), ")"));
+  }
+  absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
+      CurlMultiLoop::Create(http);
+  if (!loop.ok()) return loop.status();
+  std::shared_ptr<VerdictCache> cache =
+      cache_bytes > 0 ? std::make_shared<VerdictCache>(cache_bytes) : nullptr;
+
+  std::vector<std::shared_ptr<Judge>> judges;
+  absl::flat_hash_set<std::string> names;
+  for (const nlohmann::json& j : doc["judges"]) {
+    if (j.is_object() && j.contains("type")) {
+      const std::string type =
+          j["type"].is_string() ? j["type"].get<std::string>() : "";
+      if (type != "openai" && type != "http") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("judges config: judge type '", type,
+                         "' is not an HTTP judge (use \"openai\")"));
+      }
+    }
+    absl::StatusOr<HttpJudgeConfig> config = ParseHttpJudgeConfig(j, base_dir);
+    if (!config.ok()) return config.status();
+    if (!names.insert(config->name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "judges config: two judges are named '", config->name, "'"));
+    }
+    JudgePoolOptions options;
+    if (j.contains("pool")) {
+      absl::StatusOr<JudgePoolOptions> o = ParseJudgePoolOptions(j["pool"]);
+      if (!o.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("judge '", config->name, "': ", o.status().message()));
+      }
+      options = *o;
+    }
+    absl::StatusOr<std::shared_ptr<JudgePool>> pool =
+        JudgePool::Create(*std::move(config), options, *loop, cache);
+    if (!pool.ok()) return pool.status();
+    judges.push_back(*std::move(pool));
+  }
+  if (!default_name.empty()) {
+    auto it = std::find_if(judges.begin(), judges.end(), [&](const auto& j) {
+      return j->name() == default_name;
+    });
+    if (it == judges.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "judges config: default judge '", default_name, "' is not defined"));
+    }
+    std::rotate(judges.begin(), it, it + 1);
+  }
+  return judges;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
+    const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json doc = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (doc.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not valid JSON"));
+  }
+  const std::string dir = path.find('/') == std::string::npos
+                              ? "."
+                              : path.substr(0, path.rfind('/'));
+  absl::StatusOr<std::vector<std::shared_ptr<Judge>>> judges =
+      BuildJudges(doc, dir);
+  if (!judges.ok()) {
+    return absl::Status(judges.status().code(),
+                        absl::StrCat(path, ": ", judges.status().message()));
+  }
+  return judges;
+}
+
+void ShutdownJudges(const std::vector<std::shared_ptr<Judge>>& judges) {
+  for (const auto& j : judges) {
+    if (auto* pool = dynamic_cast<JudgePool*>(j.get())) pool->Shutdown();
+  }
+}
+
+}  // namespace rewardd

@@ -1,0 +1,105 @@
+// The wire format of one judge call: builds the Chat Completions request
+// body for a piece of judge work and turns the response body into
+// per-criterion verdicts. No I/O; the dispatcher (server/dispatch/) moves the
+// bytes, retries and balances.
+//
+//   ChatJudgeCodec codec(config, PromptTemplates::Default());
+//   std::string body;
+//   codec.EncodeBody(GradingMode::kAllInOne, input, {0, 1}, {0.0, {}}, &body);
+//   ... POST body to <replica>/chat/completions ...
+//   DecodedCall d = codec.Decode(GradingMode::kAllInOne, input, {0, 1}, reply);
+//   switch (d.outcome) { case DecodedCall::Outcome::kOk: ... }
+//
+// Requests follow what vLLM, SGLang and OpenAI accept: model, messages
+// (system = instructions, user = rubric/prompt/response), temperature, seed,
+// top_p, max_tokens, logprobs/top_logprobs, plus configured extra fields.
+// The constant head of the body (model, system message) is serialized once.
+//
+// Thread-safety: immutable after construction; any thread.
+#ifndef REWARDD_SERVER_JUDGE_HTTP_CHAT_JUDGE_CODEC_H_
+#define REWARDD_SERVER_JUDGE_HTTP_CHAT_JUDGE_CODEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "server/judge/http/http_judge_config.h"
+#include "server/judge/http/prompt_template.h"
+#include "server/judge/http/verdict_parser.h"
+#include "server/judge/judge.h"
+
+namespace rewardd {
+
+// What may change between attempts of one call.
+struct CallParams {
+  double temperature = 0;
+  std::optional<int64_t> max_tokens;
+  // Replaces the configured seed (vote samples must differ); unset = the
+  // judge's `seed`, if any.
+  std::optional<int64_t> seed;
+};
+
+// The parts of a Chat Completions response rewardd reads.
+struct ChatCompletion {
+  std::string content;
+  std::string reasoning_content;  // vLLM/SGLang reasoning parsers
+  std::string finish_reason;
+  std::vector<TokenLogprob> logprobs;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+};
+
+// Fails (INVALID_ARGUMENT) when `body` is not a chat completion.
+absl::StatusOr<ChatCompletion> ParseChatCompletion(absl::string_view body);
+
+struct DecodedCall {
+  enum class Outcome {
+    kOk,          // verdicts are final (some may be kMissing/kParseError)
+    kTruncated,   // finish_reason "length" before a complete answer
+    kUnparsable,  // no answer could be read: retry at a higher temperature
+  };
+  Outcome outcome = Outcome::kUnparsable;
+  // Parallel to the criteria. For kTruncated/kUnparsable: what could be read
+  // (kOk verdicts), the rest kParseError, to use when retries run out.
+  std::vector<Verdict> verdicts;
+  int unknown_ids = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  std::string error;  // why not kOk
+};
+
+class ChatJudgeCodec {
+ public:
+  ChatJudgeCodec(const HttpJudgeConfig& config, PromptTemplates templates);
+
+  // kDefault resolves to the configured default; kChunked grades with the
+  // all_in_one format.
+  GradingMode Resolve(GradingMode mode) const {
+    return mode == GradingMode::kDefault ? default_mode_ : mode;
+  }
+
+  // Replaces *body.
+  void EncodeBody(GradingMode mode, const GradeInput& input,
+                  absl::Span<const uint32_t> criteria, const CallParams& params,
+                  std::string* body) const;
+
+  DecodedCall Decode(GradingMode mode, const GradeInput& input,
+                     absl::Span<const uint32_t> criteria,
+                     absl::string_view body) const;
+
+  const PromptTemplates& templates() const { return templates_; }
+
+ private:
+  GradingMode default_mode_;
+  PromptTemplates templates_;
+  std::string head_all_in_one_;     // {"model":..,"messages":[{system},
+  std::string head_per_criterion_;  //   {"role":"user","content":
+  std::string fixed_tail_;          // seed, top_p, logprobs, extras
+  std::string fixed_tail_no_seed_;  // the same without seed
+};
+
+}  // namespace rewardd
+
+#endif  // REWARDD_SERVER_JUDGE_HTTP_CHAT_JUDGE_CODEC_H_

@@ -1,0 +1,224 @@
+// One event-loop thread that runs every HTTP call of the process over
+// libcurl's multi interface: connections are kept alive and reused across
+// calls (and multiplexed when a server offers HTTP/2), and thousands of calls
+// can be in flight without a thread each. The loop also runs timers, which
+// the dispatcher uses for retry backoff and for its deadline sweep.
+//
+//   absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
+//   CurlMultiLoop::Create({}); HttpRequest req; req.url =
+//   "http://127.0.0.1:8000/v1/chat/completions"; req.body = R"({"model": "m",
+//   "messages": []})"; req.headers = HttpHeaders::Make({"Content-Type:
+//   application/json"}); uint64_t id = (*loop)->Submit(std::move(req),
+//   [](HttpResult r) {
+//     // on the loop thread: keep it short, never block
+//   });
+//   (*loop)->Cancel(id);  // optional: completes with cancelled = true
+//
+// How it stays cheap per call (a judge call should cost rewardd well under
+// 100 us of CPU): libcurl's socket interface (curl_multi_socket_action) on an
+// epoll set, so a wake-up touches only the sockets that are ready rather
+// than every connection; producers write the wake-up eventfd only when the
+// loop may be asleep, and the loop drains its queues in batches; easy
+// handles are pooled with their constant options set once.
+//
+// Thread-safety: Submit(), Cancel(), RunAt() and Shutdown() may be called
+// from any thread, including from callbacks on the loop thread. Callbacks
+// run on the loop thread, one at a time, with no lock of the loop held, and
+// each exactly once (a transfer still running at Shutdown() completes with
+// cancelled = true; a timer still pending at Shutdown() runs then).
+#ifndef REWARDD_SERVER_JUDGE_HTTP_CURL_MULTI_LOOP_H_
+#define REWARDD_SERVER_JUDGE_HTTP_CURL_MULTI_LOOP_H_
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace rewardd {
+
+// An immutable list of request headers, shared by every call of a judge
+// (built once, so a call does not rebuild the curl_slist). May hold an API
+// key: it is never logged.
+class HttpHeaders {
+ public:
+  static std::shared_ptr<const HttpHeaders> Make(
+      const std::vector<std::string>& lines);
+  ~HttpHeaders();
+  HttpHeaders(const HttpHeaders&) = delete;
+  HttpHeaders& operator=(const HttpHeaders&) = delete;
+
+  // libcurl takes a non-const pointer but does not modify the list.
+  curl_slist* list() const { return list_; }
+
+ private:
+  HttpHeaders() = default;
+  curl_slist* list_ = nullptr;
+};
+
+struct HttpRequest {
+  std::string url;
+  std::string body;  // POSTed as is
+  std::shared_ptr<const HttpHeaders> headers;
+  // Whole-transfer timeout (connect + request + response); <= 0 = none.
+  absl::Duration timeout = absl::Seconds(60);
+};
+
+struct HttpResult {
+  CURLcode curl_code = CURLE_OK;  // transport outcome
+  long status = 0;                // HTTP status when a response came back
+  std::string body;
+  // Retry-After (delta-seconds form) when the server sent one.
+  std::optional<absl::Duration> retry_after;
+  std::string error;  // libcurl's message when curl_code != CURLE_OK
+  absl::Duration elapsed = absl::ZeroDuration();
+  bool cancelled = false;  // Cancel() or Shutdown() ended it
+
+  bool transport_ok() const { return curl_code == CURLE_OK && !cancelled; }
+  bool timed_out() const { return curl_code == CURLE_OPERATION_TIMEDOUT; }
+};
+
+using HttpCallback = absl::AnyInvocable<void(HttpResult) &&>;
+
+class CurlMultiLoop {
+ public:
+  struct Options {
+    // Connections kept open per host and in total (0 = libcurl's default:
+    // no per-host cap, 4x the transfers for the cache). The dispatcher caps
+    // in-flight calls per replica, which caps connections too.
+    long max_host_connections = 0;
+    long max_total_connections = 0;
+    // Ask for HTTP/2 over TLS (ALPN) and multiplex when offered; cleartext
+    // stays HTTP/1.1 unless `http2_prior_knowledge`.
+    bool http2 = true;
+    bool http2_prior_knowledge = false;
+    // PEM CA bundle that judge endpoints' certificates are checked against
+    // (e.g. a private CA in front of vLLM); empty = the system's CAs.
+    std::string ca_file;
+    std::string thread_name = "rewardd-http";
+    // Socket-readiness coalescing: after a wake-up that handled socket
+    // events, the loop lets this much time pass before it looks at sockets
+    // again, so replies that arrive close together cost one wake-up (and
+    // one context switch) instead of one each. Adds at most this much
+    // latency to a call; new calls, Cancel(), timers and libcurl's own
+    // deadlines are not delayed. Judge calls take 0.1-30 s, so a couple of
+    // milliseconds is noise there and halves the loop's CPU per call at a
+    // few hundred calls/s. Zero = handle every readiness at once.
+    absl::Duration coalesce = absl::Milliseconds(2);
+  };
+
+  static absl::StatusOr<std::shared_ptr<CurlMultiLoop>> Create(Options options);
+  // Dropping the last reference shuts the loop down (see Shutdown()); safe
+  // even from a callback on the loop thread.
+  ~CurlMultiLoop();
+  CurlMultiLoop(const CurlMultiLoop&) = delete;
+  CurlMultiLoop& operator=(const CurlMultiLoop&) = delete;
+
+  // Queues `request`; `done` runs exactly once on the loop thread. Returns an
+  // id for Cancel(). After Shutdown(), `done` runs at once (cancelled).
+  uint64_t Submit(HttpRequest request, HttpCallback done);
+
+  // Ends the transfer `id` early: its callback gets cancelled = true. No-op
+  // when it already completed.
+  void Cancel(uint64_t id);
+
+  // Runs `fn` on the loop thread at or after `when`.
+  void RunAt(absl::Time when, absl::AnyInvocable<void() &&> fn);
+
+  // Stops the loop: transfers in flight complete with cancelled = true,
+  // pending timers run once. Idempotent; blocks until the thread exited
+  // unless called from the loop thread itself.
+  void Shutdown();
+
+  // True on the loop thread (where blocking waits would deadlock).
+  bool InLoopThread() const {
+    return std::this_thread::get_id() == thread_.get_id();
+  }
+
+  // Transfers submitted and not yet completed (approximate; for stats).
+  int64_t in_flight() const;
+
+ private:
+  struct Transfer;
+  struct Timer {
+    absl::Time when;
+    uint64_t seq;
+    mutable absl::AnyInvocable<void() &&> fn;
+    bool operator>(const Timer& o) const {
+      return when != o.when ? when > o.when : seq > o.seq;
+    }
+  };
+
+  explicit CurlMultiLoop(Options options);
+  void Run();
+  // Wakes the loop thread unless it is awake already (or is the caller):
+  // producers pay an eventfd write only when the loop may be asleep.
+  void Wake();
+  void Start(std::unique_ptr<Transfer> transfer);
+  void Complete(Transfer* transfer, CURLcode code, bool cancelled);
+  // Completes the transfers libcurl reports done.
+  void ReapDone();
+  CURL* TakeEasy();
+  // libcurl's CURLMOPT_SOCKETFUNCTION / CURLMOPT_TIMERFUNCTION: keep the
+  // epoll set and the timeout of libcurl's next deadline up to date.
+  static int OnSocket(CURL* easy, curl_socket_t s, int what, void* user,
+                      void* socket_data);
+  static int OnTimer(CURLM* multi, long timeout_ms, void* user);
+  // CURLOPT_CLOSESOCKETFUNCTION: forgets the descriptor's registration.
+  static int OnCloseSocket(void* user, curl_socket_t s);
+
+  const Options options_;
+  CURLM* multi_ = nullptr;
+  int epoll_fd_ = -1;       // libcurl's sockets and wake_fd_
+  int wake_epoll_fd_ = -1;  // wake_fd_ only: the wait while coalescing
+  int wake_fd_ = -1;        // eventfd: producers wake the loop through it
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::unique_ptr<Transfer>> pending_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> cancels_ ABSL_GUARDED_BY(mu_);
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_
+      ABSL_GUARDED_BY(mu_);
+  int64_t submitted_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
+  // False only while the loop sleeps (or is about to) with empty queues; set
+  // to false under mu_ after the loop saw them empty, so a producer that
+  // queues after that sees false and writes the eventfd. Wakes of a busy
+  // loop are skipped: with hundreds of calls a second, most are.
+  std::atomic<bool> awake_{true};
+
+  // Loop-thread only.
+  absl::flat_hash_map<uint64_t, Transfer*> running_;
+  std::vector<CURL*> idle_easy_;
+  // When libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT);
+  // InfiniteFuture when it has no deadline.
+  absl::Time curl_deadline_ = absl::InfiniteFuture();
+  // Per descriptor: the epoll events libcurl asked for (0 = none: it removed
+  // the socket) and those registered in epoll_fd_. A kept-alive connection
+  // goes idle and busy again once per call; leaving it registered while
+  // idle saves an EPOLL_CTL_DEL and an EPOLL_CTL_ADD per call (an event on
+  // it while unwanted removes it then).
+  std::vector<uint32_t> fd_wanted_;
+  std::vector<uint32_t> fd_registered_;
+  // When the loop last handled socket events (for Options::coalesce).
+  absl::Time last_socket_wake_ = absl::InfinitePast();
+};
+
+}  // namespace rewardd
+
+#endif  // REWARDD_SERVER_JUDGE_HTTP_CURL_MULTI_LOOP_H_

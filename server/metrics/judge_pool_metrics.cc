@@ -1,0 +1,251 @@
+#include "server/metrics/judge_pool_metrics.h"
+
+#include <string>
+
+namespace rewardd {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+const prometheus::Histogram::BucketBoundaries& BatchBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      1, 2, 4, 8, 16, 32, 64, 128, 256};
+  return *buckets;
+}
+
+}  // namespace
+
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+      0.5,   1,      2.5,   5,    10,    30,   60,  120};
+  return *buckets;
+}
+
+absl::string_view JudgeCallOutcomeName(JudgeCallOutcome outcome) {
+  switch (outcome) {
+    case JudgeCallOutcome::kOk:
+      return "ok";
+    case JudgeCallOutcome::kHttpError:
+      return "http_error";
+    case JudgeCallOutcome::kRateLimited:
+      return "rate_limited";
+    case JudgeCallOutcome::kTransportError:
+      return "transport_error";
+    case JudgeCallOutcome::kTimeout:
+      return "timeout";
+    case JudgeCallOutcome::kParseError:
+      return "parse_error";
+    case JudgeCallOutcome::kCancelled:
+      return "cancelled";
+    case JudgeCallOutcome::kError:
+      return "error";
+  }
+  return "error";
+}
+
+absl::string_view JudgeRetryReasonName(JudgeRetryReason reason) {
+  switch (reason) {
+    case JudgeRetryReason::kTransport:
+      return "transport";
+    case JudgeRetryReason::kRateLimited:
+      return "rate_limited";
+    case JudgeRetryReason::kServerError:
+      return "server_error";
+    case JudgeRetryReason::kUnparsable:
+      return "unparsable";
+    case JudgeRetryReason::kTruncated:
+      return "truncated";
+  }
+  return "transport";
+}
+
+absl::string_view JudgeParseFailureName(JudgeParseFailure kind) {
+  switch (kind) {
+    case JudgeParseFailure::kUnparsable:
+      return "unparsable";
+    case JudgeParseFailure::kTruncated:
+      return "truncated";
+    case JudgeParseFailure::kMissingCriterion:
+      return "missing_criterion";
+    case JudgeParseFailure::kBadValue:
+      return "bad_value";
+    case JudgeParseFailure::kUnknownId:
+      return "unknown_id";
+  }
+  return "unparsable";
+}
+
+absl::string_view JudgeBreakerStateName(JudgeBreakerState state) {
+  switch (state) {
+    case JudgeBreakerState::kClosed:
+      return "closed";
+    case JudgeBreakerState::kOpen:
+      return "open";
+    case JudgeBreakerState::kHalfOpen:
+      return "half_open";
+  }
+  return "closed";
+}
+
+void JudgeReplicaMetrics::CallDone(JudgeCallOutcome outcome,
+                                   absl::Duration latency) {
+  calls_[static_cast<int>(outcome)]->Increment();
+  latency_->Observe(absl::ToDoubleSeconds(latency));
+}
+
+void JudgeReplicaMetrics::SetInFlight(int calls) { in_flight_->Set(calls); }
+
+void JudgeReplicaMetrics::SetBreakerState(JudgeBreakerState state) {
+  for (int i = 0; i < kJudgeBreakerStateCount; ++i) {
+    breaker_[i]->Set(i == static_cast<int>(state) ? 1 : 0);
+  }
+}
+
+void JudgePoolMetrics::SetQueueDepth(size_t queued) {
+  queue_depth_->Set(static_cast<double>(queued));
+}
+void JudgePoolMetrics::QueueWait(absl::Duration waited) {
+  queue_wait_->Observe(absl::ToDoubleSeconds(waited));
+}
+void JudgePoolMetrics::BatchSize(size_t criteria) {
+  batch_->Observe(static_cast<double>(criteria));
+}
+void JudgePoolMetrics::QueueRefused() { refused_->Increment(); }
+void JudgePoolMetrics::Retry(JudgeRetryReason reason) {
+  retries_[static_cast<int>(reason)]->Increment();
+}
+void JudgePoolMetrics::ParseFailure(JudgeParseFailure kind, uint64_t count) {
+  parse_failures_[static_cast<int>(kind)]->Increment(
+      static_cast<double>(count));
+}
+void JudgePoolMetrics::CacheLookup(bool hit) {
+  (hit ? cache_hits_ : cache_misses_)->Increment();
+}
+void JudgePoolMetrics::DedupJoin() { dedup_->Increment(); }
+void JudgePoolMetrics::Tokens(uint64_t prompt_tokens,
+                              uint64_t completion_tokens) {
+  prompt_tokens_->Increment(static_cast<double>(prompt_tokens));
+  completion_tokens_->Increment(static_cast<double>(completion_tokens));
+}
+
+JudgeMetricFamilies::JudgeMetricFamilies(prometheus::Registry& registry)
+    : calls_(BuildCounter()
+                 .Name("rewardd_judge_calls_total")
+                 .Help("Judge calls (HTTP attempts; one per graded response "
+                       "for local judges) by judge, replica and outcome.")
+                 .Register(registry)),
+      call_duration_(BuildHistogram()
+                         .Name("rewardd_judge_call_duration_seconds")
+                         .Help("Wall time of one judge call.")
+                         .Register(registry)),
+      in_flight_(BuildGauge()
+                     .Name("rewardd_judge_in_flight")
+                     .Help("Judge calls in flight per replica.")
+                     .Register(registry)),
+      breaker_(BuildGauge()
+                   .Name("rewardd_judge_breaker_state")
+                   .Help("Circuit breaker state per replica: 1 for the "
+                         "current state, 0 for the others.")
+                   .Register(registry)),
+      queue_depth_(BuildGauge()
+                       .Name("rewardd_judge_queue_depth")
+                       .Help("Judge calls waiting for a replica slot.")
+                       .Register(registry)),
+      queue_capacity_(BuildGauge()
+                          .Name("rewardd_judge_queue_capacity")
+                          .Help("Most judge calls that may wait; beyond it "
+                                "requests are refused.")
+                          .Register(registry)),
+      queue_wait_(BuildHistogram()
+                      .Name("rewardd_judge_queue_wait_seconds")
+                      .Help("Time a judge call waited for a replica slot.")
+                      .Register(registry)),
+      refusals_(BuildCounter()
+                    .Name("rewardd_judge_queue_refusals_total")
+                    .Help("Judge work refused because the queue was full.")
+                    .Register(registry)),
+      batch_(BuildHistogram()
+                 .Name("rewardd_judge_batch_criteria")
+                 .Help("Criteria graded by one judge call.")
+                 .Register(registry)),
+      retries_(BuildCounter()
+                   .Name("rewardd_judge_retries_total")
+                   .Help("Judge calls tried again, by reason.")
+                   .Register(registry)),
+      parse_failures_(BuildCounter()
+                          .Name("rewardd_judge_parse_failures_total")
+                          .Help("Problems in judge answers, by kind.")
+                          .Register(registry)),
+      cache_(BuildCounter()
+                 .Name("rewardd_judge_cache_lookups_total")
+                 .Help("Verdict cache look-ups by result (hit, miss).")
+                 .Register(registry)),
+      dedup_(BuildCounter()
+                 .Name("rewardd_judge_dedup_joins_total")
+                 .Help("Judge work answered by an identical call already "
+                       "queued or in flight.")
+                 .Register(registry)),
+      tokens_(BuildCounter()
+                  .Name("rewardd_judge_tokens_total")
+                  .Help("Tokens reported in judge answers' usage, by type "
+                        "(prompt, completion).")
+                  .Register(registry)) {}
+
+std::unique_ptr<JudgePoolMetrics> JudgeMetricFamilies::ForPool(
+    const std::string& judge, const std::vector<std::string>& replica_labels,
+    size_t queue_capacity) {
+  auto m = std::make_unique<JudgePoolMetrics>();
+  m->judge_ = judge;
+  for (const std::string& replica : replica_labels) {
+    auto r = std::make_unique<JudgeReplicaMetrics>();
+    for (int i = 0; i < kJudgeCallOutcomeCount; ++i) {
+      r->calls_[i] =
+          &calls_.Add({{"judge", judge},
+                       {"replica", replica},
+                       {"outcome", std::string(JudgeCallOutcomeName(
+                                       static_cast<JudgeCallOutcome>(i)))}});
+    }
+    r->latency_ = &call_duration_.Add({{"judge", judge}, {"replica", replica}},
+                                      LatencyBuckets());
+    r->in_flight_ = &in_flight_.Add({{"judge", judge}, {"replica", replica}});
+    for (int i = 0; i < kJudgeBreakerStateCount; ++i) {
+      r->breaker_[i] =
+          &breaker_.Add({{"judge", judge},
+                         {"replica", replica},
+                         {"state", std::string(JudgeBreakerStateName(
+                                       static_cast<JudgeBreakerState>(i)))}});
+    }
+    r->SetBreakerState(JudgeBreakerState::kClosed);
+    m->replicas_.push_back(std::move(r));
+  }
+  m->queue_depth_ = &queue_depth_.Add({{"judge", judge}});
+  queue_capacity_.Add({{"judge", judge}})
+      .Set(static_cast<double>(queue_capacity));
+  m->queue_wait_ = &queue_wait_.Add({{"judge", judge}}, LatencyBuckets());
+  m->batch_ = &batch_.Add({{"judge", judge}}, BatchBuckets());
+  m->refused_ = &refusals_.Add({{"judge", judge}});
+  for (int i = 0; i < kJudgeRetryReasonCount; ++i) {
+    m->retries_[i] =
+        &retries_.Add({{"judge", judge},
+                       {"reason", std::string(JudgeRetryReasonName(
+                                      static_cast<JudgeRetryReason>(i)))}});
+  }
+  for (int i = 0; i < kJudgeParseFailureCount; ++i) {
+    m->parse_failures_[i] = &parse_failures_.Add(
+        {{"judge", judge},
+         {"kind", std::string(JudgeParseFailureName(
+                      static_cast<JudgeParseFailure>(i)))}});
+  }
+  m->cache_hits_ = &cache_.Add({{"judge", judge}, {"result", "hit"}});
+  m->cache_misses_ = &cache_.Add({{"judge", judge}, {"result", "miss"}});
+  m->dedup_ = &dedup_.Add({{"judge", judge}});
+  m->prompt_tokens_ = &tokens_.Add({{"judge", judge}, {"type", "prompt"}});
+  m->completion_tokens_ =
+      &tokens_.Add({{"judge", judge}, {"type", "completion"}});
+  return m;
+}
+
+}  // namespace rewardd

@@ -1,0 +1,134 @@
+#include "server/metrics/rewardd_metrics.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "prometheus/gauge.h"
+#include "prometheus/text_serializer.h"
+#include "server/util/log.h"
+
+#ifndef REWARDD_VERSION
+#define REWARDD_VERSION "unknown"
+#endif
+
+namespace rewardd {
+
+// Collects the registry plus the families computed at scrape time. Holds a
+// plain pointer: RewarddMetrics owns it and the exposer keeps only a
+// weak_ptr, so it never outlives its owner's use.
+class RewarddMetrics::Collector : public prometheus::Collectable {
+ public:
+  explicit Collector(const RewarddMetrics* owner) : owner_(owner) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> out = owner_->registry_->Collect();
+    owner_->serving_.CollectDynamic(&out);
+    owner_->reward_.CollectDrift(&out);
+    return out;
+  }
+
+ private:
+  const RewarddMetrics* owner_;
+};
+
+RewarddMetrics::RewarddMetrics(MetricsOptions options)
+    : options_(std::move(options)),
+      registry_(std::make_shared<prometheus::Registry>()),
+      serving_(*registry_),
+      reward_(*registry_, options_.reward),
+      judge_pools_(*registry_),
+      judge_verdicts_(*registry_, &judge_pools_, options_.local_judges),
+      store_(*registry_),
+      collectable_(std::make_shared<Collector>(this)) {
+  prometheus::BuildGauge()
+      .Name("rewardd_build_info")
+      .Help("Always 1; the version label is rewardd's version.")
+      .Register(*registry_)
+      .Add({{"version", REWARDD_VERSION}})
+      .Set(1);
+  prometheus::BuildGauge()
+      .Name("rewardd_start_time_seconds")
+      .Help("Unix time the process started.")
+      .Register(*registry_)
+      .Add({})
+      .Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  // Inline rubrics have no reload to announce them.
+  reward_.PrepareRubricSet(RewardMetrics::kInlineSet);
+}
+
+RewarddMetrics::~RewarddMetrics() = default;
+
+void RewarddMetrics::OnGraded(
+    const GradeInput& input,
+    const google::protobuf::Map<std::string, std::string>& labels,
+    const reward::v1::GradeResponse& response) {
+  absl::string_view policy_version;
+  if (auto it = labels.find("policy_version"); it != labels.end()) {
+    policy_version = it->second;
+  }
+  reward_.OnGraded(input, policy_version, response);
+  judge_verdicts_.OnGraded(response);
+  if (options_.log_requests) {
+    Log(LogLevel::kInfo, "graded",
+        {{"request_id", response.request_id()},
+         {"rubric_set", response.rubric_set()},
+         {"rubric_id", response.rubric_id()},
+         {"judge", response.judge()},
+         {"valid", response.valid() ? "true" : "false"},
+         {"reward", absl::StrCat(response.reward())},
+         {"criteria", absl::StrCat(response.criteria_size())},
+         {"response_bytes", absl::StrCat(input.response.size())},
+         {"total_seconds", absl::StrCat(response.timings().total_seconds())},
+         {"policy_version",
+          std::string(LabelValueLimiter::Truncate(policy_version))}});
+  }
+}
+
+void RewarddMetrics::OnRpcDone(absl::string_view method, grpc::StatusCode code,
+                               absl::Duration latency) {
+  serving_.RpcDone(method, code, latency);
+}
+
+void RewarddMetrics::OnGroupSize(size_t responses) {
+  serving_.GroupSize(responses);
+}
+
+void RewarddMetrics::OnStreamItem() { serving_.StreamItem(); }
+
+void RewarddMetrics::OnRubricReload(const ReloadReport& report,
+                                    const StoreSnapshot& snapshot) {
+  store_.OnReload(report, snapshot);
+  // Sets parsed now (new or changed) get their tag series too; the others
+  // have them already.
+  for (const auto& [name, set] : snapshot.sets) {
+    const bool parsed = std::find(report.loaded.begin(), report.loaded.end(),
+                                  name) != report.loaded.end();
+    reward_.PrepareRubricSet(name, parsed ? set.get() : nullptr);
+  }
+}
+
+void RewarddMetrics::SetInFlightSource(std::function<int64_t()> source) {
+  serving_.SetInFlightSource(std::move(source));
+}
+
+absl::Status RewarddMetrics::LoadDriftBaseline(const std::string& path) {
+  absl::StatusOr<DriftBaseline> baseline = rewardd::LoadDriftBaseline(path);
+  if (!baseline.ok()) return baseline.status();
+  reward_.SetBaseline(*std::move(baseline));
+  return absl::OkStatus();
+}
+
+absl::Status RewarddMetrics::SaveDriftBaseline(
+    const std::string& path, DriftBaselineSource source) const {
+  DriftBaseline baseline =
+      reward_.SnapshotDrift(source == DriftBaselineSource::kWindow);
+  baseline.saved_at_unix = absl::ToUnixSeconds(absl::Now());
+  return rewardd::SaveDriftBaseline(path, baseline);
+}
+
+std::string RewarddMetrics::RenderText() const {
+  return prometheus::TextSerializer().Serialize(collectable_->Collect());
+}
+
+}  // namespace rewardd

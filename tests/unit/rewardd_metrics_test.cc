@@ -1,0 +1,596 @@
+// RewarddMetrics as the service and the store drive it: known series at 0,
+// reward/tail/length/criterion series from real HealthBench rubrics, bounded
+// label values, rubric store reloads, judge series and drift gauges.
+#include "server/metrics/rewardd_metrics.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "prometheus/text_serializer.h"
+#include "server/metrics/label_limiter.h"
+#include "server/rubric/rubric_loader.h"
+#include "server/rubric/rubric_store.h"
+
+namespace rewardd {
+namespace {
+
+namespace pb = reward::v1;
+using LabelMap = google::protobuf::Map<std::string, std::string>;
+using Labels = std::map<std::string, std::string>;
+using ::testing::HasSubstr;
+
+constexpr char kHealthBench[] =
+    REWARDD_SHARED_DATA "/healthbench/healthbench_oss_eval_sample.jsonl";
+
+// Looks series up in what /metrics would serve.
+class Scrape {
+ public:
+  explicit Scrape(const RewarddMetrics& m)
+      : families_(m.collectable()->Collect()) {}
+
+  // The metric of family `name` whose labels include `labels`; fails the
+  // test when there is not exactly one.
+  const prometheus::ClientMetric* Find(const std::string& name,
+                                       const Labels& labels) const {
+    std::vector<const prometheus::ClientMetric*> found = All(name, labels);
+    EXPECT_EQ(found.size(), 1u) << name << " " << Describe(labels);
+    return found.size() == 1 ? found[0] : nullptr;
+  }
+  std::vector<const prometheus::ClientMetric*> All(const std::string& name,
+                                                   const Labels& labels) const {
+    std::vector<const prometheus::ClientMetric*> out;
+    for (const prometheus::MetricFamily& f : families_) {
+      if (f.name != name) continue;
+      for (const prometheus::ClientMetric& m : f.metric) {
+        size_t matched = 0;
+        for (const auto& l : m.label) {
+          auto it = labels.find(l.name);
+          if (it != labels.end() && it->second == l.value) ++matched;
+        }
+        if (matched == labels.size()) out.push_back(&m);
+      }
+    }
+    return out;
+  }
+  double Counter(const std::string& name, const Labels& labels) const {
+    const prometheus::ClientMetric* m = Find(name, labels);
+    return m ? m->counter.value : NAN;
+  }
+  double Gauge(const std::string& name, const Labels& labels) const {
+    const prometheus::ClientMetric* m = Find(name, labels);
+    return m ? m->gauge.value : NAN;
+  }
+  // Distinct values of label `label` over family `name`.
+  std::set<std::string> LabelValues(const std::string& name,
+                                    const std::string& label) const {
+    std::set<std::string> out;
+    for (const prometheus::ClientMetric* m : All(name, {})) {
+      for (const auto& l : m->label) {
+        if (l.name == label) out.insert(l.value);
+      }
+    }
+    return out;
+  }
+
+ private:
+  static std::string Describe(const Labels& labels) {
+    std::string s;
+    for (const auto& [k, v] : labels) s += k + "=" + v + " ";
+    return s;
+  }
+  std::vector<prometheus::MetricFamily> families_;
+};
+
+// One HealthBench rubric graded with verdicts we choose, the way the service
+// reports it.
+struct Graded {
+  GradeInput input;
+  pb::GradeResponse response;
+};
+
+Graded Grade(std::shared_ptr<const Rubric> rubric, const std::string& set,
+             const std::vector<bool>& met, std::string response_text,
+             double reward, bool valid = true) {
+  Graded g;
+  g.input.rubric = std::move(rubric);
+  g.input.rubric_set = set;
+  g.input.response = std::move(response_text);
+  g.response.set_valid(valid);
+  g.response.set_reward(reward);
+  g.response.set_judge("embedded");
+  g.response.mutable_timings()->set_judge_seconds(0.002);
+  for (size_t i = 0; i < g.input.rubric->criteria.size(); ++i) {
+    pb::CriterionResult* c = g.response.add_criteria();
+    c->set_status(pb::CriterionResult::OK);
+    c->set_verdict(met[i] ? pb::CriterionResult::MET
+                          : pb::CriterionResult::UNMET);
+  }
+  return g;
+}
+
+class RewarddMetricsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<RubricSet> set =
+        LoadRubricFile(kHealthBench, RubricFormat::kHealthBench);
+    ASSERT_TRUE(set.ok()) << set.status();
+    healthbench_ = new RubricSet(*std::move(set));
+  }
+  static const RubricSet& healthbench() { return *healthbench_; }
+
+  static RubricSet* healthbench_;
+};
+RubricSet* RewarddMetricsTest::healthbench_ = nullptr;
+
+TEST_F(RewarddMetricsTest, KnownSeriesAreExportedAtZeroFromStart) {
+  RewarddMetrics metrics(MetricsOptions{});
+  Scrape s(metrics);
+  for (const char* method :
+       {"Grade", "GradeGroup", "GradeStream", "ListRubricSets", "GetRubric"}) {
+    for (const char* code : {"OK", "INVALID_ARGUMENT", "NOT_FOUND",
+                             "RESOURCE_EXHAUSTED", "UNAVAILABLE"}) {
+      EXPECT_EQ(s.Counter("rewardd_requests_total",
+                          {{"method", method}, {"code", code}}),
+                0);
+    }
+  }
+  EXPECT_EQ(s.Counter("rewardd_grades_total", {{"rubric_set", "_inline"},
+                                               {"policy_version", "none"},
+                                               {"result", "invalid"}}),
+            0);
+  EXPECT_EQ(s.Counter("rewardd_judge_calls_total", {{"judge", "embedded"},
+                                                    {"replica", "local"},
+                                                    {"outcome", "ok"}}),
+            0);
+  EXPECT_EQ(s.Counter("rewardd_judge_verdicts_total",
+                      {{"judge", "embedded"}, {"status", "judge_error"}}),
+            0);
+  EXPECT_EQ(s.Counter("rewardd_rubric_reloads_total", {{"result", "failure"}}),
+            0);
+  EXPECT_EQ(s.Gauge("rewardd_reward_tail_threshold", {}), 0.9);
+  EXPECT_EQ(s.Gauge("rewardd_requests_in_flight", {}), 0);
+}
+
+TEST_F(RewarddMetricsTest, ServingSeriesCountByMethodAndCode) {
+  RewarddMetrics metrics(MetricsOptions{});
+  int64_t in_flight = 3;
+  metrics.SetInFlightSource([&] { return in_flight; });
+  metrics.OnRpcDone("Grade", grpc::StatusCode::OK, absl::Milliseconds(4));
+  metrics.OnRpcDone("Grade", grpc::StatusCode::OK, absl::Milliseconds(6));
+  metrics.OnRpcDone("GradeGroup", grpc::StatusCode::INVALID_ARGUMENT,
+                    absl::Milliseconds(1));
+  metrics.OnRpcDone("SomethingNew", grpc::StatusCode::UNIMPLEMENTED,
+                    absl::Milliseconds(1));
+  metrics.OnGroupSize(16);
+  metrics.OnStreamItem();
+  metrics.OnStreamItem();
+  Scrape s(metrics);
+  EXPECT_EQ(s.Counter("rewardd_requests_total",
+                      {{"method", "Grade"}, {"code", "OK"}}),
+            2);
+  EXPECT_EQ(s.Counter("rewardd_requests_total",
+                      {{"method", "GradeGroup"}, {"code", "INVALID_ARGUMENT"}}),
+            1);
+  EXPECT_EQ(s.Counter("rewardd_requests_total",
+                      {{"method", "other"}, {"code", "UNIMPLEMENTED"}}),
+            1);
+  const prometheus::ClientMetric* latency =
+      s.Find("rewardd_request_duration_seconds", {{"method", "Grade"}});
+  ASSERT_NE(latency, nullptr);
+  EXPECT_EQ(latency->histogram.sample_count, 2u);
+  EXPECT_NEAR(latency->histogram.sample_sum, 0.010, 1e-9);
+  EXPECT_EQ(s.Find("rewardd_group_size", {})->histogram.sample_count, 1u);
+  EXPECT_EQ(s.Counter("rewardd_stream_items_total", {}), 2);
+  EXPECT_EQ(s.Gauge("rewardd_requests_in_flight", {}), 3);
+}
+
+TEST_F(RewarddMetricsTest, RewardTailAndLengthSeriesPerSetAndPolicyVersion) {
+  MetricsOptions options;
+  options.reward.tail_threshold = 0.8;
+  RewarddMetrics metrics(options);
+  const auto& rubric = healthbench().rubrics[0];
+  const std::vector<bool> none(rubric->criteria.size(), false);
+  LabelMap v1, v2;
+  v1["policy_version"] = "v1";
+  v2["policy_version"] = "v2";
+  // Rewards chosen per band; the histogram and tail must count them.
+  const std::vector<double> rewards_v1 = {0.1, 0.3, 0.85, 0.95, 1.0};
+  for (double r : rewards_v1) {
+    Graded g = Grade(rubric, "hb", none, std::string(1000, 'x'), r);
+    metrics.OnGraded(g.input, v1, g.response);
+  }
+  Graded invalid = Grade(rubric, "hb", none, "short", 0, /*valid=*/false);
+  metrics.OnGraded(invalid.input, v1, invalid.response);
+  Graded other = Grade(rubric, "hb", none, std::string(100, 'y'), 0.5);
+  metrics.OnGraded(other.input, v2, other.response);
+
+  Scrape s(metrics);
+  const Labels hb_v1 = {{"rubric_set", "hb"}, {"policy_version", "v1"}};
+  EXPECT_EQ(s.Counter("rewardd_grades_total", {{"rubric_set", "hb"},
+                                               {"policy_version", "v1"},
+                                               {"result", "valid"}}),
+            rewards_v1.size());
+  EXPECT_EQ(s.Counter("rewardd_grades_total", {{"rubric_set", "hb"},
+                                               {"policy_version", "v1"},
+                                               {"result", "invalid"}}),
+            1);
+  const prometheus::ClientMetric* hist = s.Find("rewardd_reward", hb_v1);
+  ASSERT_NE(hist, nullptr);
+  double sum = 0;
+  int tail = 0;
+  for (double r : rewards_v1) {
+    sum += r;
+    tail += r >= 0.8;
+  }
+  EXPECT_EQ(hist->histogram.sample_count, rewards_v1.size());
+  EXPECT_NEAR(hist->histogram.sample_sum, sum, 1e-9);
+  // The tail threshold is a bucket boundary.
+  bool has_threshold_bucket = false;
+  for (const auto& b : hist->histogram.bucket) {
+    if (b.upper_bound == 0.8) {
+      has_threshold_bucket = true;
+      int below = 0;
+      for (double r : rewards_v1) below += r <= 0.8;
+      EXPECT_EQ(b.cumulative_count, static_cast<uint64_t>(below));
+    }
+  }
+  EXPECT_TRUE(has_threshold_bucket);
+  EXPECT_EQ(s.Counter("rewardd_reward_tail_total", hb_v1), tail);
+  // Length by band: 0.85, 0.95 and 1.0 are in the top band.
+  int top = 0;
+  for (double r : rewards_v1) top += RewardMetrics::BandOf(r) == 3;
+  const prometheus::ClientMetric* len =
+      s.Find("rewardd_response_length_bytes", {{"rubric_set", "hb"},
+                                               {"policy_version", "v1"},
+                                               {"reward_band", "0.75_1.00"}});
+  ASSERT_NE(len, nullptr);
+  EXPECT_EQ(len->histogram.sample_count, static_cast<uint64_t>(top));
+  EXPECT_EQ(len->histogram.sample_sum, 1000.0 * top);
+  EXPECT_EQ(
+      s.Find("rewardd_reward", {{"rubric_set", "hb"}, {"policy_version", "v2"}})
+          ->histogram.sample_count,
+      1u);
+}
+
+TEST_F(RewarddMetricsTest, CriterionPassRatesByHealthBenchAxis) {
+  MetricsOptions options;
+  options.reward.criterion_tag_prefixes = {"axis:"};
+  RewarddMetrics metrics(options);
+  // Every rubric of the sample, graded with "every criterion met": positive
+  // criteria pass, negative ones (bad behaviour present) fail.
+  std::map<std::string, int> pass, fail;
+  int all_pass = 0, all_fail = 0;
+  for (const auto& rubric : healthbench().rubrics) {
+    std::vector<bool> met(rubric->criteria.size(), true);
+    for (const Criterion& c : rubric->criteria) {
+      (c.weight >= 0 ? all_pass : all_fail)++;
+      for (const std::string& tag : c.tags) {
+        if (tag.rfind("axis:", 0) == 0) (c.weight >= 0 ? pass : fail)[tag]++;
+      }
+    }
+    Graded g = Grade(rubric, "hb", met, "response", 1.0);
+    metrics.OnGraded(g.input, {}, g.response);
+  }
+  ASSERT_GE(pass.size(), 4u);  // HealthBench has five axes
+  ASSERT_GT(all_fail, 0);      // and negative criteria
+  Scrape s(metrics);
+  for (const auto& [tag, n] : pass) {
+    EXPECT_EQ(s.Counter("rewardd_criterion_results_total",
+                        {{"rubric_set", "hb"},
+                         {"policy_version", "none"},
+                         {"tag", tag},
+                         {"result", "pass"}}),
+              n)
+        << tag;
+  }
+  for (const auto& [tag, n] : fail) {
+    EXPECT_EQ(
+        s.Counter("rewardd_criterion_results_total",
+                  {{"rubric_set", "hb"}, {"tag", tag}, {"result", "fail"}}),
+        n)
+        << tag;
+  }
+  EXPECT_EQ(
+      s.Counter("rewardd_criterion_results_total",
+                {{"rubric_set", "hb"}, {"tag", "all"}, {"result", "pass"}}),
+      all_pass);
+  EXPECT_EQ(
+      s.Counter("rewardd_criterion_results_total",
+                {{"rubric_set", "hb"}, {"tag", "all"}, {"result", "fail"}}),
+      all_fail);
+  // Only axis tags (and "all") became label values: no level:, cluster:.
+  for (const std::string& tag :
+       s.LabelValues("rewardd_criterion_results_total", "tag")) {
+    EXPECT_TRUE(tag == "all" || tag.rfind("axis:", 0) == 0) << tag;
+  }
+}
+
+TEST_F(RewarddMetricsTest, JudgeFailuresAreCountedNotHidden) {
+  RewarddMetrics metrics(MetricsOptions{});
+  const auto& rubric = healthbench().rubrics[1];
+  Graded g = Grade(rubric, "hb", std::vector<bool>(rubric->criteria.size()),
+                   "r", 0, /*valid=*/false);
+  g.response.mutable_criteria(0)->set_status(pb::CriterionResult::TIMEOUT);
+  g.response.mutable_criteria(0)->set_verdict(pb::CriterionResult::UNKNOWN);
+  metrics.OnGraded(g.input, {}, g.response);
+  Scrape s(metrics);
+  EXPECT_EQ(s.Counter("rewardd_judge_verdicts_total",
+                      {{"judge", "embedded"}, {"status", "timeout"}}),
+            1);
+  EXPECT_EQ(s.Counter("rewardd_judge_verdicts_total",
+                      {{"judge", "embedded"}, {"status", "ok"}}),
+            rubric->criteria.size() - 1);
+  EXPECT_EQ(s.Counter("rewardd_judge_calls_total", {{"judge", "embedded"},
+                                                    {"replica", "local"},
+                                                    {"outcome", "timeout"}}),
+            1);
+  EXPECT_EQ(
+      s.Counter(
+          "rewardd_criterion_results_total",
+          {{"rubric_set", "hb"}, {"tag", "all"}, {"result", "no_verdict"}}),
+      1);
+}
+
+TEST_F(RewarddMetricsTest, PolicyVersionCardinalityIsBounded) {
+  MetricsOptions options;
+  options.reward.policy_version_limit = 3;
+  RewarddMetrics metrics(options);
+  const auto& rubric = healthbench().rubrics[2];
+  const std::vector<bool> met(rubric->criteria.size(), true);
+  for (int i = 0; i < 200; ++i) {
+    LabelMap labels;
+    labels["policy_version"] = "ckpt-" + std::to_string(i);
+    Graded g = Grade(rubric, "hb", met, "r", 0.5);
+    metrics.OnGraded(g.input, labels, g.response);
+  }
+  Scrape s(metrics);
+  const std::set<std::string> versions =
+      s.LabelValues("rewardd_grades_total", "policy_version");
+  EXPECT_EQ(versions, (std::set<std::string>{"ckpt-0", "ckpt-1", "ckpt-2",
+                                             "other", "none"}));
+  EXPECT_EQ(s.Counter("rewardd_grades_total", {{"rubric_set", "hb"},
+                                               {"policy_version", "other"},
+                                               {"result", "valid"}}),
+            197);
+  // Nothing else grew with the distinct values either.
+  for (const char* family :
+       {"rewardd_reward", "rewardd_criterion_results_total",
+        "rewardd_response_length_bytes", "rewardd_reward_tail_total"}) {
+    EXPECT_LE(s.LabelValues(family, "policy_version").size(), 5u) << family;
+  }
+}
+
+TEST(LabelValueLimiterTest, ConcurrentResolveKeepsTheLimitAndStableIndices) {
+  LabelValueLimiter limiter(10);
+  std::vector<std::thread> threads;
+  std::vector<std::map<std::string, size_t>> seen(4);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round) {
+        for (int v = 0; v < 40; ++v) {
+          const auto& value = limiter.Resolve("v" + std::to_string(v));
+          auto [it, inserted] = seen[t].emplace(value.name, value.index);
+          if (!inserted) {
+            EXPECT_EQ(it->second, value.index);
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(limiter.kept(), 10u);
+  std::set<size_t> indices;
+  for (const auto& [name, index] : seen[0]) {
+    if (name != "other") indices.insert(index);
+    for (int t = 1; t < 4; ++t) EXPECT_EQ(seen[t].at(name), index) << name;
+  }
+  EXPECT_EQ(indices.size(), 10u);
+  EXPECT_LT(*indices.rbegin(), 10u);
+}
+
+TEST(LabelValueLimiterTest, EmptyReservedAndLongValues) {
+  LabelValueLimiter limiter(2);
+  EXPECT_EQ(limiter.Resolve("").name, "none");
+  EXPECT_EQ(limiter.Resolve("other").index, limiter.other_index());
+  // A 100-byte value of 2-byte characters is cut at a character boundary.
+  std::string long_value;
+  for (int i = 0; i < 50; ++i) long_value += "\xC3\xA9";  // é
+  const auto& v = limiter.Resolve(long_value);
+  EXPECT_LE(v.name.size(), LabelValueLimiter::kMaxValueBytes);
+  EXPECT_EQ(v.name.size() % 2, 0u);
+  EXPECT_EQ(limiter.Resolve(long_value + "tail").index, v.index);
+}
+
+class StoreMetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/store_metrics." + std::to_string(getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::filesystem::copy_file(kHealthBench, dir_ + "/hb.healthbench.jsonl");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(StoreMetricsTest, ReloadsSetsAndVersionInfo) {
+  RubricStore::Options options;
+  options.dir = dir_;
+  options.poll_interval = absl::ZeroDuration();
+  RubricStore store(options);
+  RewarddMetrics metrics(MetricsOptions{});
+  store.SetReloadListener([&](const ReloadReport& r) {
+    metrics.OnRubricReload(r, *store.snapshot());
+  });
+  ASSERT_TRUE(store.Reload().ok());
+  const RubricSet* hb = store.snapshot()->Find("hb");
+  ASSERT_NE(hb, nullptr);
+  {
+    Scrape s(metrics);
+    EXPECT_EQ(s.Gauge("rewardd_rubric_sets", {}), 1);
+    EXPECT_EQ(s.Gauge("rewardd_rubric_set_rubrics", {{"rubric_set", "hb"}}),
+              hb->rubrics.size());
+    EXPECT_EQ(s.Gauge("rewardd_rubric_set_criteria", {{"rubric_set", "hb"}}),
+              hb->criterion_count());
+    EXPECT_EQ(s.Gauge("rewardd_rubric_set_info", {{"rubric_set", "hb"},
+                                                  {"version", hb->version},
+                                                  {"format", "healthbench"}}),
+              1);
+    EXPECT_EQ(
+        s.Counter("rewardd_rubric_reloads_total", {{"result", "success"}}), 1);
+    EXPECT_GT(
+        s.Gauge("rewardd_rubric_last_successful_reload_timestamp_seconds", {}),
+        1.7e9);
+    // The set's reward series exist at 0 before any traffic.
+    EXPECT_EQ(s.Counter("rewardd_grades_total", {{"rubric_set", "hb"},
+                                                 {"policy_version", "none"},
+                                                 {"result", "valid"}}),
+              0);
+    // So do the criterion series of the tags the set's rubrics use: the
+    // first 16 distinct ones in file order (the default limit), the rest
+    // as "other" (the sample has cluster:* tags beyond the limit).
+    std::vector<std::string> in_order;
+    for (const auto& rubric : hb->rubrics) {
+      for (const Criterion& c : rubric->criteria) {
+        for (const std::string& tag : c.tags) {
+          if (std::find(in_order.begin(), in_order.end(), tag) ==
+              in_order.end()) {
+            in_order.push_back(tag);
+          }
+        }
+      }
+    }
+    ASSERT_GT(in_order.size(), 16u);
+    std::set<std::string> tags(in_order.begin(), in_order.begin() + 16);
+    tags.insert("all");
+    tags.insert("other");
+    EXPECT_EQ(s.LabelValues("rewardd_criterion_results_total", "tag"), tags);
+    EXPECT_EQ(
+        s.Counter("rewardd_criterion_results_total", {{"rubric_set", "hb"},
+                                                      {"tag", "axis:accuracy"},
+                                                      {"result", "fail"}}),
+        0);
+  }
+  // A broken file: a failed reload, and the error gauge says so.
+  std::ofstream(dir_ + "/broken.json") << "{not json";
+  EXPECT_FALSE(store.Reload().ok());
+  {
+    Scrape s(metrics);
+    EXPECT_EQ(
+        s.Counter("rewardd_rubric_reloads_total", {{"result", "failure"}}), 1);
+    EXPECT_EQ(s.Gauge("rewardd_rubric_file_errors", {}), 1);
+  }
+  // The set goes away: its per-set series go too.
+  std::filesystem::remove(dir_ + "/hb.healthbench.jsonl");
+  std::filesystem::remove(dir_ + "/broken.json");
+  ASSERT_TRUE(store.Reload().ok());
+  Scrape s(metrics);
+  EXPECT_EQ(s.Gauge("rewardd_rubric_sets", {}), 0);
+  EXPECT_TRUE(s.All("rewardd_rubric_set_info", {{"rubric_set", "hb"}}).empty());
+  EXPECT_TRUE(
+      s.All("rewardd_rubric_set_rubrics", {{"rubric_set", "hb"}}).empty());
+  EXPECT_EQ(s.Gauge("rewardd_rubric_file_errors", {}), 0);
+}
+
+TEST_F(RewarddMetricsTest, DriftGaugesAndBaselineAcrossRestarts) {
+  MetricsOptions options;
+  options.reward.drift.reference_size = 40;
+  options.reward.drift.window_size = 40;
+  const auto& rubric = healthbench().rubrics[0];
+  const std::vector<bool> met(rubric->criteria.size(), true);
+  const std::string path = ::testing::TempDir() + "/drift_baseline." +
+                           std::to_string(getpid()) + ".json";
+  {
+    RewarddMetrics metrics(options);
+    for (int i = 0; i < 20; ++i) {
+      Graded g = Grade(rubric, "hb", met, "r", 0.25);
+      metrics.OnGraded(g.input, {}, g.response);
+    }
+    Scrape before(metrics);
+    EXPECT_TRUE(std::isnan(
+        before.Gauge("rewardd_reward_drift_psi", {{"rubric_set", "hb"}})));
+    EXPECT_EQ(before.Gauge("rewardd_reward_drift_reference_samples",
+                           {{"rubric_set", "hb"}}),
+              20);
+    for (int i = 0; i < 20; ++i) {
+      Graded g = Grade(rubric, "hb", met, "r", 0.5);
+      metrics.OnGraded(g.input, {}, g.response);
+    }
+    for (int i = 0; i < 40; ++i) {
+      Graded g = Grade(rubric, "hb", met, "r", 1.0);
+      metrics.OnGraded(g.input, {}, g.response);
+    }
+    Scrape after(metrics);
+    const Labels hb = {{"rubric_set", "hb"}};
+    EXPECT_NEAR(after.Gauge("rewardd_reward_drift_mean_shift", hb), 1.0 - 0.375,
+                1e-12);
+    EXPECT_EQ(after.Gauge("rewardd_reward_drift_ks_statistic", hb), 1.0);
+    EXPECT_GT(after.Gauge("rewardd_reward_drift_psi", hb), 0.25);
+    ASSERT_TRUE(
+        metrics.SaveDriftBaseline(path, DriftBaselineSource::kReference).ok());
+  }
+  // A new process: its reference is the saved one, so rewards of 1.0 are a
+  // shift from the first scrape on.
+  RewarddMetrics restarted(options);
+  ASSERT_TRUE(restarted.LoadDriftBaseline(path).ok());
+  for (int i = 0; i < 50; ++i) {
+    Graded g = Grade(rubric, "hb", met, "r", 1.0);
+    restarted.OnGraded(g.input, {}, g.response);
+  }
+  Scrape s(restarted);
+  EXPECT_NEAR(
+      s.Gauge("rewardd_reward_drift_mean_shift", {{"rubric_set", "hb"}}), 0.625,
+      1e-12);
+  EXPECT_EQ(
+      s.Gauge("rewardd_reward_drift_reference_mean", {{"rubric_set", "hb"}}),
+      0.375);
+  std::remove(path.c_str());
+}
+
+TEST(JudgePoolMetricsTest, PoolSeriesExistAtZeroAndCountPerReplica) {
+  prometheus::Registry registry;
+  JudgeMetricFamilies families(registry);
+  std::unique_ptr<JudgePoolMetrics> pool =
+      families.ForPool("gpt", {"0", "1"}, 4096);
+  pool->replica(1).CallDone(JudgeCallOutcome::kRateLimited,
+                            absl::Milliseconds(30));
+  pool->replica(1).SetBreakerState(JudgeBreakerState::kOpen);
+  pool->SetQueueDepth(12);
+  pool->Retry(JudgeRetryReason::kRateLimited);
+  pool->Tokens(1000, 20);
+  pool->CacheLookup(true);
+  const std::string text =
+      prometheus::TextSerializer().Serialize(registry.Collect());
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_calls_total{judge=\"gpt\","
+                              "outcome=\"rate_limited\",replica=\"1\"} 1"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_calls_total{judge=\"gpt\","
+                              "outcome=\"ok\",replica=\"0\"} 0"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
+                              "replica=\"1\",state=\"open\"} 1"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
+                              "replica=\"1\",state=\"closed\"} 0"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
+                              "replica=\"0\",state=\"closed\"} 1"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_queue_depth{judge=\"gpt\"} 12"));
+  EXPECT_THAT(text,
+              HasSubstr("rewardd_judge_queue_capacity{judge=\"gpt\"} 4096"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_tokens_total{judge=\"gpt\","
+                              "type=\"prompt\"} 1000"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_cache_lookups_total{judge=\"gpt\","
+                              "result=\"hit\"} 1"));
+}
+
+}  // namespace
+}  // namespace rewardd
