@@ -62,6 +62,9 @@ class HttpJudgeE2E : public ::testing::Test {
           {{"name", "per-criterion"}, {"model", "judge-sim"},
            {"mode", "per_criterion"}, {"replicas", {sim_->base_url()}},
            {"pool", pool}},
+          {{"name", "soft"}, {"model", "judge-sim"}, {"logprobs", true},
+           {"top_logprobs", 2}, {"replicas", {sim_->base_url()}},
+           {"pool", pool}},
           {{"name", "slow"}, {"model", "judge-sim"},
            {"replicas", {slow_->base_url()}}, {"pool", pool}},
           // Nothing listens on port 9 of loopback: every call fails.
@@ -191,6 +194,41 @@ TEST_F(HttpJudgeE2E, ADeadlineShorterThanTheJudgeGivesTimeoutStatuses) {
   } else {
     EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
   }
+}
+
+// Votes and soft scores through the public API: GradeOptions.votes is
+// honoured (the oracle makes the samples unanimous), CriterionResult.agreement
+// and GradeResponse.expected_reward come back.
+TEST_F(HttpJudgeE2E, VotesReportAgreementAndLogprobsGiveExpectedReward) {
+  sim_->ResetStats();
+  pb::GradeRequest req = PaperRequest("refined", "R2");
+  req.mutable_options()->set_votes(3);
+  auto voted = client_->Grade(req);
+  ASSERT_TRUE(voted.ok()) << voted.status();
+  EXPECT_EQ(absl::StrCat(voted->score(), "/", voted->max_score()), "22/27");
+  EXPECT_EQ(sim_->stats().calls, 3);
+  for (const auto& c : voted->criteria()) {
+    ASSERT_TRUE(c.has_agreement()) << c.id();
+    EXPECT_DOUBLE_EQ(c.agreement(), 1.0) << c.id();
+  }
+  EXPECT_FALSE(voted->has_expected_reward());  // no probabilities
+
+  // Logprobs: P(met) per criterion, and the formula over them.
+  pb::GradeRequest soft = PaperRequest("refined", "R2");
+  soft.mutable_options()->set_judge("soft");
+  auto result = client_->Grade(soft);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(absl::StrCat(result->score(), "/", result->max_score()), "22/27");
+  ASSERT_TRUE(result->has_expected_reward());
+  double num = 0, den = 0;
+  for (const auto& c : paper_["refined_rubric"]) {
+    const double w = c["weight"].get<double>();
+    const double p = SimConfidence(c["criterion"].get<std::string>());
+    num += w * (c["R2"].get<int>() == 1 ? p : 1 - p);
+    den += w;
+  }
+  EXPECT_NEAR(result->expected_reward(), num / den, 1e-6);
+  EXPECT_FALSE(result->criteria(0).has_agreement());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "tools/judge-sim/judge_sim.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
@@ -45,6 +46,9 @@ void OnSignal(int) { g_stop = 1; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's abseil checks every Mutex for lock-order cycles (a global
+  // graph update per lock); a benchmark tool should not pay for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
       "A simulated OpenAI-compatible LLM judge for rewardd tests and "
       "benchmarks.");

@@ -88,9 +88,14 @@ void ChatJudgeCodec::EncodeBody(GradingMode mode, const GradeInput& input,
   thread_local std::string user;  // reused: no allocation once warm
   user.clear();
   templates_.RenderUser(mode, input, criteria, &user);
+  const std::string& head = mode == GradingMode::kPerCriterion
+                                ? head_per_criterion_
+                                : head_all_in_one_;
   body->clear();
-  body->append(mode == GradingMode::kPerCriterion ? head_per_criterion_
-                                                  : head_all_in_one_);
+  // One allocation for the whole body (escapes rarely add more than 1/16).
+  body->reserve(head.size() + user.size() + user.size() / 16 +
+                fixed_tail_.size() + 96);
+  body->append(head);
   AppendJsonString(user, body);
   absl::StrAppend(body, "}],\"temperature\":", params.temperature);
   if (params.max_tokens.has_value()) {
@@ -111,80 +116,318 @@ void ChatJudgeCodec::EncodeBody(GradingMode mode, const GradeInput& input,
 
 namespace {
 
-// ParseChatCompletion without the exception guard.
-absl::StatusOr<ChatCompletion> ParseChatCompletionFields(
-    absl::string_view body) {
-  nlohmann::json j =
-      nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError("the judge's reply is not JSON");
+// Reads the fields of a chat completion straight off nlohmann's SAX events:
+// no DOM of the reply is built (that was most of the parse's cost, one
+// allocation per value). Same results as reading them from a parsed
+// document (a repeated key: the last one counts); a field rewardd reads
+// with the wrong type is reported after the whole reply parsed.
+class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  ChatCompletion out;
+  bool root_object = false;
+  bool choices_array = false;
+  size_t choices = 0;
+  bool choice0_object = false;
+  std::string type_error;  // the first field of the wrong type
+
+  // The reasoning text: reasoning_content, else reasoning (vLLM versions
+  // differ in the name).
+  std::string TakeReasoning() {
+    if (has_reasoning_content_) return std::move(reasoning_content_);
+    if (has_reasoning_) return std::move(reasoning_);
+    return {};
   }
-  ChatCompletion c;
-  auto choices = j.find("choices");
-  if (choices == j.end() || !choices->is_array() || choices->empty() ||
-      !(*choices)[0].is_object()) {
-    return absl::InvalidArgumentError("the judge's reply has no choices");
+
+  bool null() override { return Scalar(kNull, {}); }
+  bool boolean(bool v) override {
+    return Scalar(kNumber, {}, v ? 1.0 : 0.0, v ? 1 : 0);
   }
-  const nlohmann::json& choice = (*choices)[0];
-  auto message = choice.find("message");
-  if (message != choice.end() && message->is_object()) {
-    auto content = message->find("content");
-    if (content != message->end() && content->is_string()) {
-      c.content = content->get<std::string>();
-    }
-    for (const char* key : {"reasoning_content", "reasoning"}) {
-      auto r = message->find(key);
-      if (r != message->end() && r->is_string()) {
-        c.reasoning_content = r->get<std::string>();
+  bool number_integer(number_integer_t v) override {
+    return Scalar(kNumber, {}, static_cast<double>(v), v);
+  }
+  bool number_unsigned(number_unsigned_t v) override {
+    return Scalar(kNumber, {}, static_cast<double>(v), static_cast<int64_t>(v));
+  }
+  bool number_float(number_float_t v, const string_t&) override {
+    return Scalar(kNumber, {}, v, static_cast<int64_t>(v));
+  }
+  bool string(string_t& v) override { return Scalar(kString, &v); }
+  bool binary(binary_t&) override { return Scalar(kNull, {}); }
+  bool start_object(std::size_t) override { return Open(true); }
+  bool start_array(std::size_t) override { return Open(false); }
+  bool end_object() override { return Close(); }
+  bool end_array() override { return Close(); }
+  bool key(string_t& k) override {
+    Frame& f = stack_.back();
+    f.key = Classify(f.ctx, k);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  enum class Ctx : uint8_t {
+    kRoot,
+    kChoices,
+    kChoice0,
+    kMessage,
+    kLogprobs,
+    kLpContent,
+    kToken,
+    kTop,
+    kAlt,
+    kUsage,
+    kSkip,
+  };
+  enum class Key : uint8_t {
+    kOther,
+    kChoices,
+    kUsage,
+    kMessage,
+    kFinish,
+    kLogprobs,
+    kContent,
+    kReasoningContent,
+    kReasoning,
+    kToken,
+    kLogprob,
+    kTopLogprobs,
+    kPromptTokens,
+    kCompletionTokens,
+  };
+  enum Kind { kNull, kNumber, kString, kObject, kArray };
+  struct Frame {
+    Ctx ctx;
+    Key key = Key::kOther;
+    size_t index = 0;  // arrays: the element being read
+  };
+
+  static Key Classify(Ctx ctx, const std::string& k) {
+    switch (ctx) {
+      case Ctx::kRoot:
+        if (k == "choices") return Key::kChoices;
+        if (k == "usage") return Key::kUsage;
         break;
-      }
+      case Ctx::kChoice0:
+        if (k == "message") return Key::kMessage;
+        if (k == "finish_reason") return Key::kFinish;
+        if (k == "logprobs") return Key::kLogprobs;
+        break;
+      case Ctx::kMessage:
+        if (k == "content") return Key::kContent;
+        if (k == "reasoning_content") return Key::kReasoningContent;
+        if (k == "reasoning") return Key::kReasoning;
+        break;
+      case Ctx::kLogprobs:
+        if (k == "content") return Key::kContent;
+        break;
+      case Ctx::kToken:
+      case Ctx::kAlt:
+        if (k == "token") return Key::kToken;
+        if (k == "logprob") return Key::kLogprob;
+        if (ctx == Ctx::kToken && k == "top_logprobs") {
+          return Key::kTopLogprobs;
+        }
+        break;
+      case Ctx::kUsage:
+        if (k == "prompt_tokens") return Key::kPromptTokens;
+        if (k == "completion_tokens") return Key::kCompletionTokens;
+        break;
+      default:
+        break;
     }
+    return Key::kOther;
   }
-  auto finish = choice.find("finish_reason");
-  if (finish != choice.end() && finish->is_string()) {
-    c.finish_reason = finish->get<std::string>();
+
+  void WrongType(const char* field) {
+    if (type_error.empty()) type_error = field;
   }
-  auto logprobs = choice.find("logprobs");
-  if (logprobs != choice.end() && logprobs->is_object()) {
-    auto content = logprobs->find("content");
-    if (content != logprobs->end() && content->is_array()) {
-      c.logprobs.reserve(content->size());
-      for (const nlohmann::json& t : *content) {
-        if (!t.is_object()) continue;
-        TokenLogprob& tok = c.logprobs.emplace_back();
-        tok.token = t.value("token", "");
-        tok.logprob = t.value("logprob", -1e9);
-        auto top = t.find("top_logprobs");
-        if (top != t.end() && top->is_array()) {
-          for (const nlohmann::json& alt : *top) {
-            if (!alt.is_object()) continue;
-            tok.top.emplace_back(alt.value("token", ""),
-                                 alt.value("logprob", -1e9));
+
+  // One value at the current position; returns the context to push when
+  // the value is a container (kSkip when rewardd does not read inside it).
+  Ctx Place(Kind kind, std::string* str, double num, int64_t whole) {
+    if (stack_.empty()) {
+      root_object = kind == kObject;
+      return root_object ? Ctx::kRoot : Ctx::kSkip;
+    }
+    Frame& f = stack_.back();
+    const size_t index = f.index++;
+    switch (f.ctx) {
+      case Ctx::kRoot:
+        if (f.key == Key::kChoices) {
+          choices_array = kind == kArray;
+          choices = 0;
+          choice0_object = false;
+          out.content.clear();
+          out.finish_reason.clear();
+          out.logprobs.clear();
+          ClearReasoning();
+          return choices_array ? Ctx::kChoices : Ctx::kSkip;
+        }
+        if (f.key == Key::kUsage) {
+          out.prompt_tokens = 0;
+          out.completion_tokens = 0;
+          return kind == kObject ? Ctx::kUsage : Ctx::kSkip;
+        }
+        return Ctx::kSkip;
+      case Ctx::kChoices:
+        ++choices;
+        if (index != 0) return Ctx::kSkip;
+        choice0_object = kind == kObject;
+        return choice0_object ? Ctx::kChoice0 : Ctx::kSkip;
+      case Ctx::kChoice0:
+        switch (f.key) {
+          case Key::kMessage:
+            out.content.clear();
+            ClearReasoning();
+            return kind == kObject ? Ctx::kMessage : Ctx::kSkip;
+          case Key::kFinish:
+            if (kind == kString) {
+              out.finish_reason = std::move(*str);
+            } else {
+              out.finish_reason.clear();
+            }
+            return Ctx::kSkip;
+          case Key::kLogprobs:
+            out.logprobs.clear();
+            return kind == kObject ? Ctx::kLogprobs : Ctx::kSkip;
+          default:
+            return Ctx::kSkip;
+        }
+      case Ctx::kMessage: {
+        std::string* target = nullptr;
+        bool* has = nullptr;
+        if (f.key == Key::kContent) {
+          target = &out.content;
+        } else if (f.key == Key::kReasoningContent) {
+          target = &reasoning_content_;
+          has = &has_reasoning_content_;
+        } else if (f.key == Key::kReasoning) {
+          target = &reasoning_;
+          has = &has_reasoning_;
+        }
+        if (target != nullptr) {
+          if (kind == kString) {
+            *target = std::move(*str);
+          } else {
+            target->clear();
+          }
+          if (has != nullptr) *has = kind == kString;
+        }
+        return Ctx::kSkip;
+      }
+      case Ctx::kLogprobs:
+        if (f.key == Key::kContent) {
+          out.logprobs.clear();
+          return kind == kArray ? Ctx::kLpContent : Ctx::kSkip;
+        }
+        return Ctx::kSkip;
+      case Ctx::kLpContent:
+        if (kind != kObject) return Ctx::kSkip;
+        out.logprobs.emplace_back().logprob = -1e9;
+        return Ctx::kToken;
+      case Ctx::kToken:
+      case Ctx::kAlt: {
+        std::string* token = nullptr;
+        double* logprob = nullptr;
+        if (f.ctx == Ctx::kToken) {
+          token = &out.logprobs.back().token;
+          logprob = &out.logprobs.back().logprob;
+        } else {
+          token = &out.logprobs.back().top.back().first;
+          logprob = &out.logprobs.back().top.back().second;
+        }
+        if (f.key == Key::kToken) {
+          if (kind == kString) {
+            *token = std::move(*str);
+          } else {
+            WrongType("token");
+          }
+        } else if (f.key == Key::kLogprob) {
+          if (kind == kNumber) {
+            *logprob = num;
+          } else {
+            WrongType("logprob");
+          }
+        } else if (f.key == Key::kTopLogprobs && kind == kArray) {
+          out.logprobs.back().top.clear();
+          return Ctx::kTop;
+        }
+        return Ctx::kSkip;
+      }
+      case Ctx::kTop:
+        if (kind != kObject) return Ctx::kSkip;
+        out.logprobs.back().top.emplace_back("", -1e9);
+        return Ctx::kAlt;
+      case Ctx::kUsage:
+        if (f.key == Key::kPromptTokens || f.key == Key::kCompletionTokens) {
+          if (kind == kNumber) {
+            (f.key == Key::kPromptTokens ? out.prompt_tokens
+                                         : out.completion_tokens) = whole;
+          } else {
+            WrongType(f.key == Key::kPromptTokens ? "prompt_tokens"
+                                                  : "completion_tokens");
           }
         }
-      }
+        return Ctx::kSkip;
+      case Ctx::kSkip:
+        return Ctx::kSkip;
     }
+    return Ctx::kSkip;
   }
-  auto usage = j.find("usage");
-  if (usage != j.end() && usage->is_object()) {
-    c.prompt_tokens = usage->value("prompt_tokens", int64_t{0});
-    c.completion_tokens = usage->value("completion_tokens", int64_t{0});
+
+  bool Scalar(Kind kind, std::string* str, double num = 0, int64_t whole = 0) {
+    Place(kind, str, num, whole);
+    return true;
   }
-  return c;
-}
+  bool Open(bool object) {
+    const Ctx ctx = Place(object ? kObject : kArray, nullptr, 0, 0);
+    stack_.push_back(Frame{ctx});
+    return true;
+  }
+  bool Close() {
+    stack_.pop_back();
+    return true;
+  }
+  void ClearReasoning() {
+    reasoning_content_.clear();
+    reasoning_.clear();
+    has_reasoning_content_ = has_reasoning_ = false;
+  }
+
+  std::vector<Frame> stack_;
+  std::string reasoning_content_, reasoning_;
+  bool has_reasoning_content_ = false, has_reasoning_ = false;
+};
 
 }  // namespace
 
 absl::StatusOr<ChatCompletion> ParseChatCompletion(absl::string_view body) {
-  // json::value() throws when a field has another type ("logprob": "x");
-  // the reply is untrusted and the caller runs on the HTTP loop thread, so
-  // such a reply is refused like any other malformed one.
+  CompletionReader reader;
+  bool parsed = false;
   try {
-    return ParseChatCompletionFields(body);
-  } catch (const nlohmann::json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the judge's reply has a field of the wrong type (", e.what(), ")"));
+    parsed = nlohmann::json::sax_parse(body.begin(), body.end(), &reader);
+  } catch (const nlohmann::json::exception&) {
+    parsed = false;
   }
+  if (!parsed || !reader.root_object) {
+    return absl::InvalidArgumentError("the judge's reply is not JSON");
+  }
+  if (!reader.choices_array || reader.choices == 0 || !reader.choice0_object) {
+    return absl::InvalidArgumentError("the judge's reply has no choices");
+  }
+  // The reply is untrusted: a field of another type ("logprob": "x") is
+  // refused like any other malformed reply.
+  if (!reader.type_error.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the judge's reply has a field of the wrong type (",
+                     reader.type_error, ")"));
+  }
+  ChatCompletion c = std::move(reader.out);
+  c.reasoning_content = reader.TakeReasoning();
+  return c;
 }
 
 DecodedCall ChatJudgeCodec::Decode(GradingMode mode, const GradeInput& input,

@@ -354,6 +354,9 @@ void CurlMultiLoop::Complete(Transfer* t, CURLcode code, bool cancelled) {
   r.curl_code = code;
   r.cancelled = cancelled;
   r.elapsed = absl::Now() - owned->start;
+  if (!cancelled && code == CURLE_OK) {
+    mean_call_time_ = mean_call_time_ * 0.95 + r.elapsed * 0.05;
+  }
   if (owned->easy != nullptr) {
     if (!cancelled) {
       curl_easy_getinfo(owned->easy, CURLINFO_RESPONSE_CODE, &r.status);
@@ -463,7 +466,12 @@ void CurlMultiLoop::Run() {
       if (pending_.empty() && cancels_.empty() && !shutdown_) {
         absl::Time next = curl_deadline_;
         if (!timers_.empty()) next = std::min(next, timers_.top().when);
-        const absl::Time window_end = last_socket_wake_ + options_.coalesce;
+        // At most a small share of a typical call (see Options::coalesce):
+        // the judge idles while a reply waits.
+        const absl::Time window_end =
+            last_socket_wake_ +
+            std::min(options_.coalesce,
+                     mean_call_time_ * options_.coalesce_share);
         if (window_end > now && window_end < next) {
           next = window_end;
           coalescing = true;

@@ -18,8 +18,10 @@
 // 100 us of CPU): libcurl's socket interface (curl_multi_socket_action) on an
 // epoll set, so a wake-up touches only the sockets that are ready rather
 // than every connection; producers write the wake-up eventfd only when the
-// loop may be asleep, and the loop drains its queues in batches; easy
-// handles are pooled with their constant options set once.
+// loop may be asleep, and the loop drains its queues in batches; idle
+// kept-alive connections stay in the epoll set; replies arriving close
+// together share a wake-up (Options::coalesce); easy handles are pooled
+// with their constant options set once.
 //
 // Thread-safety: Submit(), Cancel(), RunAt() and Shutdown() may be called
 // from any thread, including from callbacks on the loop thread. Callbacks
@@ -109,14 +111,16 @@ class CurlMultiLoop {
     std::string ca_file;
     std::string thread_name = "rewardd-http";
     // Socket-readiness coalescing: after a wake-up that handled socket
-    // events, the loop lets this much time pass before it looks at sockets
+    // events, the loop lets a short window pass before it looks at sockets
     // again, so replies that arrive close together cost one wake-up (and
-    // one context switch) instead of one each. Adds at most this much
-    // latency to a call; new calls, Cancel(), timers and libcurl's own
-    // deadlines are not delayed. Judge calls take 0.1-30 s, so a couple of
-    // milliseconds is noise there and halves the loop's CPU per call at a
-    // few hundred calls/s. Zero = handle every readiness at once.
-    absl::Duration coalesce = absl::Milliseconds(2);
+    // one context switch) instead of one each. The window is
+    // `coalesce_share` of the mean call time (a running average), capped
+    // at `coalesce`: a reply waits at most that long, so a saturated judge
+    // loses at most that share of its throughput (the pool sends the next
+    // call only once a reply is in). New calls, Cancel(), timers and
+    // libcurl's own deadlines are not delayed. Zero = no coalescing.
+    absl::Duration coalesce = absl::Milliseconds(5);
+    double coalesce_share = 0.025;
   };
 
   static absl::StatusOr<std::shared_ptr<CurlMultiLoop>> Create(Options options);
@@ -217,6 +221,8 @@ class CurlMultiLoop {
   std::vector<uint32_t> fd_registered_;
   // When the loop last handled socket events (for Options::coalesce).
   absl::Time last_socket_wake_ = absl::InfinitePast();
+  // Running average of successful calls' duration (sizes the window).
+  absl::Duration mean_call_time_ = absl::ZeroDuration();
 };
 
 }  // namespace rewardd
