@@ -73,7 +73,8 @@ absl::Duration RetryBackoff(int retry, const JudgePoolOptions& options,
 
 absl::StatusOr<std::shared_ptr<JudgePool>> JudgePool::Create(
     HttpJudgeConfig config, JudgePoolOptions options,
-    std::shared_ptr<CurlMultiLoop> loop, std::shared_ptr<VerdictCache> cache) {
+    std::shared_ptr<CurlMultiLoop> loop, std::shared_ptr<VerdictCache> cache,
+    JudgeMetricFamilies* metrics) {
   if (loop == nullptr) return absl::InvalidArgumentError("no HTTP loop");
   if (config.replicas.empty()) {
     return absl::InvalidArgumentError(
@@ -106,9 +107,22 @@ absl::StatusOr<std::shared_ptr<JudgePool>> JudgePool::Create(
   absl::StatusOr<std::string> key = ResolveApiKey(config);
   if (!key.ok()) return key.status();
   ChatJudgeCodec codec(config, std::move(templates));
-  return std::shared_ptr<JudgePool>(
+  std::shared_ptr<JudgePool> pool(
       new JudgePool(std::move(config), options, std::move(loop),
                     std::move(cache), std::move(codec), *std::move(key)));
+  if (metrics != nullptr) {
+    // Replica labels are indices, never URLs (which may carry keys).
+    std::vector<std::string> labels;
+    for (size_t i = 0; i < pool->config_.replicas.size(); ++i) {
+      labels.push_back(absl::StrCat(i));
+    }
+    pool->metrics_ =
+        metrics->ForPool(pool->config_.name, labels, options.max_queue_size);
+    absl::MutexLock lock(&pool->mu_);
+    pool->exported_breakers_.assign(labels.size(),
+                                    ReplicaSet::BreakerState::kClosed);
+  }
+  return pool;
 }
 
 JudgePool::JudgePool(HttpJudgeConfig config, JudgePoolOptions options,
@@ -206,7 +220,10 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
       if (!v.has_value()) break;
       r.verdicts.push_back(*std::move(v));
     }
-    if (r.verdicts.size() == call->keys.size() && !call->keys.empty()) {
+    const bool hit =
+        r.verdicts.size() == call->keys.size() && !call->keys.empty();
+    if (metrics_ != nullptr && !call->keys.empty()) metrics_->CacheLookup(hit);
+    if (hit) {
       counters_.cache_hits.fetch_add(1, std::memory_order_relaxed);
       std::move(done)(std::move(r));
       return;
@@ -250,9 +267,11 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
           Call::Waiter{std::move(done), in.cancellation, now, true});
       leader->deadline = std::max(leader->deadline, call->deadline);
       counters_.dedup_joins.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics_->DedupJoin();
       return;
     } else if (queue_.size() >= options_.max_queue_size) {
       counters_.refused_queue_full.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics_->QueueRefused();
       refusal = absl::ResourceExhaustedError(
           absl::StrCat("judge '", config_.name, "' queue is full (",
                        queue_.size(), " calls waiting); retry after ",
@@ -265,6 +284,7 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
         call->in_dedup = true;
       }
       queue_.push_back(std::move(call));
+      PublishGaugesLocked();
       ++outstanding_;
       arm = !sweep_armed_;
       sweep_armed_ = true;
@@ -372,6 +392,7 @@ void JudgePool::Pump() {
       start.push_back({std::move(c), r});
       queue_.pop_front();
     }
+    PublishGaugesLocked();
   }
   if (limit_wake != absl::InfiniteFuture()) {
     counters_.rate_limit_waits.fetch_add(1, std::memory_order_relaxed);
@@ -394,7 +415,13 @@ void JudgePool::Send(const CallPtr& call, int replica) {
     absl::MutexLock lock(&mu_);
     deadline = call->deadline;
   }
-  if (call->first_start == absl::InfiniteFuture()) call->first_start = now;
+  if (call->first_start == absl::InfiniteFuture()) {
+    call->first_start = now;
+    if (metrics_ != nullptr) {
+      metrics_->QueueWait(now - call->enqueued);
+      metrics_->BatchSize(call->criteria.size());
+    }
+  }
   HttpRequest req;
   req.url = endpoints_[replica];
   codec_.EncodeBody(call->mode, *call->input, call->criteria, call->params,
@@ -515,6 +542,12 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica,
             retry = true;
             call->avoid = replica;
             counters_.retries.fetch_add(1, std::memory_order_relaxed);
+            if (metrics_ != nullptr) {
+              metrics_->Retry(
+                  !result.transport_ok() ? JudgeRetryReason::kTransport
+                  : result.status == 429 ? JudgeRetryReason::kRateLimited
+                                         : JudgeRetryReason::kServerError);
+            }
           }
         }
       }
@@ -566,8 +599,14 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica,
           }
           break;
       }
-      if (retry)
+      if (retry) {
         counters_.parse_retries.fetch_add(1, std::memory_order_relaxed);
+        if (metrics_ != nullptr) {
+          metrics_->Retry(decoded.outcome == DecodedCall::Outcome::kTruncated
+                              ? JudgeRetryReason::kTruncated
+                              : JudgeRetryReason::kUnparsable);
+        }
+      }
     }
     if (retry) {
       if (stopping_) {
@@ -583,7 +622,10 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica,
         backing_off_.insert(call);
       }
     }
+    PublishGaugesLocked();
   }
+  if (metrics_ != nullptr)
+    RecordAttempt(replica, result, decoded, answered, fin);
   if (fin.has_value()) Finish(*std::move(fin));
   if (retry) {
     loop_->RunAt(now + delay, [self = shared_from_this(), call] {
@@ -677,6 +719,7 @@ void JudgePool::Sweep() {
     if (removed) {
       queue_.erase(std::remove(queue_.begin(), queue_.end(), nullptr),
                    queue_.end());
+      PublishGaugesLocked();
     }
     for (Call* c : in_flight_) {
       if (c->transfer_id != 0 && (c->AllCancelled() || c->deadline <= now)) {
@@ -707,6 +750,7 @@ void JudgePool::Shutdown() {
     queued.assign(std::make_move_iterator(queue_.begin()),
                   std::make_move_iterator(queue_.end()));
     queue_.clear();
+    PublishGaugesLocked();
     backing.assign(backing_off_.begin(), backing_off_.end());
     backing_off_.clear();
     for (Call* c : in_flight_) {
@@ -739,6 +783,87 @@ void JudgePool::Shutdown() {
   if (loop_->InLoopThread()) return;
   absl::MutexLock lock(&mu_);
   while (outstanding_ > 0) idle_.Wait(&mu_);
+}
+
+void JudgePool::PublishGaugesLocked() {
+  if (metrics_ == nullptr) return;
+  metrics_->SetQueueDepth(queue_.size());
+  for (int r = 0; r < replicas_.size(); ++r) {
+    metrics_->replica(r).SetInFlight(replicas_.in_flight(r));
+    // Choose() may half-open any replica, OnFailure/OnSuccess open and
+    // close them: compare all (a handful) rather than hook each.
+    const ReplicaSet::BreakerState state = replicas_.state(r);
+    if (state == exported_breakers_[r]) continue;
+    exported_breakers_[r] = state;
+    switch (state) {
+      case ReplicaSet::BreakerState::kClosed:
+        metrics_->replica(r).SetBreakerState(JudgeBreakerState::kClosed);
+        break;
+      case ReplicaSet::BreakerState::kOpen:
+        metrics_->replica(r).SetBreakerState(JudgeBreakerState::kOpen);
+        break;
+      case ReplicaSet::BreakerState::kHalfOpen:
+        metrics_->replica(r).SetBreakerState(JudgeBreakerState::kHalfOpen);
+        break;
+    }
+  }
+}
+
+void JudgePool::RecordAttempt(int replica, const HttpResult& result,
+                              const DecodedCall& decoded, bool answered,
+                              const std::optional<Finished>& fin) {
+  const bool deadline =
+      fin.has_value() && fin->status == CriterionStatus::kTimeout;
+  JudgeCallOutcome outcome;
+  if (result.cancelled) {
+    outcome =
+        deadline ? JudgeCallOutcome::kTimeout : JudgeCallOutcome::kCancelled;
+  } else if (!result.transport_ok()) {
+    outcome = deadline ? JudgeCallOutcome::kTimeout
+                       : JudgeCallOutcome::kTransportError;
+  } else if (result.status == 429) {
+    outcome = JudgeCallOutcome::kRateLimited;
+  } else if (!answered) {
+    outcome = JudgeCallOutcome::kHttpError;
+  } else if (decoded.outcome == DecodedCall::Outcome::kOk) {
+    outcome = JudgeCallOutcome::kOk;
+  } else {
+    outcome = JudgeCallOutcome::kParseError;
+  }
+  metrics_->replica(replica).CallDone(outcome, result.elapsed);
+  if (!answered) return;
+  metrics_->Tokens(
+      static_cast<uint64_t>(std::max<int64_t>(0, decoded.prompt_tokens)),
+      static_cast<uint64_t>(std::max<int64_t>(0, decoded.completion_tokens)));
+  if (decoded.unknown_ids > 0) {
+    metrics_->ParseFailure(JudgeParseFailure::kUnknownId,
+                           static_cast<uint64_t>(decoded.unknown_ids));
+  }
+  switch (decoded.outcome) {
+    case DecodedCall::Outcome::kUnparsable:
+      metrics_->ParseFailure(JudgeParseFailure::kUnparsable);
+      break;
+    case DecodedCall::Outcome::kTruncated:
+      metrics_->ParseFailure(JudgeParseFailure::kTruncated);
+      break;
+    case DecodedCall::Outcome::kOk: {
+      // A final answer's per-criterion gaps: left out, or not a verdict.
+      // (OnHttpDone moved the verdicts into `fin`.)
+      const std::vector<Verdict>& verdicts =
+          fin.has_value() && !fin->verdicts.empty() ? fin->verdicts
+                                                    : decoded.verdicts;
+      uint64_t missing = 0, bad = 0;
+      for (const Verdict& v : verdicts) {
+        missing += v.status == CriterionStatus::kMissing;
+        bad += v.status == CriterionStatus::kParseError;
+      }
+      if (missing > 0) {
+        metrics_->ParseFailure(JudgeParseFailure::kMissingCriterion, missing);
+      }
+      if (bad > 0) metrics_->ParseFailure(JudgeParseFailure::kBadValue, bad);
+      break;
+    }
+  }
 }
 
 JudgePool::Stats JudgePool::stats() const {
@@ -834,7 +959,12 @@ void JudgePool::GradeVotes(JudgeWork work, JudgeCallback done, int votes) {
         if (!v.has_value()) break;
         r.verdicts.push_back(*std::move(v));
       }
-      if (!state->keys.empty() && r.verdicts.size() == state->keys.size()) {
+      const bool hit =
+          !state->keys.empty() && r.verdicts.size() == state->keys.size();
+      if (metrics_ != nullptr && !state->keys.empty()) {
+        metrics_->CacheLookup(hit);
+      }
+      if (hit) {
         counters_.cache_hits.fetch_add(1, std::memory_order_relaxed);
         std::move(done)(std::move(r));
         return;
@@ -849,6 +979,7 @@ void JudgePool::GradeVotes(JudgeWork work, JudgeCallback done, int votes) {
     if (!stopping_ &&
         queue_.size() + static_cast<size_t>(votes) > options_.max_queue_size) {
       counters_.refused_queue_full.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_ != nullptr) metrics_->QueueRefused();
       refusal = absl::ResourceExhaustedError(absl::StrCat(
           "judge '", config_.name, "' queue has no room for ", votes,
           " vote samples (", queue_.size(), " calls waiting); retry after ",

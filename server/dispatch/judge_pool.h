@@ -85,6 +85,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,7 @@
 #include "server/judge/http/curl_multi_loop.h"
 #include "server/judge/http/http_judge_config.h"
 #include "server/judge/judge.h"
+#include "server/metrics/judge_pool_metrics.h"
 
 namespace rewardd {
 
@@ -134,10 +136,14 @@ absl::Duration RetryBackoff(int retry, const JudgePoolOptions& options,
 class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
  public:
   // `loop` runs the HTTP calls (may be shared by pools); `cache` may be
-  // null. Reads the API key and template file named in `config`.
+  // null. Reads the API key and template file named in `config`. With
+  // `metrics` (which must outlive the pool), the pool creates its
+  // rewardd_judge_* series once (JudgeMetricFamilies::ForPool, replicas
+  // labelled "0", "1", ...) and updates them on its hot path; null: none.
   static absl::StatusOr<std::shared_ptr<JudgePool>> Create(
       HttpJudgeConfig config, JudgePoolOptions options,
-      std::shared_ptr<CurlMultiLoop> loop, std::shared_ptr<VerdictCache> cache);
+      std::shared_ptr<CurlMultiLoop> loop, std::shared_ptr<VerdictCache> cache,
+      JudgeMetricFamilies* metrics = nullptr);
   ~JudgePool() override;
 
   const std::string& name() const override { return config_.name; }
@@ -204,6 +210,14 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
   void ArmSweepLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Sweep();
   absl::Duration RetryHintLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies queue depth, in-flight per replica and breaker changes to the
+  // metric gauges (lock-free stores; a no-op without metrics).
+  void PublishGaugesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts one finished HTTP attempt: outcome, latency, tokens, parse
+  // failures. `fin` is the attempt's final answer, if it was final.
+  void RecordAttempt(int replica, const HttpResult& result,
+                     const DecodedCall& decoded, bool answered,
+                     const std::optional<Finished>& fin);
 
   const HttpJudgeConfig config_;
   const JudgePoolOptions options_;
@@ -237,6 +251,13 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
         rate_limit_waits{0};
   };
   Counters counters_;
+
+  // Prometheus handles (judge_pool_metrics.h); null when metrics are off.
+  // Set by Create() before the pool is shared, then read-only; its methods
+  // are lock-free, so they are called with or without mu_.
+  std::unique_ptr<JudgePoolMetrics> metrics_;
+  // The breaker state last exported per replica, to export changes only.
+  std::vector<ReplicaSet::BreakerState> exported_breakers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rewardd

@@ -85,7 +85,8 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
-    const nlohmann::json& doc, const std::string& base_dir) {
+    const nlohmann::json& doc, const std::string& base_dir,
+    JudgeMetricFamilies* metrics) {
   if (!doc.is_object() || !doc.contains("judges") ||
       !doc["judges"].is_array() || doc["judges"].empty()) {
     return absl::InvalidArgumentError(
@@ -151,7 +152,7 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
       options = *o;
     }
     absl::StatusOr<std::shared_ptr<JudgePool>> pool =
-        JudgePool::Create(*std::move(config), options, *loop, cache);
+        JudgePool::Create(*std::move(config), options, *loop, cache, metrics);
     if (!pool.ok()) return pool.status();
     judges.push_back(*std::move(pool));
   }
@@ -169,7 +170,7 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
-    const std::string& path) {
+    const std::string& path, JudgeMetricFamilies* metrics) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::stringstream ss;
@@ -182,7 +183,7 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
                               ? "."
                               : path.substr(0, path.rfind('/'));
   absl::StatusOr<std::vector<std::shared_ptr<Judge>>> judges =
-      BuildJudges(doc, dir);
+      BuildJudges(doc, dir, metrics);
   if (!judges.ok()) {
     return absl::Status(judges.status().code(),
                         absl::StrCat(path, ": ", judges.status().message()));

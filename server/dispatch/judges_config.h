@@ -31,19 +31,23 @@
 #include "nlohmann/json_fwd.hpp"
 #include "server/dispatch/judge_pool.h"
 #include "server/judge/judge.h"
+#include "server/metrics/judge_pool_metrics.h"
 
 namespace rewardd {
 
 // The judges of `path`, the default one first. All pools share one HTTP
 // event loop and one verdict cache. Fails naming the judge and field that
-// are wrong, or the missing API key variable.
+// are wrong, or the missing API key variable. With `metrics` (which must
+// outlive the judges), every pool exports its rewardd_judge_* series there
+// (see JudgePool::Create); null: no pool metrics.
 absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
-    const std::string& path);
+    const std::string& path, JudgeMetricFamilies* metrics = nullptr);
 
 // The same from an already parsed document; relative paths resolve against
 // `base_dir`.
 absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
-    const nlohmann::json& doc, const std::string& base_dir);
+    const nlohmann::json& doc, const std::string& base_dir,
+    JudgeMetricFamilies* metrics = nullptr);
 
 // Reads a "pool" object into options (unknown fields are errors).
 absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(const nlohmann::json& j);

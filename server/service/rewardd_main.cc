@@ -216,6 +216,23 @@ int RunServer() {
       absl::GetFlag(FLAGS_max_criteria_per_rubric);
   RubricStore store(store_options);
 
+  // Before the judges: their worker pools create their metric series at
+  // start-up. Declared first, so it outlives the pools.
+  MetricsOptions metrics_options;
+  metrics_options.reward.policy_version_limit =
+      absl::GetFlag(FLAGS_policy_version_limit);
+  metrics_options.reward.tail_threshold = absl::GetFlag(FLAGS_tail_threshold);
+  metrics_options.reward.criterion_tag_prefixes = absl::StrSplit(
+      absl::GetFlag(FLAGS_criterion_tag_prefixes), ',', absl::SkipEmpty());
+  metrics_options.reward.criterion_tag_limit =
+      absl::GetFlag(FLAGS_criterion_tag_limit);
+  metrics_options.reward.drift.reference_size =
+      absl::GetFlag(FLAGS_drift_reference_size);
+  metrics_options.reward.drift.window_size = absl::GetFlag(FLAGS_drift_window);
+  metrics_options.log_requests = absl::GetFlag(FLAGS_log_requests);
+  RewarddMetrics metrics(metrics_options);
+  const bool metrics_on = !absl::GetFlag(FLAGS_metrics_listen).empty();
+
   JudgeRegistry judges;
   EmbeddedJudgeOptions embedded_options;
   embedded_options.heuristic_threshold =
@@ -230,7 +247,8 @@ int RunServer() {
   if (const std::string path = absl::GetFlag(FLAGS_judges_config);
       !path.empty()) {
     absl::StatusOr<std::vector<std::shared_ptr<Judge>>> loaded =
-        LoadJudgesConfig(path);
+        LoadJudgesConfig(path,
+                         metrics_on ? &metrics.judge_pools() : nullptr);
     if (!loaded.ok()) {
       Log(LogLevel::kError, "judges_config",
           {{"path", path}, {"error", std::string(loaded.status().message())}});
@@ -255,19 +273,6 @@ int RunServer() {
   }
   Grader grader(&judges);
 
-  MetricsOptions metrics_options;
-  metrics_options.reward.policy_version_limit =
-      absl::GetFlag(FLAGS_policy_version_limit);
-  metrics_options.reward.tail_threshold = absl::GetFlag(FLAGS_tail_threshold);
-  metrics_options.reward.criterion_tag_prefixes = absl::StrSplit(
-      absl::GetFlag(FLAGS_criterion_tag_prefixes), ',', absl::SkipEmpty());
-  metrics_options.reward.criterion_tag_limit =
-      absl::GetFlag(FLAGS_criterion_tag_limit);
-  metrics_options.reward.drift.reference_size =
-      absl::GetFlag(FLAGS_drift_reference_size);
-  metrics_options.reward.drift.window_size = absl::GetFlag(FLAGS_drift_window);
-  metrics_options.log_requests = absl::GetFlag(FLAGS_log_requests);
-  RewarddMetrics metrics(metrics_options);
   const std::string baseline_file = absl::GetFlag(FLAGS_drift_baseline_file);
   const std::string save_baseline = absl::GetFlag(FLAGS_drift_save_baseline);
   if (save_baseline != "none" && save_baseline != "reference" &&
