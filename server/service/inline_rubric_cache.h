@@ -4,7 +4,8 @@
 // so rewardd validates each distinct rubric once, not per request.
 //
 //   InlineRubricCache cache(1024);
-//   absl::StatusOr<std::shared_ptr<const Rubric>> r = cache.Get(request.rubric());
+//   absl::StatusOr<std::shared_ptr<const Rubric>> r =
+//   cache.Get(request.rubric());
 //
 // The key is the rubric's deterministic serialization, compared in full (no
 // hash-collision risk). Invalid rubrics are not cached: they are rare and

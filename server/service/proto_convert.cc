@@ -67,9 +67,9 @@ absl::StatusOr<Rubric> RubricFromProto(const pb::Rubric& proto) {
         }
       }
       if (!known) {
-        return absl::InvalidArgumentError(
-            "criterion '" + pc.id() + "': unknown check kind " +
-            std::to_string(pk.kind()));
+        return absl::InvalidArgumentError("criterion '" + pc.id() +
+                                          "': unknown check kind " +
+                                          std::to_string(pk.kind()));
       }
       check->pattern = pk.pattern();
       check->values.assign(pk.values().begin(), pk.values().end());

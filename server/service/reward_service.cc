@@ -30,8 +30,8 @@ absl::Time DeadlineOf(grpc::CallbackServerContext* context) {
     return absl::InfiniteFuture();
   }
   const absl::Time rpc_deadline = absl::FromChrono(deadline);
-  const absl::Duration margin = std::min(
-      absl::Milliseconds(100), (rpc_deadline - absl::Now()) / 10);
+  const absl::Duration margin =
+      std::min(absl::Milliseconds(100), (rpc_deadline - absl::Now()) / 10);
   return rpc_deadline - std::max(margin, absl::ZeroDuration());
 }
 

@@ -7,18 +7,18 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
-#include <optional>
-#include <vector>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/dispatch/judges_config.h"
 #include "server/grading/grader.h"
@@ -247,8 +247,7 @@ int RunServer() {
   if (const std::string path = absl::GetFlag(FLAGS_judges_config);
       !path.empty()) {
     absl::StatusOr<std::vector<std::shared_ptr<Judge>>> loaded =
-        LoadJudgesConfig(path,
-                         metrics_on ? &metrics.judge_pools() : nullptr);
+        LoadJudgesConfig(path, metrics_on ? &metrics.judge_pools() : nullptr);
     if (!loaded.ok()) {
       Log(LogLevel::kError, "judges_config",
           {{"path", path}, {"error", std::string(loaded.status().message())}});
@@ -257,7 +256,8 @@ int RunServer() {
     http_judges = std::move(*loaded);
     for (const std::shared_ptr<Judge>& judge : http_judges) {
       if (absl::Status s = judges.Add(judge); !s.ok()) {
-        Log(LogLevel::kError, "judges_config", {{"error", std::string(s.message())}});
+        Log(LogLevel::kError, "judges_config",
+            {{"error", std::string(s.message())}});
         return 1;
       }
     }
@@ -302,10 +302,12 @@ int RunServer() {
   service_options.inline_rubric_cache_size =
       absl::GetFlag(FLAGS_inline_rubric_cache_size);
   std::optional<TokenAuth> auth;
-  if (const auto files = absl::GetFlag(FLAGS_auth_token_files); !files.empty()) {
+  if (const auto files = absl::GetFlag(FLAGS_auth_token_files);
+      !files.empty()) {
     absl::StatusOr<TokenAuth> loaded = TokenAuth::FromFiles(files);
     if (!loaded.ok()) {
-      Log(LogLevel::kError, "auth", {{"error", std::string(loaded.status().message())}});
+      Log(LogLevel::kError, "auth",
+          {{"error", std::string(loaded.status().message())}});
       return 1;
     }
     auth.emplace(std::move(*loaded));
@@ -316,7 +318,8 @@ int RunServer() {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ServerCredentials();
   if (!credentials.ok()) {
-    Log(LogLevel::kError, "tls", {{"error", std::string(credentials.status().message())}});
+    Log(LogLevel::kError, "tls",
+        {{"error", std::string(credentials.status().message())}});
     return 1;
   }
   RewardServiceImpl service(&store, &grader, service_options, &metrics);

@@ -4,8 +4,9 @@
 // the new one, move clients, remove the old one). Health and reflection stay
 // open: they are separate services and never consult this.
 //
-//   absl::StatusOr<TokenAuth> auth = TokenAuth::FromFiles({"/etc/rewardd/tokens"});
-//   absl::Status s = auth->Check(context->client_metadata());
+//   absl::StatusOr<TokenAuth> auth =
+//   TokenAuth::FromFiles({"/etc/rewardd/tokens"}); absl::Status s =
+//   auth->Check(context->client_metadata());
 //
 // Token files hold one token per line; blank lines and lines starting with
 // '#' are ignored. Comparison is constant-time in the token's content, so a
@@ -30,7 +31,8 @@ namespace rewardd {
 class TokenAuth {
  public:
   // Reads every file; fails when a file cannot be read or no token is found.
-  static absl::StatusOr<TokenAuth> FromFiles(const std::vector<std::string>& paths);
+  static absl::StatusOr<TokenAuth> FromFiles(
+      const std::vector<std::string>& paths);
   explicit TokenAuth(std::vector<std::string> tokens);
 
   // OK, or UNAUTHENTICATED with a message that never echoes the token sent.

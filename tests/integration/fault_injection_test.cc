@@ -58,20 +58,19 @@ class FaultInjection : public ::testing::Test {
     auto sim = JudgeSim::Start(sim_options);
     ASSERT_TRUE(sim.ok()) << sim.status();
     sim_ = std::move(*sim);
-    nlohmann::json config = {
-        {"cache_max_bytes", 0},
-        {"judges",
-         {{{"name", "sim"},
-           {"model", "judge-sim"},
-           {"mode", "all_in_one"},
-           {"timeout_ms", 1500},
-           {"replicas", {sim_->base_url()}},
-           {"pool",
-            {{"max_attempts", 3},
-             {"initial_backoff_ms", 10},
-             {"max_backoff_ms", 50},
-             {"breaker_failures", 5},
-             {"breaker_open_time_ms", 300}}}}}}};
+    nlohmann::json config = {{"cache_max_bytes", 0},
+                             {"judges",
+                              {{{"name", "sim"},
+                                {"model", "judge-sim"},
+                                {"mode", "all_in_one"},
+                                {"timeout_ms", 1500},
+                                {"replicas", {sim_->base_url()}},
+                                {"pool",
+                                 {{"max_attempts", 3},
+                                  {"initial_backoff_ms", 10},
+                                  {"max_backoff_ms", 50},
+                                  {"breaker_failures", 5},
+                                  {"breaker_open_time_ms", 300}}}}}}};
     dir_.Write("judges.json", config.dump());
     server_ = std::make_unique<RewarddProcess>(std::vector<std::string>{
         "--judges_config=" + dir_.path() + "/judges.json"});
@@ -97,7 +96,8 @@ class FaultInjection : public ::testing::Test {
           absl::MutexLock lock(&tally.mu);
           ++tally.answers;
           if (!r.ok()) {
-            tally.rpc_errors[std::string(absl::StatusCodeToString(r.status().code()))]++;
+            tally.rpc_errors[std::string(
+                absl::StatusCodeToString(r.status().code()))]++;
             continue;
           }
           if (r->request_id() != absl::StrCat("f", base + i)) {
@@ -107,11 +107,13 @@ class FaultInjection : public ::testing::Test {
             ++tally.valid;
             // A valid answer is the right one: Paris met, Rome not.
             if (r->reward() != 0.5) {
-              tally.problems.push_back(absl::StrCat("wrong reward ", r->reward()));
+              tally.problems.push_back(
+                  absl::StrCat("wrong reward ", r->reward()));
             }
           } else {
             ++tally.invalid;
-            if (r->reward() != 0) tally.problems.push_back("invalid with reward");
+            if (r->reward() != 0)
+              tally.problems.push_back("invalid with reward");
             bool failed_status = false;
             for (const auto& c : r->criteria()) {
               if (c.status() != pb::CriterionResult::OK) failed_status = true;
@@ -120,7 +122,8 @@ class FaultInjection : public ::testing::Test {
                 tally.problems.push_back("failed criterion with a verdict");
               }
             }
-            if (!failed_status) tally.problems.push_back("invalid, no failed status");
+            if (!failed_status)
+              tally.problems.push_back("invalid, no failed status");
           }
         }
       });

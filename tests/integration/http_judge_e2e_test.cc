@@ -51,25 +51,37 @@ class HttpJudgeE2E : public ::testing::Test {
     ASSERT_TRUE(slow.ok()) << slow.status();
     slow_ = std::move(*slow);
 
-    nlohmann::json pool = {{"max_attempts", 2}, {"initial_backoff_ms", 10},
+    nlohmann::json pool = {{"max_attempts", 2},
+                           {"initial_backoff_ms", 10},
                            {"max_backoff_ms", 20}};
     nlohmann::json config = {
         {"default", "paper-judge"},
         {"judges",
-         {{{"name", "paper-judge"}, {"model", "judge-sim"},
-           {"mode", "all_in_one"}, {"replicas", {sim_->base_url()}},
+         {{{"name", "paper-judge"},
+           {"model", "judge-sim"},
+           {"mode", "all_in_one"},
+           {"replicas", {sim_->base_url()}},
            {"pool", pool}},
-          {{"name", "per-criterion"}, {"model", "judge-sim"},
-           {"mode", "per_criterion"}, {"replicas", {sim_->base_url()}},
+          {{"name", "per-criterion"},
+           {"model", "judge-sim"},
+           {"mode", "per_criterion"},
+           {"replicas", {sim_->base_url()}},
            {"pool", pool}},
-          {{"name", "soft"}, {"model", "judge-sim"}, {"logprobs", true},
-           {"top_logprobs", 2}, {"replicas", {sim_->base_url()}},
+          {{"name", "soft"},
+           {"model", "judge-sim"},
+           {"logprobs", true},
+           {"top_logprobs", 2},
+           {"replicas", {sim_->base_url()}},
            {"pool", pool}},
-          {{"name", "slow"}, {"model", "judge-sim"},
-           {"replicas", {slow_->base_url()}}, {"pool", pool}},
+          {{"name", "slow"},
+           {"model", "judge-sim"},
+           {"replicas", {slow_->base_url()}},
+           {"pool", pool}},
           // Nothing listens on port 9 of loopback: every call fails.
-          {{"name", "down"}, {"model", "judge-sim"},
-           {"replicas", {"http://127.0.0.1:9/v1"}}, {"pool", pool}}}}};
+          {{"name", "down"},
+           {"model", "judge-sim"},
+           {"replicas", {"http://127.0.0.1:9/v1"}},
+           {"pool", pool}}}}};
     dir_.Write("judges.json", config.dump());
     dir_.Write("rubrics/chasing_the_tail.json", ReadFile(kPaper));
     server_ = std::make_unique<RewarddProcess>(std::vector<std::string>{

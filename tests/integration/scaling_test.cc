@@ -47,7 +47,8 @@ double GradesServed(int metrics_port) {
       R"re(rewardd_requests_total\{[^}]*code="OK"[^}]*method="Grade"[^}]*\} ([0-9.e+]+))re");
   const std::regex re2(
       R"re(rewardd_requests_total\{[^}]*method="Grade"[^}]*code="OK"[^}]*\} ([0-9.e+]+))re");
-  if (std::regex_search(res->body, m, re) || std::regex_search(res->body, m, re2)) {
+  if (std::regex_search(res->body, m, re) ||
+      std::regex_search(res->body, m, re2)) {
     return std::stod(m[1]);
   }
   return -1;
@@ -69,7 +70,8 @@ TEST(Scaling, SpreadsLoadEvenlyAndLosesNothingWhenAPodDies) {
         "--metrics_port_file=" + pod->dir.path() + "/metrics_port"});
     ASSERT_TRUE(pod->process->Start().ok()) << pod->process->Log();
     for (int t = 0; t < 200 && pod->metrics_port == 0; ++t) {
-      pod->metrics_port = std::atoi(ReadFile(pod->dir.path() + "/metrics_port").c_str());
+      pod->metrics_port =
+          std::atoi(ReadFile(pod->dir.path() + "/metrics_port").c_str());
       if (pod->metrics_port == 0) absl::SleepFor(absl::Milliseconds(20));
     }
     ASSERT_GT(pod->metrics_port, 0);
