@@ -9,12 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" == --sanitize=* ]]; then
-  # Sets BUILD_DIR, SANITIZE and the *SAN_OPTIONS the tests (and the rewardd
-  # processes they start) run with.
+  # Sets BUILD_DIR, SANITIZE, SANITIZER_CTEST_ARGS and the *SAN_OPTIONS the
+  # tests (and the rewardd processes they start) run with.
   source scripts/sanitizers/env.sh "${1#--sanitize=}"
   shift
 fi
 scripts/bootstrap.sh
 scripts/build.sh
 cd "${BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 600 "$@"
+ctest --output-on-failure --timeout 600 ${SANITIZER_CTEST_ARGS[@]+"${SANITIZER_CTEST_ARGS[@]}"} "$@"

@@ -9,6 +9,10 @@
 # Every suppression entry is commented with why it is a false positive.
 _san_mode=${1:?usage: source scripts/sanitizers/env.sh address|thread}
 _san_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Extra ctest arguments for sanitizer passes: deploy_validation checks that
+# the release image has every shared library rewardd links; a sanitizer
+# build links libasan/libtsan, which are never shipped.
+SANITIZER_CTEST_ARGS=(-LE deploy)
 case "$_san_mode" in
   address)
     export BUILD_DIR=build-asan SANITIZE=address
@@ -28,7 +32,9 @@ case "$_san_mode" in
     if [[ ! -f "$_shim" || "$_san_dir/tsan_absl_sync.cc" -nt "$_shim" ]]; then
       g++ -std=c++17 -O2 -g -fPIC -c "$_san_dir/tsan_absl_sync.cc" -o "$_shim"
     fi
-    export LDFLAGS="${LDFLAGS:+$LDFLAGS }$_shim"
+    # -fsanitize=thread here too: CMake's compiler check links with LDFLAGS
+    # but without the project's link options, and the shim calls libtsan.
+    export LDFLAGS="${LDFLAGS:+$LDFLAGS }-fsanitize=thread $_shim"
     unset _shim
     # second_deadlock_stack: both stacks of a lock-order inversion.
     export TSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:second_deadlock_stack=1:history_size=4:suppressions=$_san_dir/tsan.supp"

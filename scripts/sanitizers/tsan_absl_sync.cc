@@ -49,6 +49,23 @@ void* Real(const char* mangled) {
 #define REAL(F, mangled) \
   static const auto real = reinterpret_cast<F>(Real(mangled))
 
+// Only the outermost wrapped call of a thread annotates: abseil calls its
+// own exported functions (AwaitWithTimeout calls AwaitWithDeadline,
+// Notification locks its Mutex), and those calls reach the wrappers too;
+// annotating them again would unlock a mutex twice in TSan's view.
+thread_local int tls_depth = 0;
+class Outermost {
+ public:
+  Outermost() : outer_(tls_depth++ == 0) {}
+  ~Outermost() { --tls_depth; }
+  Outermost(const Outermost&) = delete;
+  Outermost& operator=(const Outermost&) = delete;
+  explicit operator bool() const { return outer_; }
+
+ private:
+  const bool outer_;
+};
+
 void PreLock(void* m, unsigned flags) { __tsan_mutex_pre_lock(m, flags); }
 void PostLock(void* m, unsigned flags) { __tsan_mutex_post_lock(m, flags, 0); }
 void PreUnlock(void* m, unsigned flags) { __tsan_mutex_pre_unlock(m, flags); }
@@ -57,12 +74,12 @@ void PostUnlock(void* m, unsigned flags) { __tsan_mutex_post_unlock(m, flags); }
 // Waiting on a condition releases the mutex and takes it back before it
 // returns; from TSan's point of view that is an unlock and a lock.
 void ReleaseForWait(void* m) {
-  PreUnlock(m, 0);
-  PostUnlock(m, 0);
+  if (outer) PreUnlock(m, 0);
+  if (outer) PostUnlock(m, 0);
 }
 void ReacquireAfterWait(void* m) {
-  PreLock(m, 0);
-  PostLock(m, 0);
+  if (outer) PreLock(m, 0);
+  if (outer) PostLock(m, 0);
 }
 
 // Notification's flag: Notify() stores it in the (uninstrumented) library,
@@ -84,42 +101,48 @@ ABSL_NAMESPACE_BEGIN
 // --- Mutex: exclusive ------------------------------------------------------
 void Mutex::Lock() {
   REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex4LockEv");
-  PreLock(this, 0);
+  const Outermost outer;
+  if (outer) PreLock(this, 0);
   real(this);
-  PostLock(this, 0);
+  if (outer) PostLock(this, 0);
 }
 
 bool Mutex::TryLock() {
   REAL(bool (*)(Mutex*), "_ZN4absl7debian35Mutex7TryLockEv");
-  PreLock(this, __tsan_mutex_try_lock);
+  const Outermost outer;
+  if (outer) PreLock(this, __tsan_mutex_try_lock);
   const bool locked = real(this);
-  PostLock(this,
-           __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed));
+  if (outer)
+    PostLock(this, __tsan_mutex_try_lock |
+                       (locked ? 0 : __tsan_mutex_try_lock_failed));
   return locked;
 }
 
 void Mutex::Unlock() {
   REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex6UnlockEv");
-  PreUnlock(this, 0);
+  const Outermost outer;
+  if (outer) PreUnlock(this, 0);
   real(this);
-  PostUnlock(this, 0);
+  if (outer) PostUnlock(this, 0);
 }
 
 void Mutex::LockWhen(const Condition& cond) {
   REAL(void (*)(Mutex*, const Condition&),
        "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
-  PreLock(this, 0);
+  const Outermost outer;
+  if (outer) PreLock(this, 0);
   real(this, cond);
-  PostLock(this, 0);
+  if (outer) PostLock(this, 0);
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition&, Duration),
        "_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_"
        "8DurationE");
-  PreLock(this, 0);
+  const Outermost outer;
+  if (outer) PreLock(this, 0);
   const bool met = real(this, cond, timeout);  // held either way
-  PostLock(this, 0);
+  if (outer) PostLock(this, 0);
   return met;
 }
 
@@ -127,51 +150,58 @@ bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
   REAL(bool (*)(Mutex*, const Condition&, Time),
        "_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_"
        "4TimeE");
-  PreLock(this, 0);
+  const Outermost outer;
+  if (outer) PreLock(this, 0);
   const bool met = real(this, cond, deadline);
-  PostLock(this, 0);
+  if (outer) PostLock(this, 0);
   return met;
 }
 
 // --- Mutex: shared ---------------------------------------------------------
 void Mutex::ReaderLock() {
   REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex10ReaderLockEv");
-  PreLock(this, __tsan_mutex_read_lock);
+  const Outermost outer;
+  if (outer) PreLock(this, __tsan_mutex_read_lock);
   real(this);
-  PostLock(this, __tsan_mutex_read_lock);
+  if (outer) PostLock(this, __tsan_mutex_read_lock);
 }
 
 bool Mutex::ReaderTryLock() {
   REAL(bool (*)(Mutex*), "_ZN4absl7debian35Mutex13ReaderTryLockEv");
-  PreLock(this, __tsan_mutex_read_lock | __tsan_mutex_try_lock);
+  const Outermost outer;
+  if (outer) PreLock(this, __tsan_mutex_read_lock | __tsan_mutex_try_lock);
   const bool locked = real(this);
-  PostLock(this, __tsan_mutex_read_lock | __tsan_mutex_try_lock |
-                     (locked ? 0 : __tsan_mutex_try_lock_failed));
+  if (outer)
+    PostLock(this, __tsan_mutex_read_lock | __tsan_mutex_try_lock |
+                       (locked ? 0 : __tsan_mutex_try_lock_failed));
   return locked;
 }
 
 void Mutex::ReaderUnlock() {
   REAL(void (*)(Mutex*), "_ZN4absl7debian35Mutex12ReaderUnlockEv");
-  PreUnlock(this, __tsan_mutex_read_lock);
+  const Outermost outer;
+  if (outer) PreUnlock(this, __tsan_mutex_read_lock);
   real(this);
-  PostUnlock(this, __tsan_mutex_read_lock);
+  if (outer) PostUnlock(this, __tsan_mutex_read_lock);
 }
 
 void Mutex::ReaderLockWhen(const Condition& cond) {
   REAL(void (*)(Mutex*, const Condition&),
        "_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE");
-  PreLock(this, __tsan_mutex_read_lock);
+  const Outermost outer;
+  if (outer) PreLock(this, __tsan_mutex_read_lock);
   real(this, cond);
-  PostLock(this, __tsan_mutex_read_lock);
+  if (outer) PostLock(this, __tsan_mutex_read_lock);
 }
 
 bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition&, Duration),
        "_ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_"
        "9ConditionENS0_8DurationE");
-  PreLock(this, __tsan_mutex_read_lock);
+  const Outermost outer;
+  if (outer) PreLock(this, __tsan_mutex_read_lock);
   const bool met = real(this, cond, timeout);
-  PostLock(this, __tsan_mutex_read_lock);
+  if (outer) PostLock(this, __tsan_mutex_read_lock);
   return met;
 }
 
@@ -179,9 +209,10 @@ bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
   REAL(bool (*)(Mutex*, const Condition&, Time),
        "_ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_"
        "9ConditionENS0_4TimeE");
-  PreLock(this, __tsan_mutex_read_lock);
+  const Outermost outer;
+  if (outer) PreLock(this, __tsan_mutex_read_lock);
   const bool met = real(this, cond, deadline);
-  PostLock(this, __tsan_mutex_read_lock);
+  if (outer) PostLock(this, __tsan_mutex_read_lock);
   return met;
 }
 
@@ -189,18 +220,20 @@ bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
 void Mutex::Await(const Condition& cond) {
   REAL(void (*)(Mutex*, const Condition&),
        "_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE");
-  ReleaseForWait(this);
+  const Outermost outer;
+  if (outer) ReleaseForWait(this);
   real(this, cond);
-  ReacquireAfterWait(this);
+  if (outer) ReacquireAfterWait(this);
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition&, Duration),
        "_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_"
        "8DurationE");
-  ReleaseForWait(this);
+  const Outermost outer;
+  if (outer) ReleaseForWait(this);
   const bool met = real(this, cond, timeout);
-  ReacquireAfterWait(this);
+  if (outer) ReacquireAfterWait(this);
   return met;
 }
 
@@ -208,9 +241,10 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
   REAL(bool (*)(Mutex*, const Condition&, Time),
        "_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_"
        "4TimeE");
-  ReleaseForWait(this);
+  const Outermost outer;
+  if (outer) ReleaseForWait(this);
   const bool met = real(this, cond, deadline);
-  ReacquireAfterWait(this);
+  if (outer) ReacquireAfterWait(this);
   return met;
 }
 
@@ -218,49 +252,55 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
 void CondVar::Wait(Mutex* mu) {
   REAL(void (*)(CondVar*, Mutex*),
        "_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE");
-  ReleaseForWait(mu);
+  const Outermost outer;
+  if (outer) ReleaseForWait(mu);
   real(this, mu);
-  ReacquireAfterWait(mu);
+  if (outer) ReacquireAfterWait(mu);
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
   REAL(bool (*)(CondVar*, Mutex*, Duration),
        "_ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
-  ReleaseForWait(mu);
+  const Outermost outer;
+  if (outer) ReleaseForWait(mu);
   const bool timed_out = real(this, mu, timeout);
-  ReacquireAfterWait(mu);
+  if (outer) ReacquireAfterWait(mu);
   return timed_out;
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
   REAL(bool (*)(CondVar*, Mutex*, Time),
        "_ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
-  ReleaseForWait(mu);
+  const Outermost outer;
+  if (outer) ReleaseForWait(mu);
   const bool timed_out = real(this, mu, deadline);
-  ReacquireAfterWait(mu);
+  if (outer) ReacquireAfterWait(mu);
   return timed_out;
 }
 
 // --- Notification ----------------------------------------------------------
 void Notification::Notify() {
   REAL(void (*)(Notification*), "_ZN4absl7debian312Notification6NotifyEv");
-  __tsan_release(NotifiedFlag(this));
+  const Outermost outer;
+  if (outer) __tsan_release(NotifiedFlag(this));
   real(this);
 }
 
 void Notification::WaitForNotification() const {
   REAL(void (*)(const Notification*),
        "_ZNK4absl7debian312Notification19WaitForNotificationEv");
+  const Outermost outer;
   real(this);
-  __tsan_acquire(NotifiedFlag(this));
+  if (outer) __tsan_acquire(NotifiedFlag(this));
 }
 
 bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
   REAL(bool (*)(const Notification*, Duration),
        "_ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_"
        "8DurationE");
+  const Outermost outer;
   const bool notified = real(this, timeout);
-  if (notified) __tsan_acquire(NotifiedFlag(this));
+  if (notified && outer) __tsan_acquire(NotifiedFlag(this));
   return notified;
 }
 
@@ -268,8 +308,9 @@ bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
   REAL(bool (*)(const Notification*, Time),
        "_ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_"
        "4TimeE");
+  const Outermost outer;
   const bool notified = real(this, deadline);
-  if (notified) __tsan_acquire(NotifiedFlag(this));
+  if (notified && outer) __tsan_acquire(NotifiedFlag(this));
   return notified;
 }
 
@@ -277,14 +318,16 @@ bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
 bool BlockingCounter::DecrementCount() {
   REAL(bool (*)(BlockingCounter*),
        "_ZN4absl7debian315BlockingCounter14DecrementCountEv");
-  __tsan_release(this);
+  const Outermost outer;
+  if (outer) __tsan_release(this);
   return real(this);
 }
 
 void BlockingCounter::Wait() {
   REAL(void (*)(BlockingCounter*), "_ZN4absl7debian315BlockingCounter4WaitEv");
+  const Outermost outer;
   real(this);
-  __tsan_acquire(this);
+  if (outer) __tsan_acquire(this);
 }
 
 ABSL_NAMESPACE_END

@@ -53,7 +53,28 @@ absl::Status RewardServiceImpl::Admit(
     grpc::CallbackServerContext* context) const {
   if (draining()) return DrainingError();
   if (options_.auth != nullptr) {
-    return options_.auth->Check(context->client_metadata());
+    absl::Status auth = options_.auth->Check(context->client_metadata());
+    if (!auth.ok()) return auth;
+  }
+  // in_flight() counts this RPC already.
+  if (static_cast<size_t>(in_flight()) > options_.max_inflight_requests) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "rewardd has ", in_flight() - 1, " requests in flight; the limit is ",
+        options_.max_inflight_requests,
+        " (--max_inflight_requests); retry with backoff or on another "
+        "replica"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RewardServiceImpl::AdmitStream() const {
+  // open_streams_ counts this stream already.
+  const int64_t open = open_streams_.load(std::memory_order_acquire);
+  if (static_cast<size_t>(open) > options_.max_concurrent_streams) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "rewardd has ", open - 1, " GradeStreams open; the limit is ",
+        options_.max_concurrent_streams,
+        " (--max_concurrent_streams); reuse a stream or retry later"));
   }
   return absl::OkStatus();
 }
@@ -115,7 +136,10 @@ class GradeStreamReactor
         started_(absl::Now()),
         cancellation_(std::make_shared<Cancellation>()) {
     service_->RpcStarted();
-    if (absl::Status admit = service_->Admit(context); !admit.ok()) {
+    service_->StreamOpened();
+    absl::Status admit = service_->Admit(context);
+    if (admit.ok()) admit = service_->AdmitStream();
+    if (!admit.ok()) {
       code_ = static_cast<grpc::StatusCode>(admit.code());
       absl::MutexLock lock(&mu_);
       finished_ = true;
@@ -189,6 +213,7 @@ class GradeStreamReactor
       service_->observer()->OnRpcDone("GradeStream", code_,
                                       absl::Now() - started_);
     }
+    service_->StreamClosed();
     service_->RpcDone();
     delete this;
   }

@@ -46,6 +46,12 @@ struct ServiceOptions {
   // this many (flow control), so a slow client costs bounded memory
   // (--max_stream_inflight).
   size_t max_stream_inflight = 64;
+  // GradeStreams open at once (--max_concurrent_streams); more are refused
+  // with RESOURCE_EXHAUSTED.
+  size_t max_concurrent_streams = 1024;
+  // RPCs being served at once (--max_inflight_requests); more are refused
+  // with RESOURCE_EXHAUSTED, so a burst cannot queue unbounded judge work.
+  size_t max_inflight_requests = 16384;
   // When set, every RewardService call must carry a valid bearer token
   // (UNAUTHENTICATED otherwise). Not owned; must outlive the service.
   const TokenAuth* auth = nullptr;
@@ -121,6 +127,15 @@ class RewardServiceImpl final
   // on, a valid token (UNAUTHENTICATED).
   absl::Status Admit(grpc::CallbackServerContext* context) const;
 
+  // RESOURCE_EXHAUSTED past --max_concurrent_streams.
+  absl::Status AdmitStream() const;
+  void StreamOpened() const {
+    open_streams_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  void StreamClosed() const {
+    open_streams_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+
   // Reactors call these when an RPC starts and ends.
   void RpcStarted() const {
     in_flight_.fetch_add(1, std::memory_order_acq_rel);
@@ -138,6 +153,7 @@ class RewardServiceImpl final
   mutable InlineRubricCache inline_rubrics_;
   std::atomic<bool> draining_{false};
   mutable std::atomic<int64_t> in_flight_{0};
+  mutable std::atomic<int64_t> open_streams_{0};
 };
 
 }  // namespace rewardd

@@ -94,6 +94,11 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
           "PEM CA bundle: when set, clients must present a certificate "
           "signed by it (mutual TLS).");
+ABSL_FLAG(int64_t, max_concurrent_streams, 1024,
+          "GradeStreams open at once; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, max_inflight_requests, 16384,
+          "RPCs served at once; more get RESOURCE_EXHAUSTED (bounds the "
+          "judge work a burst can queue).");
 ABSL_FLAG(int64_t, inline_rubric_cache_size, 4096,
           "Distinct inline rubrics kept validated, so a rubric sent with "
           "every request of a group is validated once (0 = off).");
@@ -301,6 +306,10 @@ int RunServer() {
       absl::GetFlag(FLAGS_max_stream_inflight);
   service_options.inline_rubric_cache_size =
       absl::GetFlag(FLAGS_inline_rubric_cache_size);
+  service_options.max_concurrent_streams =
+      absl::GetFlag(FLAGS_max_concurrent_streams);
+  service_options.max_inflight_requests =
+      absl::GetFlag(FLAGS_max_inflight_requests);
   std::optional<TokenAuth> auth;
   if (const auto files = absl::GetFlag(FLAGS_auth_token_files);
       !files.empty()) {

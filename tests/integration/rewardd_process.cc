@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,8 +78,13 @@ absl::Status RewarddProcess::Start(absl::Duration timeout) {
   pid_ = fork();
   if (pid_ < 0) return absl::InternalError("fork failed");
   if (pid_ == 0) {
+    // Die with the test: a crashed test must not leave rewardd running (or
+    // holding ctest's output pipe open).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, STDERR_FILENO);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
     execv(argv[0], argv.data());
     _exit(127);
   }

@@ -1,5 +1,8 @@
 #include "server/judge/http/chat_judge_codec.h"
 
+#include <cmath>
+#include <limits>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -121,6 +124,16 @@ namespace {
 // allocation per value). Same results as reading them from a parsed
 // document (a repeated key: the last one counts); a field rewardd reads
 // with the wrong type is reported after the whole reply parsed.
+// `v` as an int64_t, clamped: a plain static_cast is undefined behaviour
+// for values out of range, and a reply may carry 1e65 anywhere (found by
+// fuzz/chat_completion_fuzzer.cc).
+int64_t SaturatingInt64(double v) {
+  if (std::isnan(v)) return 0;
+  if (v >= 9223372036854775807.0) return std::numeric_limits<int64_t>::max();
+  if (v <= -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+
 class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
  public:
   ChatCompletion out;
@@ -149,7 +162,7 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
     return Scalar(kNumber, {}, static_cast<double>(v), static_cast<int64_t>(v));
   }
   bool number_float(number_float_t v, const string_t&) override {
-    return Scalar(kNumber, {}, v, static_cast<int64_t>(v));
+    return Scalar(kNumber, {}, v, SaturatingInt64(v));
   }
   bool string(string_t& v) override { return Scalar(kString, &v); }
   bool binary(binary_t&) override { return Scalar(kNull, {}); }
