@@ -13,15 +13,19 @@
 namespace rewardd {
 namespace rubric_formats {
 
-absl::Status ParsePaperDatasetRecord(const Json& record, RecordContext& ctx,
-                                     std::vector<Rubric>& out) {
+namespace {
+
+// The paper's dataset records and its code's output differ only in the name
+// of the criteria list ("rubrics" vs "criteria").
+absl::Status ParsePaperRecord(const Json& record, const char* list_key,
+                              RecordContext& ctx, std::vector<Rubric>& out) {
   Rubric rubric;
   RUBRIC_ASSIGN_OR_RETURN(rubric.prompt,
                           PromptField(record, "prompt", false, ctx));
   RUBRIC_ASSIGN_OR_RETURN(rubric.id,
                           RubricIdField(record, "id", rubric.prompt, ctx));
   RUBRIC_ASSIGN_OR_RETURN(const Json* list,
-                          RequiredArray(record, "rubrics", ctx, ""));
+                          RequiredArray(record, list_key, ctx, ""));
   RUBRIC_RETURN_IF_ERROR(ParseCriterionList(*list, "criterion", "weight",
                                             /*weight_required=*/false,
                                             /*id_key=*/"local_id", ctx,
@@ -30,21 +34,16 @@ absl::Status ParsePaperDatasetRecord(const Json& record, RecordContext& ctx,
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status ParsePaperDatasetRecord(const Json& record, RecordContext& ctx,
+                                     std::vector<Rubric>& out) {
+  return ParsePaperRecord(record, "rubrics", ctx, out);
+}
+
 absl::Status ParsePaperCodeRecord(const Json& record, RecordContext& ctx,
                                   std::vector<Rubric>& out) {
-  Rubric rubric;
-  RUBRIC_ASSIGN_OR_RETURN(rubric.prompt,
-                          PromptField(record, "prompt", false, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(rubric.id,
-                          RubricIdField(record, "id", rubric.prompt, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(const Json* list,
-                          RequiredArray(record, "criteria", ctx, ""));
-  RUBRIC_RETURN_IF_ERROR(ParseCriterionList(*list, "criterion", "weight",
-                                            /*weight_required=*/false,
-                                            /*id_key=*/"local_id", ctx,
-                                            rubric.criteria));
-  out.push_back(std::move(rubric));
-  return absl::OkStatus();
+  return ParsePaperRecord(record, "criteria", ctx, out);
 }
 
 absl::Status ParsePaperAppendixRecord(const Json& record, RecordContext& ctx,
