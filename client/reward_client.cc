@@ -148,6 +148,13 @@ absl::StatusOr<std::unique_ptr<RewardClient>> RewardClient::Create(
   if (options.use_tls) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options.tls_root_certs_pem;
+    if (options.tls_client_cert_pem.empty() !=
+        options.tls_client_key_pem.empty()) {
+      return absl::InvalidArgumentError(
+          "mutual TLS needs both tls_client_cert_pem and tls_client_key_pem");
+    }
+    ssl.pem_cert_chain = options.tls_client_cert_pem;
+    ssl.pem_private_key = options.tls_client_key_pem;
     credentials = grpc::SslCredentials(ssl);
   } else {
     credentials = grpc::InsecureChannelCredentials();

@@ -91,6 +91,10 @@ class RewardClient {
     // the system's roots).
     bool use_tls = false;
     std::string tls_root_certs_pem;
+    // Mutual TLS: the client's certificate chain and private key (PEM text),
+    // for servers started with --tls_client_ca_file. Both or neither.
+    std::string tls_client_cert_pem;
+    std::string tls_client_key_pem;
     // gRPC keepalive ping interval on idle connections; zero = off. The
     // server must allow it (its default minimum is 5 minutes).
     absl::Duration keepalive_time = absl::ZeroDuration();

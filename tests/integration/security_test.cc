@@ -42,8 +42,9 @@ TEST(TokenAuth, RewardServiceNeedsAValidTokenHealthStaysOpen) {
   TempDir dir;
   dir.Write("old.tokens", "# rotated out next week\nold-token-1234\n");
   dir.Write("new.tokens", "new-token-5678\n");
-  RewarddProcess server({absl::StrCat("--auth_token_files=", dir.path(),
-                                      "/old.tokens,", dir.path(), "/new.tokens")});
+  RewarddProcess server(
+      {absl::StrCat("--auth_token_files=", dir.path(), "/old.tokens,",
+                    dir.path(), "/new.tokens")});
   ASSERT_TRUE(server.Start().ok()) << server.Log();
   RewardClient::Options options;
   options.target = server.address();
@@ -87,11 +88,12 @@ TEST(TokenAuth, AnEmptyTokenFileRefusesToStart) {
 
 TEST(Tls, ServesOverTlsAndRefusesPlaintext) {
   TempDir dir;
-  const std::string cmd = absl::StrCat(
-      "cd ", dir.path(),
-      " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
-      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
-      " -keyout key.pem -out cert.pem >/dev/null 2>&1");
+  const std::string cmd =
+      absl::StrCat("cd ", dir.path(),
+                   " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+                   "-subj /CN=localhost"
+                   " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
+                   " -keyout key.pem -out cert.pem >/dev/null 2>&1");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
   RewarddProcess server({"--tls_cert_file=" + dir.path() + "/cert.pem",
                          "--tls_key_file=" + dir.path() + "/key.pem"});
@@ -108,6 +110,43 @@ TEST(Tls, ServesOverTlsAndRefusesPlaintext) {
   options.use_tls = false;
   auto plaintext = Client(options)->Grade(Request());
   EXPECT_EQ(plaintext.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(Tls, MutualTlsNeedsAClientCertificateFromTheCa) {
+  TempDir dir;
+  // A CA, a server certificate and a client certificate signed by it.
+  const std::string cmd = absl::StrCat(
+      "cd ", dir.path(), " && (",
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca"
+      " -keyout ca.key -out ca.pem"
+      " && openssl req -newkey rsa:2048 -nodes -subj /CN=localhost"
+      " -keyout server.key -out server.csr"
+      " && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > san.ext"
+      " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key"
+      " -CAcreateserial -days 2 -extfile san.ext -out server.pem"
+      " && openssl req -newkey rsa:2048 -nodes -subj /CN=rollout-worker"
+      " -keyout client.key -out client.csr"
+      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key"
+      " -CAcreateserial -days 2 -out client.pem",
+      ") >/dev/null 2>&1");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
+  RewarddProcess server({"--tls_cert_file=" + dir.path() + "/server.pem",
+                         "--tls_key_file=" + dir.path() + "/server.key",
+                         "--tls_client_ca_file=" + dir.path() + "/ca.pem"});
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+
+  RewardClient::Options options;
+  options.target = server.address();
+  options.use_tls = true;
+  options.tls_root_certs_pem = ReadFile(dir.path() + "/ca.pem");
+  auto anonymous = Client(options)->Grade(Request());
+  EXPECT_EQ(anonymous.status().code(), absl::StatusCode::kUnavailable);
+
+  options.tls_client_cert_pem = ReadFile(dir.path() + "/client.pem");
+  options.tls_client_key_pem = ReadFile(dir.path() + "/client.key");
+  auto ok = Client(options)->Grade(Request());
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_DOUBLE_EQ(ok->reward(), 1.0);
 }
 
 }  // namespace
