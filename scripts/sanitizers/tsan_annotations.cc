@@ -1,25 +1,32 @@
-// ThreadSanitizer annotations for Debian's abseil synchronization library,
-// linked into every binary of the TSan build (scripts/sanitizers/env.sh).
+// ThreadSanitizer annotations for the uninstrumented Debian libraries
+// rewardd synchronizes through, linked into every binary of the TSan build
+// (scripts/sanitizers/env.sh).
 //
-// Why: libabsl_synchronization.so from Debian is not built with TSan, so
-// TSan cannot see absl::Mutex, absl::CondVar, absl::Notification and
-// absl::BlockingCounter synchronize anything: every ABSL_GUARDED_BY field
-// touched by two threads would be reported as a race (a false positive;
-// tested: a counter incremented under absl::MutexLock by four threads gives
-// five reports). abseil annotates these calls itself only when it is
-// compiled with -fsanitize=thread.
+// Why: Debian's abseil and gRPC are not built with TSan, so TSan cannot see
+// the synchronization they do, and reports races that are not there:
+//  - absl::Mutex, absl::CondVar, absl::Notification, absl::BlockingCounter:
+//    every ABSL_GUARDED_BY field touched by two threads would be reported
+//    (tested: a counter incremented under absl::MutexLock by four threads
+//    gives five reports). abseil annotates these calls itself only when it
+//    is compiled with -fsanitize=thread.
+//  - gRPC's completion queues: an operation batch (and the callback tag
+//    with it, and the reactor it will call) is filled on the thread that
+//    starts it, handed to gRPC core with grpc_call_start_batch, and comes
+//    back on a gRPC thread from grpc_completion_queue_next/pluck; core
+//    passes it on with its own atomics.
 //
-// How: the functions below have the same (mangled) names as the library's;
-// the executable's definitions take precedence over the shared library's
-// for every caller (ELF symbol interposition), including gRPC, whose
-// grpc_core::Mutex wraps absl::Mutex. Each one tells TSan what happens (the
-// __tsan_mutex_* API, as abseil's own TSan build does) and calls the real
-// function found with dlsym(RTLD_NEXT). A real function that cannot be
-// found aborts at once, so a changed abseil cannot silently disable this.
+// How: the functions below have the same (mangled) names as the libraries'
+// exported ones; the executable's definitions take precedence for every
+// caller, including the libraries themselves (ELF symbol interposition).
+// Each one tells TSan what happens (the __tsan_mutex_* API, as abseil's own
+// TSan build does, or a release/acquire pair on the completion tag) and
+// calls the real function found with dlsym(RTLD_NEXT). A real function that
+// cannot be found aborts at once, so a changed library cannot silently
+// disable this.
 //
 // Not compiled with -fsanitize=thread itself (it must not be instrumented),
 // only linked into instrumented binaries. Thread-safety: every function is
-// as thread-safe as the abseil function it wraps; the real-function
+// as thread-safe as the library function it wraps; the real-function
 // pointers are resolved once, in function-local statics.
 #include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
@@ -33,6 +40,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "grpc/grpc.h"
+#include "grpcpp/support/server_callback.h"
 
 namespace {
 
@@ -74,12 +83,29 @@ void PostUnlock(void* m, unsigned flags) { __tsan_mutex_post_unlock(m, flags); }
 // Waiting on a condition releases the mutex and takes it back before it
 // returns; from TSan's point of view that is an unlock and a lock.
 void ReleaseForWait(void* m) {
-  if (outer) PreUnlock(m, 0);
-  if (outer) PostUnlock(m, 0);
+  PreUnlock(m, 0);
+  PostUnlock(m, 0);
 }
 void ReacquireAfterWait(void* m) {
-  if (outer) PreLock(m, 0);
-  if (outer) PostLock(m, 0);
+  PreLock(m, 0);
+  PostLock(m, 0);
+}
+
+// A condition evaluated inside abseil (by the waiter, or by the thread
+// unlocking) reads state guarded by the mutex while TSan believes the mutex
+// is free (the annotations sit around the whole call). The evaluation is
+// bracketed as a critical section of its own: it acquires what the mutex's
+// unlocks released, and releases its reads to the mutex's next lock.
+struct AnnotatedCondition {
+  const absl::Condition* cond;
+  void* mu;
+};
+bool EvalAnnotated(void* arg) {
+  const auto* a = static_cast<const AnnotatedCondition*>(arg);
+  __tsan_acquire(a->mu);
+  const bool met = a->cond->Eval();
+  __tsan_release(a->mu);
+  return met;
 }
 
 // Notification's flag: Notify() stores it in the (uninstrumented) library,
@@ -131,7 +157,9 @@ void Mutex::LockWhen(const Condition& cond) {
        "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
   const Outermost outer;
   if (outer) PreLock(this, 0);
-  real(this, cond);
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  real(this, outer ? wrapped : cond);
   if (outer) PostLock(this, 0);
 }
 
@@ -141,7 +169,10 @@ bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
        "8DurationE");
   const Outermost outer;
   if (outer) PreLock(this, 0);
-  const bool met = real(this, cond, timeout);  // held either way
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  const bool met =
+      real(this, outer ? wrapped : cond, timeout);  // held either way
   if (outer) PostLock(this, 0);
   return met;
 }
@@ -152,7 +183,9 @@ bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
        "4TimeE");
   const Outermost outer;
   if (outer) PreLock(this, 0);
-  const bool met = real(this, cond, deadline);
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  const bool met = real(this, outer ? wrapped : cond, deadline);
   if (outer) PostLock(this, 0);
   return met;
 }
@@ -190,7 +223,9 @@ void Mutex::ReaderLockWhen(const Condition& cond) {
        "_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE");
   const Outermost outer;
   if (outer) PreLock(this, __tsan_mutex_read_lock);
-  real(this, cond);
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  real(this, outer ? wrapped : cond);
   if (outer) PostLock(this, __tsan_mutex_read_lock);
 }
 
@@ -200,7 +235,9 @@ bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, Duration timeout) {
        "9ConditionENS0_8DurationE");
   const Outermost outer;
   if (outer) PreLock(this, __tsan_mutex_read_lock);
-  const bool met = real(this, cond, timeout);
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  const bool met = real(this, outer ? wrapped : cond, timeout);
   if (outer) PostLock(this, __tsan_mutex_read_lock);
   return met;
 }
@@ -211,7 +248,9 @@ bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
        "9ConditionENS0_4TimeE");
   const Outermost outer;
   if (outer) PreLock(this, __tsan_mutex_read_lock);
-  const bool met = real(this, cond, deadline);
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  const bool met = real(this, outer ? wrapped : cond, deadline);
   if (outer) PostLock(this, __tsan_mutex_read_lock);
   return met;
 }
@@ -222,7 +261,9 @@ void Mutex::Await(const Condition& cond) {
        "_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE");
   const Outermost outer;
   if (outer) ReleaseForWait(this);
-  real(this, cond);
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  real(this, outer ? wrapped : cond);
   if (outer) ReacquireAfterWait(this);
 }
 
@@ -232,7 +273,9 @@ bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
        "8DurationE");
   const Outermost outer;
   if (outer) ReleaseForWait(this);
-  const bool met = real(this, cond, timeout);
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  const bool met = real(this, outer ? wrapped : cond, timeout);
   if (outer) ReacquireAfterWait(this);
   return met;
 }
@@ -243,7 +286,9 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
        "4TimeE");
   const Outermost outer;
   if (outer) ReleaseForWait(this);
-  const bool met = real(this, cond, deadline);
+  AnnotatedCondition annotated{&cond, this};
+  const Condition wrapped(&EvalAnnotated, &annotated);
+  const bool met = real(this, outer ? wrapped : cond, deadline);
   if (outer) ReacquireAfterWait(this);
   return met;
 }
@@ -332,3 +377,84 @@ void BlockingCounter::Wait() {
 
 ABSL_NAMESPACE_END
 }  // namespace absl
+
+// --- gRPC completion queues ------------------------------------------------
+// Everything the starting thread wrote before handing a batch to core
+// happens before whatever the thread that receives the batch's completion
+// does with it. The tag (the CallbackWithSuccessTag, or the async tag) is
+// the synchronization object.
+extern "C" grpc_call_error grpc_call_start_batch(grpc_call* call,
+                                                 const grpc_op* ops,
+                                                 size_t nops, void* tag,
+                                                 void* reserved) {
+  REAL(grpc_call_error(*)(grpc_call*, const grpc_op*, size_t, void*, void*),
+       "grpc_call_start_batch");
+  __tsan_release(tag);
+  return real(call, ops, nops, tag, reserved);
+}
+
+extern "C" grpc_event grpc_completion_queue_next(grpc_completion_queue* cq,
+                                                 gpr_timespec deadline,
+                                                 void* reserved) {
+  REAL(grpc_event(*)(grpc_completion_queue*, gpr_timespec, void*),
+       "grpc_completion_queue_next");
+  grpc_event event = real(cq, deadline, reserved);
+  if (event.type == GRPC_OP_COMPLETE) __tsan_acquire(event.tag);
+  return event;
+}
+
+extern "C" grpc_event grpc_completion_queue_pluck(grpc_completion_queue* cq,
+                                                  void* tag,
+                                                  gpr_timespec deadline,
+                                                  void* reserved) {
+  REAL(grpc_event(*)(grpc_completion_queue*, void*, gpr_timespec, void*),
+       "grpc_completion_queue_pluck");
+  grpc_event event = real(cq, tag, deadline, reserved);
+  if (event.type == GRPC_OP_COMPLETE) __tsan_acquire(event.tag);
+  return event;
+}
+
+// --- gRPC server reactors ---------------------------------------------------
+// A server reactor's OnDone runs once the call's count of outstanding
+// callbacks (ServerCallbackCall::callbacks_outstanding_) reaches zero. The
+// count-downs in grpcpp's inline code are instrumented atomics, but the one
+// inside libgrpc++ (CallOnCancel) is not, and ScheduleOnDone hands OnDone to
+// another thread. The counter is the synchronization object: CallOnCancel
+// releases to it, ScheduleOnDone acquires from it.
+//
+// grpc::internal::ServerCallbackCall is {vptr; atomic_int
+// on_cancel_conditions_remaining_; atomic_int callbacks_outstanding_;}
+// (grpcpp/support/server_callback.h in gRPC 1.51).
+static_assert(sizeof(grpc::internal::ServerCallbackCall) ==
+                  sizeof(void*) + 2 * sizeof(std::atomic_int),
+              "ServerCallbackCall layout changed: recheck CallbackCounter()");
+namespace {
+void* CallbackCounter(void* server_callback_call) {
+  return static_cast<char*>(server_callback_call) + sizeof(void*) +
+         sizeof(std::atomic_int);
+}
+}  // namespace
+
+// Declared by their mangled names: ScheduleOnDone and CallOnCancel are
+// private members.
+void GrpcScheduleOnDone(void* self, bool inline_ondone) __asm__(
+    "_ZN4grpc8internal18ServerCallbackCall14ScheduleOnDoneEb");
+void GrpcScheduleOnDone(void* self, bool inline_ondone) {
+  REAL(void (*)(void*, bool),
+       "_ZN4grpc8internal18ServerCallbackCall14ScheduleOnDoneEb");
+  __tsan_acquire(CallbackCounter(self));
+  real(self, inline_ondone);
+}
+
+void GrpcCallOnCancel(void* self, void* reactor) __asm__(
+    "_ZN4grpc8internal18ServerCallbackCall12CallOnCancelEPNS0_"
+    "13ServerReactorE");
+void GrpcCallOnCancel(void* self, void* reactor) {
+  REAL(void (*)(void*, void*),
+       "_ZN4grpc8internal18ServerCallbackCall12CallOnCancelEPNS0_"
+       "13ServerReactorE");
+  // OnCancel (rewardd code) runs inside, then the uninstrumented count-down.
+  __tsan_release(CallbackCounter(self));
+  real(self, reactor);
+  __tsan_release(CallbackCounter(self));
+}
