@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/util/json_integer.h"
 
 namespace rewardd {
 
@@ -18,16 +19,16 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
     try {
       // Init-capture: clang (C++17) cannot capture a structured binding.
       auto ms = [&value = value] {
-        return absl::Milliseconds(value.get<int64_t>());
+        return absl::Milliseconds(GetInteger<int64_t>(value));
       };
       if (key == "max_queue_size") {
-        o.max_queue_size = value.get<size_t>();
+        o.max_queue_size = GetInteger<size_t>(value);
       } else if (key == "max_in_flight_per_replica") {
-        o.max_in_flight_per_replica = value.get<int>();
+        o.max_in_flight_per_replica = GetInteger<int>(value);
       } else if (key == "affinity_slack") {
-        o.affinity_slack = value.get<int>();
+        o.affinity_slack = GetInteger<int>(value);
       } else if (key == "max_attempts") {
-        o.max_attempts = value.get<int>();
+        o.max_attempts = GetInteger<int>(value);
       } else if (key == "initial_backoff_ms") {
         o.initial_backoff = ms();
       } else if (key == "backoff_multiplier") {
@@ -39,7 +40,7 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
       } else if (key == "max_retry_after_ms") {
         o.max_retry_after = ms();
       } else if (key == "breaker_failures") {
-        o.breaker_failures = value.get<int>();
+        o.breaker_failures = GetInteger<int>(value);
       } else if (key == "breaker_open_time_ms") {
         o.breaker_open_time = ms();
       } else if (key == "min_time_to_start_ms") {
@@ -49,7 +50,7 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
       } else if (key == "dedup") {
         o.dedup = value.get<bool>();
       } else if (key == "max_votes") {
-        o.max_votes = value.get<int>();
+        o.max_votes = GetInteger<int>(value);
       } else if (key == "requests_per_minute") {
         o.requests_per_minute = value.get<double>();
       } else if (key == "tokens_per_minute") {
@@ -63,6 +64,9 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
     } catch (const nlohmann::json::exception& e) {
       return absl::InvalidArgumentError(
           absl::StrCat("pool: ", key, ": wrong type (", e.what(), ")"));
+    } catch (const std::out_of_range& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pool: ", key, ": ", e.what()));
     }
   }
   if (o.max_queue_size == 0 || o.max_in_flight_per_replica <= 0 ||
@@ -95,28 +99,42 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
   CurlMultiLoop::Options http;
   size_t cache_bytes = 64u << 20;
   std::string default_name;
+  // The field being read, so an error names it.
+  std::string field;
   try {
+    auto integer = [&](const nlohmann::json& obj, const char* name,
+                       auto fallback) {
+      field = name;
+      return obj.contains(name) ? GetInteger<decltype(fallback)>(obj[name])
+                                : fallback;
+    };
     if (doc.contains("http")) {
       const nlohmann::json& h = doc["http"];
+      field = "http";
       http.http2 = h.value("http2", http.http2);
       http.http2_prior_knowledge =
           h.value("http2_prior_knowledge", http.http2_prior_knowledge);
       http.max_host_connections =
-          h.value("max_host_connections", http.max_host_connections);
+          integer(h, "max_host_connections", http.max_host_connections);
+      http.max_total_connections =
+          integer(h, "max_total_connections", http.max_total_connections);
       if (h.contains("ca_file")) {
+        field = "http.ca_file";
         http.ca_file = h["ca_file"].get<std::string>();
         if (!http.ca_file.empty() && http.ca_file[0] != '/') {
           http.ca_file = base_dir + "/" + http.ca_file;
         }
       }
-      http.max_total_connections =
-          h.value("max_total_connections", http.max_total_connections);
     }
-    cache_bytes = doc.value("cache_max_bytes", cache_bytes);
+    cache_bytes = integer(doc, "cache_max_bytes", cache_bytes);
+    field = "default";
     default_name = doc.value("default", std::string());
   } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "judges config: ", field, ": wrong type (", e.what(), ")"));
+  } catch (const std::out_of_range& e) {
     return absl::InvalidArgumentError(
-        absl::StrCat("judges config: wrong type (", e.what(), ")"));
+        absl::StrCat("judges config: ", field, ": ", e.what()));
   }
   absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
       CurlMultiLoop::Create(http);

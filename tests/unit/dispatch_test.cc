@@ -367,5 +367,55 @@ TEST(JudgesConfigTest, VoteAndRateLimitFields) {
               testing::HasSubstr("max_votes"));
 }
 
+// Numbers that do not fit the field (found by the judges_config fuzzer: a
+// plain get<int64_t>() of 1e30 is undefined behaviour) are refused with an
+// error naming the field; whole floats are accepted.
+TEST(JudgesConfigTest, IntegersOutOfRangeAreErrorsNamingTheField) {
+  auto judge = [](const std::string& field) {
+    return ParseHttpJudgeConfig(
+        nlohmann::json::parse(absl::StrCat(
+            R"({"name": "a", "model": "m", "replicas": ["http://x/v1"], )",
+            field, "}")),
+        ".");
+  };
+  for (const char* bad :
+       {R"("timeout_ms": 1e30)", R"("seed": -1e300)", R"("votes": 3e9)",
+        R"("max_tokens": 2.5)", R"("top_logprobs": 18446744073709551615)"}) {
+    absl::StatusOr<HttpJudgeConfig> c = judge(bad);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    const std::string field =
+        std::string(bad).substr(1, std::string(bad).find('"', 1) - 1);
+    EXPECT_THAT(std::string(c.status().message()), testing::HasSubstr(field));
+    EXPECT_THAT(std::string(c.status().message()),
+                testing::HasSubstr("whole number"));
+  }
+  absl::StatusOr<HttpJudgeConfig> whole = judge(R"("timeout_ms": 1500.0)");
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->timeout, absl::Milliseconds(1500));
+
+  for (const char* bad :
+       {R"({"max_queue_size": -1})", R"({"max_in_flight_per_replica": 1e19})",
+        R"({"sweep_interval_ms": 1e300})"}) {
+    absl::StatusOr<JudgePoolOptions> o =
+        ParseJudgePoolOptions(nlohmann::json::parse(bad));
+    EXPECT_FALSE(o.ok()) << bad;
+  }
+  EXPECT_THAT(std::string(BuildJudges(nlohmann::json::parse(R"({
+          "http": {"max_host_connections": 1e40},
+          "judges": [{"name": "a", "model": "m", "replicas": ["http://x/v1"]}]})"),
+                                      ".")
+                              .status()
+                              .message()),
+              testing::HasSubstr("max_host_connections"));
+  EXPECT_THAT(std::string(BuildJudges(nlohmann::json::parse(R"({
+          "cache_max_bytes": -5,
+          "judges": [{"name": "a", "model": "m", "replicas": ["http://x/v1"]}]})"),
+                                      ".")
+                              .status()
+                              .message()),
+              testing::HasSubstr("cache_max_bytes"));
+}
+
 }  // namespace
 }  // namespace rewardd

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/util/json_integer.h"
 
 namespace rewardd {
 namespace {
@@ -75,11 +76,11 @@ absl::StatusOr<HttpJudgeConfig> ParseHttpJudgeConfig(
         if (c.temperature < 0 || c.temperature > 2)
           return err(key, "must be in [0, 2]");
       } else if (key == "seed") {
-        c.seed = value.get<int64_t>();
+        c.seed = GetInteger<int64_t>(value);
       } else if (key == "top_p") {
         c.top_p = value.get<double>();
       } else if (key == "max_tokens") {
-        c.max_tokens = value.get<int64_t>();
+        c.max_tokens = GetInteger<int64_t>(value);
         if (*c.max_tokens <= 0) return err(key, "must be positive");
       } else if (key == "extra_body") {
         if (!value.is_object()) return err(key, "must be an object");
@@ -93,7 +94,7 @@ absl::StatusOr<HttpJudgeConfig> ParseHttpJudgeConfig(
       } else if (key == "logprobs") {
         c.logprobs = value.get<bool>();
       } else if (key == "top_logprobs") {
-        c.top_logprobs = value.get<int>();
+        c.top_logprobs = GetInteger<int>(value);
         if (c.top_logprobs < 0 || c.top_logprobs > 20)
           return err(key, "must be in [0, 20]");
       } else if (key == "api_key_env") {
@@ -101,21 +102,21 @@ absl::StatusOr<HttpJudgeConfig> ParseHttpJudgeConfig(
       } else if (key == "api_key_file") {
         c.api_key_file = Resolve(base_dir, value.get<std::string>());
       } else if (key == "timeout_ms") {
-        c.timeout = absl::Milliseconds(value.get<int64_t>());
+        c.timeout = absl::Milliseconds(GetInteger<int64_t>(value));
         if (c.timeout <= absl::ZeroDuration())
           return err(key, "must be positive");
       } else if (key == "parse_retries") {
-        c.parse_retries = value.get<int>();
+        c.parse_retries = GetInteger<int>(value);
         if (c.parse_retries < 0) return err(key, "must be >= 0");
       } else if (key == "parse_retry_temperature_step") {
         c.parse_retry_temperature_step = value.get<double>();
       } else if (key == "length_retries") {
-        c.length_retries = value.get<int>();
+        c.length_retries = GetInteger<int>(value);
         if (c.length_retries < 0) return err(key, "must be >= 0");
       } else if (key == "length_retry_tokens") {
-        c.length_retry_tokens = value.get<int64_t>();
+        c.length_retry_tokens = GetInteger<int64_t>(value);
       } else if (key == "votes") {
-        c.votes = value.get<int>();
+        c.votes = GetInteger<int>(value);
         if (c.votes < 1) return err(key, "must be >= 1");
       } else if (key == "vote_aggregation") {
         const std::string how = value.get<std::string>();
@@ -137,6 +138,8 @@ absl::StatusOr<HttpJudgeConfig> ParseHttpJudgeConfig(
       }
     } catch (const nlohmann::json::exception& e) {
       return err(key, absl::StrCat("wrong type (", e.what(), ")"));
+    } catch (const std::out_of_range& e) {
+      return err(key, e.what());
     }
   }
   if (c.replicas.empty()) return err("replicas", "needs at least one base URL");
