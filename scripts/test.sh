@@ -5,6 +5,8 @@
 #   scripts/test.sh -L unit            # extra arguments go to ctest
 #   scripts/test.sh --sanitize=address # ASan+UBSan build in build-asan/
 #   scripts/test.sh --sanitize=thread -R 'dispatch|service'  # TSan, build-tsan/
+#   REWARDD_BUILD_TARGETS=selected scripts/test.sh -R service
+#       # builds only the executables of the tests that ctest selects
 # Sanitizer runtime options and suppressions: scripts/sanitizers/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,20 @@ if [[ "${1:-}" == --sanitize=* ]]; then
   shift
 fi
 scripts/bootstrap.sh
-scripts/build.sh
+targets=()
+if [[ "${REWARDD_BUILD_TARGETS:-}" == selected ]]; then
+  # Configure, ask ctest which tests the arguments select, and build just
+  # their executables (ninja follows their dependencies, e.g. on rewardd).
+  scripts/build.sh build.ninja >/dev/null
+  mapfile -t targets < <(cd "${BUILD_DIR:-build}" &&
+    ctest --show-only=json-v1 "$@" | python3 -c '
+import json, os, sys
+for t in json.load(sys.stdin)["tests"]:
+    exe = (t.get("command") or [""])[0]
+    if exe.startswith(os.getcwd() + "/"):
+        print(os.path.basename(exe))')
+  echo "test.sh: building ${targets[*]}"
+fi
+scripts/build.sh ${targets[@]+"${targets[@]}"}
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure --timeout 600 ${SANITIZER_CTEST_ARGS[@]+"${SANITIZER_CTEST_ARGS[@]}"} "$@"
