@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "re2/re2.h"
+#include "server/rubric/regex_prefilter.h"
 
 namespace rewardd {
 namespace {
@@ -50,6 +51,8 @@ absl::Status ValidateCheck(const std::string& where, Check& check) {
             where, ": check.pattern is not a valid RE2 regex: ", re->error()));
       }
       check.regex = std::move(re);
+      check.prefilter =
+          RegexPrefilter::Create(check.pattern, !check.case_insensitive);
       return absl::OkStatus();
     }
     case Check::Kind::kContains:
@@ -190,11 +193,10 @@ std::string RubricVersion(const Rubric& rubric) {
     if (check.kind != Check::Kind::kNone) {
       AppendField(canon, check.pattern);
       AppendField(canon, absl::StrJoin(check.values, "\x1f"));
-      AppendField(canon,
-                  absl::StrCat(check.match_any, check.case_insensitive,
-                               check.min ? *check.min : INT64_MIN, ",",
-                               check.max ? *check.max : INT64_MAX, ",",
-                               check.value, ",", check.tolerance));
+      AppendField(canon, absl::StrCat(check.match_any, check.case_insensitive,
+                                      check.min ? *check.min : INT64_MIN, ",",
+                                      check.max ? *check.max : INT64_MAX, ",",
+                                      check.value, ",", check.tolerance));
     }
   }
   return HexSha256(canon, 16);

@@ -28,6 +28,8 @@ class RE2;
 
 namespace rewardd {
 
+class RegexPrefilter;  // server/rubric/regex_prefilter.h
+
 // A machine-checkable condition (mirrors reward.v1.Check; see the proto for
 // what each kind means).
 struct Check {
@@ -56,6 +58,9 @@ struct Check {
   // Compiled once when the rubric is validated (kRegex only); shared so that
   // copies of a rubric share it. RE2 is thread-safe for matching.
   std::shared_ptr<const re2::RE2> regex;
+  // Literals every match contains (regex_prefilter.h), compiled with
+  // `regex`; null when the pattern has none worth testing.
+  std::shared_ptr<const RegexPrefilter> prefilter;
 };
 
 // Stable names used in JSON files and messages: "regex", "contains", ...

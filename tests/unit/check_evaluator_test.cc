@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "re2/re2.h"
 #include "server/judge/embedded/number_scanner.h"
 #include "server/rubric/rubric.h"
 
@@ -92,6 +93,87 @@ TEST(CheckEvaluator, RegexCaseInsensitiveOptionIsHonoured) {
   EXPECT_FALSE(Met(Validated(c), "FINAL ANSWER: 3"));
   c.case_insensitive = true;
   EXPECT_TRUE(Met(Validated(c), "FINAL ANSWER: 3"));
+}
+
+// The prefilter (literals every match needs, tested before RE2 runs) must
+// never change a verdict: for many patterns x texts, the verdict with it
+// equals RE2's own partial match. Includes the traps: case-insensitive
+// patterns, alternations, a Kelvin sign (U+212A, which (?i)k matches and an
+// ASCII lowercase does not fold), and patterns with no usable literal.
+TEST(CheckEvaluator, RegexPrefilterNeverChangesAVerdict) {
+  const std::vector<std::pair<std::string, bool>> patterns = {
+      {R"(\bpenicillin\b)", false},
+      {R"(\bpenicillin\b)", true},
+      {"(?i)kelvin", false},
+      {"kelvin", true},
+      {"allergy|anaphylaxis", false},
+      {R"(dose of \d+ ?mg)", true},
+      {R"(\d+)", false},
+      {"abc.*xyz", false},
+      {"(?:sepsis)?shock", true},
+      {"ab", false}};
+  const std::vector<std::string> texts = {
+      "",
+      "Penicillin allergy is likely.",
+      "the PENICILLIN dose",
+      "apenicillinb",
+      "\xe2\x84\xaaelvin scale",  // KELVIN SIGN + "elvin"
+      "Kelvin",
+      "a dose of 500mg",
+      "DOSE OF 20 MG",
+      "abc then xyz",
+      "xyz then abc",
+      "septic shock",
+      "ab",
+      "AB",
+      "nothing here at all"};
+  int prefiltered = 0;
+  for (const auto& [pattern, ci] : patterns) {
+    Check c = Make(Check::Kind::kRegex);
+    c.pattern = pattern;
+    c.case_insensitive = ci;
+    c = Validated(c);
+    if (c.prefilter != nullptr) ++prefiltered;
+    for (const std::string& text : texts) {
+      const bool expected = RE2::PartialMatch(
+          re2::StringPiece(text.data(), text.size()), *c.regex);
+      EXPECT_EQ(Met(c, text), expected)
+          << pattern << " ci=" << ci << " on '" << text << "'";
+      EXPECT_EQ(Explain(c, text).find("not found") == std::string::npos,
+                expected)
+          << pattern << " on '" << text << "'";
+    }
+  }
+  // Most of these patterns have literals: the prefilter is in use.
+  EXPECT_GE(prefiltered, 6);
+}
+
+// The vectorised word count against a byte-at-a-time definition, across
+// every whitespace byte and lengths around the 16-byte blocks.
+TEST(CheckEvaluator, CountWordsMatchesTheByteDefinition) {
+  auto reference = [](absl::string_view text) {
+    int64_t n = 0;
+    bool in_word = false;
+    for (char ch : text) {
+      const bool space = ch == ' ' || (ch >= 9 && ch <= 13);
+      if (!space && !in_word) ++n;
+      in_word = !space;
+    }
+    return n;
+  };
+  const std::string alphabet = std::string("ab \t\n\v\f\r\x80\xff\x08\x0e", 12);
+  uint64_t state = 12345;
+  for (int len = 0; len < 80; ++len) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::string text;
+      for (int i = 0; i < len; ++i) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        text.push_back(alphabet[(state >> 33) % alphabet.size()]);
+      }
+      ASSERT_EQ(CountWords(text), reference(text)) << "len " << len;
+    }
+  }
+  EXPECT_EQ(CountWords("  one two\tthree\nfour  five six seven eight nine"), 9);
 }
 
 TEST(CheckEvaluator, RegexWithoutPrecompiledPatternStillWorks) {

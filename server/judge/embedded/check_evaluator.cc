@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <vector>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -12,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 #include "server/judge/embedded/number_scanner.h"
+#include "server/rubric/regex_prefilter.h"
 
 namespace rewardd {
 namespace {
@@ -27,22 +33,32 @@ std::string Quote(absl::string_view s) {
   return absl::StrCat("'", s.substr(0, cut), "...'");
 }
 
-bool Contains(absl::string_view haystack, absl::string_view needle,
+// ASCII case folding, as absl::ascii_tolower, on both sides: the lowered
+// response against the lowered needle (lowered into a reused buffer).
+bool Contains(CheckSubject& subject, absl::string_view needle,
               bool case_insensitive) {
-  if (!case_insensitive) return absl::StrContains(haystack, needle);
-  // No absl::StrContainsIgnoreCase in this abseil; std::search with an ASCII
-  // folding predicate avoids lowercasing (and allocating) the response.
-  return std::search(
-             haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-             [](char a, char b) {
-               return absl::ascii_tolower(static_cast<unsigned char>(a)) ==
-                      absl::ascii_tolower(static_cast<unsigned char>(b));
-             }) != haystack.end();
+  if (!case_insensitive) return absl::StrContains(subject.text(), needle);
+  thread_local std::string lowered_needle;
+  lowered_needle.assign(needle.data(), needle.size());
+  absl::AsciiStrToLower(&lowered_needle);
+  return absl::StrContains(subject.lowered(), lowered_needle);
 }
 
 CheckResult EvaluateRegex(const Check& check, const RE2& re,
-                          absl::string_view response, bool explain) {
+                          CheckSubject& subject, bool explain) {
   CheckResult r;
+  const absl::string_view response = subject.text();
+  // The literals every match needs are absent: no match, without running
+  // RE2 over the whole response (regex_prefilter.h says why only for ASCII).
+  if (check.prefilter != nullptr && subject.ascii() &&
+      check.prefilter->Excludes(subject.lowered())) {
+    r.met = false;
+    if (explain) {
+      r.explanation =
+          absl::StrCat("pattern ", Quote(check.pattern), " not found");
+    }
+    return r;
+  }
   // RE2 takes its own StringPiece; absl::string_view does not convert.
   const re2::StringPiece text(response.data(), response.size());
   if (!explain) {
@@ -58,7 +74,7 @@ CheckResult EvaluateRegex(const Check& check, const RE2& re,
   return r;
 }
 
-CheckResult EvaluateContains(const Check& check, absl::string_view response,
+CheckResult EvaluateContains(const Check& check, CheckSubject& response,
                              bool explain) {
   CheckResult r;
   const size_t total = check.values.size();
@@ -240,12 +256,35 @@ size_t EndOfLastAnswerWord(absl::string_view text) {
 }  // namespace
 
 int64_t CountWords(absl::string_view text) {
+  // A word starts at a non-space byte that follows a space (or the start).
+  // 16 bytes at a time: a bit mask of the spaces, then word starts are the
+  // non-space bits whose preceding bit is a space. Ten times faster than a
+  // byte loop over a 1.5 KB response; this was the embedded judge's hottest
+  // loop.
   int64_t words = 0;
-  bool in_word = false;
-  for (char c : text) {
-    const bool space = absl::ascii_isspace(static_cast<unsigned char>(c));
-    if (!space && !in_word) ++words;
-    in_word = !space;
+  uint32_t prev_space = 1;  // the start of the text counts as a space
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i blank = _mm_set1_epi8(' ');
+  const __m128i nine = _mm_set1_epi8(9);
+  const __m128i four = _mm_set1_epi8(4);
+  for (; i + 16 <= text.size(); i += 16) {
+    const __m128i b =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    // \t \n \v \f \r are 9..13: (b - 9) <= 4 as unsigned bytes.
+    const __m128i shifted = _mm_sub_epi8(b, nine);
+    const __m128i ctrl = _mm_cmpeq_epi8(_mm_min_epu8(shifted, four), shifted);
+    const uint32_t space = static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, blank), ctrl)));
+    const uint32_t starts = ~space & ((space << 1) | prev_space) & 0xFFFFu;
+    words += __builtin_popcount(starts);
+    prev_space = (space >> 15) & 1u;
+  }
+#endif
+  for (; i < text.size(); ++i) {
+    const bool space = absl::ascii_isspace(static_cast<unsigned char>(text[i]));
+    if (!space && prev_space) ++words;
+    prev_space = space;
   }
   return words;
 }
@@ -321,15 +360,47 @@ std::optional<double> ExtractFinalAnswer(absl::string_view response,
   return value;
 }
 
+absl::string_view CheckSubject::lowered() {
+  if (!lowered_done_) {
+    lowered_.resize(text_.size());
+    unsigned char high = 0;
+    for (size_t i = 0; i < text_.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(text_[i]);
+      high |= c;
+      lowered_[i] = absl::ascii_tolower(c);
+    }
+    ascii_ = (high & 0x80) == 0;
+    lowered_done_ = true;
+  }
+  return lowered_;
+}
+
+bool CheckSubject::ascii() {
+  lowered();
+  return ascii_;
+}
+
+int64_t CheckSubject::words() {
+  if (!words_) words_ = CountWords(text_);
+  return *words_;
+}
+
 absl::StatusOr<CheckResult> EvaluateCheck(const Check& check,
                                           absl::string_view response,
                                           bool explain) {
+  CheckSubject subject(response);
+  return EvaluateCheck(check, subject, explain);
+}
+
+absl::StatusOr<CheckResult> EvaluateCheck(const Check& check,
+                                          CheckSubject& subject, bool explain) {
+  const absl::string_view response = subject.text();
   switch (check.kind) {
     case Check::Kind::kNone:
       return absl::InvalidArgumentError("criterion has no check to evaluate");
     case Check::Kind::kRegex: {
       if (check.regex != nullptr) {
-        return EvaluateRegex(check, *check.regex, response, explain);
+        return EvaluateRegex(check, *check.regex, subject, explain);
       }
       // Unvalidated rubric: compile with the options ValidateRubric uses.
       RE2::Options options;
@@ -340,13 +411,13 @@ absl::StatusOr<CheckResult> EvaluateCheck(const Check& check,
         return absl::InvalidArgumentError(absl::StrCat(
             "check.pattern is not a valid RE2 regex: ", re.error()));
       }
-      return EvaluateRegex(check, re, response, explain);
+      return EvaluateRegex(check, re, subject, explain);
     }
     case Check::Kind::kContains:
     case Check::Kind::kNotContains:
-      return EvaluateContains(check, response, explain);
+      return EvaluateContains(check, subject, explain);
     case Check::Kind::kWordCount:
-      return EvaluateBounds(check, CountWords(response), "words", explain);
+      return EvaluateBounds(check, subject.words(), "words", explain);
     case Check::Kind::kCharCount:
       return EvaluateBounds(check, CountCodePoints(response), "characters",
                             explain);

@@ -33,6 +33,32 @@ struct CheckResult {
   std::string explanation;
 };
 
+// One response as the checks of a rubric see it, with what several checks
+// need computed once, on first use: the ASCII-lowercased text (for
+// case-insensitive contains and regex prefilters) and the word count. A
+// rubric's checks of one response share one subject.
+//
+// Thread-safety: not thread-safe (lazy members); one per response and call.
+// Holds `response` by reference: it must outlive the subject.
+class CheckSubject {
+ public:
+  explicit CheckSubject(absl::string_view response) : text_(response) {}
+
+  absl::string_view text() const { return text_; }
+  // The text with A-Z mapped to a-z; every other byte unchanged.
+  absl::string_view lowered();
+  // True when the text has no byte >= 0x80.
+  bool ascii();
+  int64_t words();
+
+ private:
+  absl::string_view text_;
+  bool lowered_done_ = false;
+  bool ascii_ = true;
+  std::string lowered_;
+  std::optional<int64_t> words_;
+};
+
 // Decides `check` against `response`. Builds `explanation` only when
 // `explain` is true.
 //
@@ -43,6 +69,10 @@ struct CheckResult {
 absl::StatusOr<CheckResult> EvaluateCheck(const Check& check,
                                           absl::string_view response,
                                           bool explain = true);
+// The same, sharing `subject`'s derived forms with other checks of the same
+// response.
+absl::StatusOr<CheckResult> EvaluateCheck(const Check& check,
+                                          CheckSubject& subject, bool explain);
 
 // The pieces of EvaluateCheck, exposed for tests and for other judges that
 // want the same definitions.

@@ -47,6 +47,9 @@ void EmbeddedJudge::Grade(JudgeWork work, JudgeCallback done) {
     // Built only when some criterion of this work needs the heuristic.
     std::optional<ResponseIndex> index;
     std::shared_ptr<const RubricProfiles> profiles;
+    // What several checks derive from the response (lowercase, word count),
+    // computed once for all of them.
+    CheckSubject subject(input->response);
     for (size_t k = 0; k < work.criteria.size(); ++k) {
       Verdict& v = result.verdicts[k];
       const uint32_t i = work.criteria[k];
@@ -60,7 +63,7 @@ void EmbeddedJudge::Grade(JudgeWork work, JudgeCallback done) {
       const Criterion& c = rubric.criteria[i];
       if (c.check != nullptr) {
         absl::StatusOr<CheckResult> r =
-            EvaluateCheck(*c.check, input->response, explain);
+            EvaluateCheck(*c.check, subject, explain);
         if (!r.ok()) {
           v.status = CriterionStatus::kJudgeError;
           v.explanation = std::string(r.status().message());
