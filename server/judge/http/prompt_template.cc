@@ -1,5 +1,6 @@
 #include "server/judge/http/prompt_template.h"
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -41,13 +42,29 @@ constexpr absl::string_view kPerCriterionUser =
     "Prompt:\n{{prompt}}\n\nResponse:\n{{response}}\n\nCriterion to "
     "judge (reply with the JSON object only):\n{{criterion}}";
 
-uint64_t Fnv1a(absl::string_view text, uint64_t salt) {
-  uint64_t h = 1469598103934665603ull ^ (salt * 0x9e3779b97f4a7c15ull);
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
+// A stable (same on every machine and run: a fence is part of the prompt
+// that prefix caches key on) 64-bit hash, 8 bytes per step: FenceTag hashes
+// the whole response for every call, and a byte-at-a-time FNV-1a was a
+// visible share of rewardd's CPU per judge call.
+uint64_t StableHash(absl::string_view text, uint64_t salt) {
+  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
+  uint64_t h = 1469598103934665603ull ^ (salt * kMul) ^ text.size();
+  auto mix = [&h](uint64_t w) {
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  };
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    mix(w);
   }
-  return h;
+  uint64_t tail = 0;
+  // Guarded: an empty view's data() may be null, which memcpy may not get.
+  if (i < text.size()) std::memcpy(&tail, text.data() + i, text.size() - i);
+  mix(tail);
+  h *= kMul;
+  return h ^ (h >> 29);
 }
 
 void AppendCriterion(const Criterion& c, std::string* out) {
@@ -67,7 +84,7 @@ absl::StatusOr<std::string> ReadText(const std::string& path) {
 std::string FenceTag(absl::string_view name, absl::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (uint64_t salt = 0;; ++salt) {
-    uint64_t h = Fnv1a(text, salt);
+    uint64_t h = StableHash(text, salt);
     std::string tag(name);
     tag.push_back('-');
     for (int i = 0; i < 12; ++i) {
