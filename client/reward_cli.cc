@@ -3,8 +3,10 @@
 #include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -43,6 +45,12 @@ ABSL_FLAG(bool, tls, false, "Use TLS to reach the server.");
 ABSL_FLAG(std::string, tls_ca, "",
           "With --tls: PEM file of root certificates to trust (default: "
           "the system's).");
+ABSL_FLAG(std::string, tls_client_cert, "",
+          "With --tls, for servers that require client certificates "
+          "(rewardd --tls_client_ca_file): PEM file of this client's "
+          "certificate chain. Needs --tls_client_key.");
+ABSL_FLAG(std::string, tls_client_key, "",
+          "With --tls_client_cert: PEM file of its private key.");
 
 ABSL_FLAG(std::string, input, "-",
           "grade: JSONL of requests, one per line ('-' = stdin). Lines are "
@@ -107,6 +115,25 @@ bool IsCliFlagFile(absl::string_view file) {
   return absl::StrContains(file, "reward_cli");
 }
 
+// The whole of a PEM file named by `flag`; an error naming the flag and
+// path when it cannot be read or is empty (a typo would otherwise surface
+// later as a vague TLS handshake failure).
+absl::StatusOr<std::string> ReadPemFile(absl::string_view flag,
+                                        const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    return absl::NotFoundError(
+        absl::StrCat(flag, ": cannot read ", path, ": ", std::strerror(errno)));
+  }
+  std::stringstream pem;
+  pem << f.rdbuf();
+  if (f.bad() || pem.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", path, " is empty or unreadable"));
+  }
+  return pem.str();
+}
+
 absl::StatusOr<std::unique_ptr<rewardd::RewardClient>> MakeClient() {
   rewardd::RewardClient::Options options;
   options.target = absl::GetFlag(FLAGS_target);
@@ -121,11 +148,29 @@ absl::StatusOr<std::unique_ptr<rewardd::RewardClient>> MakeClient() {
   }
   options.use_tls = absl::GetFlag(FLAGS_tls);
   if (const std::string ca = absl::GetFlag(FLAGS_tls_ca); !ca.empty()) {
-    std::ifstream f(ca);
-    if (!f) return absl::NotFoundError(absl::StrCat("cannot read ", ca));
-    std::stringstream pem;
-    pem << f.rdbuf();
-    options.tls_root_certs_pem = pem.str();
+    absl::StatusOr<std::string> pem = ReadPemFile("--tls_ca", ca);
+    if (!pem.ok()) return pem.status();
+    options.tls_root_certs_pem = *std::move(pem);
+  }
+  const std::string cert = absl::GetFlag(FLAGS_tls_client_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_client_key);
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_client_cert and --tls_client_key go together: give both or "
+        "neither");
+  }
+  if (!cert.empty()) {
+    if (!options.use_tls) {
+      return absl::InvalidArgumentError(
+          "--tls_client_cert/--tls_client_key need --tls");
+    }
+    absl::StatusOr<std::string> cert_pem =
+        ReadPemFile("--tls_client_cert", cert);
+    if (!cert_pem.ok()) return cert_pem.status();
+    absl::StatusOr<std::string> key_pem = ReadPemFile("--tls_client_key", key);
+    if (!key_pem.ok()) return key_pem.status();
+    options.tls_client_cert_pem = *std::move(cert_pem);
+    options.tls_client_key_pem = *std::move(key_pem);
   }
   return rewardd::RewardClient::Create(options);
 }

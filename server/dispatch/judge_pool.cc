@@ -9,6 +9,23 @@
 #include "server/dispatch/vote_tally.h"
 
 namespace rewardd {
+namespace {
+
+// The hedges a quiet pool may save up (see max_hedge_ratio).
+constexpr double kHedgeBurst = 10;
+// Successful call times kept for hedge_after_percentile, how many must be
+// seen before it is used, and how often it is recomputed.
+constexpr size_t kLatencyRing = 256;
+constexpr uint64_t kLatencyMinSamples = 20;
+constexpr uint64_t kLatencyRecomputeEvery = 16;
+
+// The replica a released batch goes to: set by its first call to start.
+// Guarded by the pool's mu_.
+struct BatchPin {
+  int replica = -1;
+};
+
+}  // namespace
 
 struct JudgePool::Call {
   struct Waiter {
@@ -30,7 +47,16 @@ struct JudgePool::Call {
   std::vector<Waiter> waiters;
   absl::Time deadline = absl::InfiniteFuture();
   bool in_dedup = false;
-  uint64_t transfer_id = 0;
+  // The batch this call was released in (until it starts).
+  std::shared_ptr<BatchPin> pin;
+  // Attempts in flight: slot 0 is the attempt, slot 1 its hedge. The first
+  // good answer wins (`won`); the other attempt's result is ignored.
+  int live = 0;
+  bool won = false;
+  bool hedged = false;  // at most one hedge per call
+  uint32_t sends = 0;   // attempts started; names the current one
+  uint64_t transfer[2] = {0, 0};
+  int replica[2] = {-1, -1};
 
   // Touched only by whoever holds the call outside the queue (the sender,
   // then the completion on the loop thread): never concurrently.
@@ -91,6 +117,18 @@ absl::StatusOr<std::shared_ptr<JudgePool>> JudgePool::Create(
         absl::StrCat("judge '", config.name, "': votes (", config.votes,
                      ") must be in [1, max_votes = ", options.max_votes, "]"));
   }
+  if (options.max_queue_delay < absl::ZeroDuration() ||
+      options.max_batch_size < 1 ||
+      options.hedge_delay < absl::ZeroDuration() ||
+      options.hedge_after_percentile < 0 ||
+      options.hedge_after_percentile >= 100 || options.max_hedge_ratio < 0 ||
+      options.max_hedge_ratio > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "judge '", config.name,
+        "': max_queue_delay and hedge_delay must be >= 0, max_batch_size >= "
+        "1, hedge_after_percentile in [0, 100) and max_hedge_ratio in [0, "
+        "1]"));
+  }
   if (options.requests_per_minute < 0 || options.tokens_per_minute < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("judge '", config.name,
@@ -141,7 +179,17 @@ JudgePool::JudgePool(HttpJudgeConfig config, JudgePoolOptions options,
       rate_limited_(options.requests_per_minute > 0 ||
                     options.tokens_per_minute > 0),
       limiter_(options.requests_per_minute, options.tokens_per_minute,
-               options.rate_limit_burst, absl::Now()) {
+               options.rate_limit_burst, absl::Now()),
+      batching_(options.max_queue_delay > absl::ZeroDuration() &&
+                options.max_batch_size > 1),
+      // A hedge needs another replica to go to.
+      hedging_((options.hedge_delay > absl::ZeroDuration() ||
+                options.hedge_after_percentile > 0) &&
+               options.max_hedge_ratio > 0 && config_.replicas.size() > 1) {
+  if (hedging_ && options.hedge_after_percentile > 0) {
+    absl::MutexLock lock(&mu_);
+    latency_ring_.reserve(kLatencyRing);
+  }
   std::vector<std::string> lines = {"Content-Type: application/json",
                                     "Expect:"};
   if (!api_key.empty()) lines.push_back("Authorization: Bearer " + api_key);
@@ -255,6 +303,9 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
 
   absl::Status refusal;
   bool arm = false;
+  const uint64_t affinity = call->affinity;
+  absl::Time release_at = absl::InfiniteFuture();
+  uint64_t batch = 0;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
@@ -269,12 +320,12 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
       counters_.dedup_joins.fetch_add(1, std::memory_order_relaxed);
       if (metrics_ != nullptr) metrics_->DedupJoin();
       return;
-    } else if (queue_.size() >= options_.max_queue_size) {
+    } else if (QueuedLocked() >= options_.max_queue_size) {
       counters_.refused_queue_full.fetch_add(1, std::memory_order_relaxed);
       if (metrics_ != nullptr) metrics_->QueueRefused();
       refusal = absl::ResourceExhaustedError(
           absl::StrCat("judge '", config_.name, "' queue is full (",
-                       queue_.size(), " calls waiting); retry after ",
+                       QueuedLocked(), " calls waiting); retry after ",
                        absl::FormatDuration(RetryHintLocked())));
     } else {
       call->waiters.push_back(
@@ -283,7 +334,11 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
         dedup_[call->call_key] = call.get();
         call->in_dedup = true;
       }
-      queue_.push_back(std::move(call));
+      if (batching_) {
+        release_at = HoldLocked(std::move(call), now, &batch);
+      } else {
+        queue_.push_back(std::move(call));
+      }
       PublishGaugesLocked();
       ++outstanding_;
       arm = !sweep_armed_;
@@ -298,6 +353,81 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
     loop_->RunAt(now + options_.sweep_interval,
                  [self = shared_from_this()] { self->Sweep(); });
   }
+  if (release_at != absl::InfiniteFuture()) {
+    ArmRelease(affinity, batch, release_at);
+  }
+  Pump();
+}
+
+absl::Time JudgePool::HoldLocked(CallPtr call, absl::Time now,
+                                 uint64_t* batch) {
+  // Never held so long that a typical call (the running average of
+  // answered ones) could not finish before the deadline; the second
+  // min_time_to_start absorbs a late timer.
+  const absl::Time latest =
+      call->deadline - 2 * options_.min_time_to_start - latency_ewma_;
+  const uint64_t affinity = call->affinity;
+  Batch& b = forming_[affinity];
+  absl::Time timer = absl::InfiniteFuture();
+  if (b.calls.empty()) {
+    b.id = ++next_batch_id_;
+    b.release_at = now + options_.max_queue_delay;
+    timer = b.release_at;
+  }
+  if (latest < b.release_at) {
+    // An earlier timer for the same batch; the later one finds it gone.
+    b.release_at = latest;
+    timer = latest;
+  }
+  b.calls.push_back(std::move(call));
+  ++held_;
+  *batch = b.id;
+  const bool full = b.calls.size() >= options_.max_batch_size;
+  if (full || b.release_at <= now) {
+    ReleaseLocked(affinity, full);
+    return absl::InfiniteFuture();
+  }
+  return timer;
+}
+
+void JudgePool::ReleaseLocked(uint64_t affinity, bool full) {
+  auto it = forming_.find(affinity);
+  if (it == forming_.end()) return;
+  std::vector<CallPtr>& calls = it->second.calls;
+  std::shared_ptr<BatchPin> pin =
+      calls.size() > 1 ? std::make_shared<BatchPin>() : nullptr;
+  held_ -= calls.size();
+  // Back-to-back at the tail: Pump() sends them in one go when slots allow.
+  for (CallPtr& c : calls) {
+    c->pin = pin;
+    queue_.push_back(std::move(c));
+  }
+  forming_.erase(it);
+  counters_.batches_released.fetch_add(1, std::memory_order_relaxed);
+  if (full) counters_.batches_full.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_ != nullptr) metrics_->BatchReleased(full);
+}
+
+void JudgePool::ArmRelease(uint64_t affinity, uint64_t batch, absl::Time when) {
+  // Weak: a long window's timer must not keep a shut-down pool (and its
+  // loop and connections) alive until it fires.
+  loop_->RunAt(when, [weak = weak_from_this(), affinity, batch] {
+    if (std::shared_ptr<JudgePool> self = weak.lock()) {
+      self->ReleaseDue(affinity, batch);
+    }
+  });
+}
+
+void JudgePool::ReleaseDue(uint64_t affinity, uint64_t batch) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    auto it = forming_.find(affinity);
+    // Released already (full, an earlier deadline, swept empty).
+    if (it == forming_.end() || it->second.id != batch) return;
+    ReleaseLocked(affinity, /*full=*/false);
+    PublishGaugesLocked();
+  }
   Pump();
 }
 
@@ -305,13 +435,12 @@ absl::Duration JudgePool::RetryHintLocked() const {
   const absl::Duration latency =
       latency_ewma_ > absl::ZeroDuration() ? latency_ewma_ : absl::Seconds(1);
   const double capacity = std::max(1, replicas_.capacity());
-  absl::Duration hint =
-      latency * (static_cast<double>(queue_.size()) / capacity);
+  const double queued = static_cast<double>(QueuedLocked());
+  absl::Duration hint = latency * (queued / capacity);
   if (options_.requests_per_minute > 0) {
     // Under a requests limit the queue drains no faster than the limit.
-    hint =
-        std::max(hint, absl::Minutes(1) * (static_cast<double>(queue_.size()) /
-                                           options_.requests_per_minute));
+    hint = std::max(hint,
+                    absl::Minutes(1) * (queued / options_.requests_per_minute));
   }
   return std::max(absl::Milliseconds(100),
                   absl::Trunc(hint, absl::Milliseconds(1)));
@@ -321,6 +450,7 @@ void JudgePool::Pump() {
   struct Start {
     CallPtr call;
     int replica;
+    uint32_t seq;
   };
   std::vector<Start> start;
   std::vector<Finished> finished;
@@ -371,8 +501,15 @@ void JudgePool::Pump() {
         }
       }
       int r = -1;
-      const ReplicaSet::Pick pick =
-          replicas_.Choose(c->affinity, c->avoid, now, &r);
+      ReplicaSet::Pick pick;
+      if (c->pin != nullptr && c->pin->replica >= 0 &&
+          replicas_.TryTake(c->pin->replica, now)) {
+        // The rest of a batch follows its first call (warm prefix cache).
+        r = c->pin->replica;
+        pick = ReplicaSet::Pick::kPicked;
+      } else {
+        pick = replicas_.Choose(c->affinity, c->avoid, now, &r);
+      }
       if (pick == ReplicaSet::Pick::kBusy) break;
       if (pick == ReplicaSet::Pick::kAllOpen) {
         finished.push_back(
@@ -388,8 +525,19 @@ void JudgePool::Pump() {
         limiter_.Take(c->est_tokens, now);
         c->reserved_tokens = c->est_tokens;
       }
+      if (c->pin != nullptr) {
+        if (c->pin->replica < 0) c->pin->replica = r;
+        c->pin.reset();  // a retry goes wherever it is best
+      }
       in_flight_.insert(c.get());
-      start.push_back({std::move(c), r});
+      c->live = 1;
+      c->replica[0] = r;
+      const uint32_t seq = ++c->sends;
+      if (hedging_) {
+        hedge_tokens_ =
+            std::min(kHedgeBurst, hedge_tokens_ + options_.max_hedge_ratio);
+      }
+      start.push_back({std::move(c), r, seq});
       queue_.pop_front();
     }
     PublishGaugesLocked();
@@ -405,17 +553,17 @@ void JudgePool::Pump() {
     });
   }
   FinishAll(finished);
-  for (Start& s : start) Send(s.call, s.replica);
+  for (Start& s : start) Send(s.call, s.replica, /*slot=*/0, s.seq);
 }
 
-void JudgePool::Send(const CallPtr& call, int replica) {
+void JudgePool::Send(const CallPtr& call, int replica, int slot, uint32_t seq) {
   const absl::Time now = absl::Now();
   absl::Time deadline;
   {
     absl::MutexLock lock(&mu_);
     deadline = call->deadline;
   }
-  if (call->first_start == absl::InfiniteFuture()) {
+  if (slot == 0 && call->first_start == absl::InfiniteFuture()) {
     call->first_start = now;
     if (metrics_ != nullptr) {
       metrics_->QueueWait(now - call->enqueued);
@@ -430,19 +578,138 @@ void JudgePool::Send(const CallPtr& call, int replica) {
   req.timeout = std::min(config_.timeout, deadline - now);
   counters_.calls_started.fetch_add(1, std::memory_order_relaxed);
   const uint64_t id = loop_->Submit(
-      std::move(req), [self = shared_from_this(), call, replica](HttpResult r) {
-        self->OnHttpDone(call, replica, std::move(r));
+      std::move(req),
+      [self = shared_from_this(), call, replica, slot](HttpResult r) {
+        self->OnHttpDone(call, replica, slot, std::move(r));
       });
   bool cancel = false;
+  absl::Time hedge_at = absl::InfiniteFuture();
   {
     absl::MutexLock lock(&mu_);
-    call->transfer_id = id;
+    // A stale id (the attempt completed already) is harmless: cancelling a
+    // finished transfer is a no-op.
+    if (call->sends == seq) call->transfer[slot] = id;
     cancel = stopping_ && in_flight_.contains(call.get());
+    if (slot == 0 && hedging_ && !cancel && !call->hedged &&
+        call->sends == seq && call->live == 1) {
+      const absl::Duration delay = HedgeDelayLocked();
+      if (delay != absl::InfiniteDuration()) {
+        hedge_watch_.push_back(HedgeWatch{now, call, seq});
+        if (!hedge_timer_armed_) {
+          hedge_timer_armed_ = true;
+          hedge_at = now + delay;
+        }
+      }
+    }
   }
   if (cancel) loop_->Cancel(id);
+  if (hedge_at != absl::InfiniteFuture()) ArmHedgeTimer(hedge_at);
 }
 
-void JudgePool::OnHttpDone(const CallPtr& call, int replica,
+void JudgePool::ArmHedgeTimer(absl::Time when) {
+  // Weak, like the batch timers: the delay may be long (a percentile).
+  loop_->RunAt(when, [weak = weak_from_this()] {
+    if (std::shared_ptr<JudgePool> self = weak.lock()) self->HedgeTick();
+  });
+}
+
+absl::Duration JudgePool::HedgeDelayLocked() const {
+  if (!hedging_) return absl::InfiniteDuration();
+  if (options_.hedge_after_percentile > 0) {
+    if (latency_percentile_ == absl::InfiniteDuration()) {
+      return options_.hedge_delay > absl::ZeroDuration()
+                 ? options_.hedge_delay
+                 : absl::InfiniteDuration();
+    }
+    return std::max(options_.hedge_delay, latency_percentile_);
+  }
+  return options_.hedge_delay;
+}
+
+void JudgePool::RecordLatencyLocked(absl::Duration elapsed) {
+  if (!hedging_ || options_.hedge_after_percentile <= 0) return;
+  const int64_t us = absl::ToInt64Microseconds(elapsed);
+  if (latency_ring_.size() < kLatencyRing) {
+    latency_ring_.push_back(us);
+  } else {
+    latency_ring_[latency_count_ % kLatencyRing] = us;
+  }
+  ++latency_count_;
+  if (latency_count_ < kLatencyMinSamples ||
+      (latency_count_ != kLatencyMinSamples &&
+       latency_count_ % kLatencyRecomputeEvery != 0)) {
+    return;
+  }
+  // Every 16th answer: a selection over <= 256 numbers on the stack.
+  int64_t scratch[kLatencyRing];
+  const size_t n = latency_ring_.size();
+  std::copy(latency_ring_.begin(), latency_ring_.end(), scratch);
+  const double rank =
+      std::ceil(options_.hedge_after_percentile / 100 * static_cast<double>(n));
+  const size_t k =
+      std::min(n - 1, static_cast<size_t>(std::max(1.0, rank)) - 1);
+  std::nth_element(scratch, scratch + k, scratch + n);
+  latency_percentile_ = absl::Microseconds(scratch[k]);
+}
+
+void JudgePool::HedgeTick() {
+  struct Hedge {
+    CallPtr call;
+    int replica;
+    uint32_t seq;
+  };
+  std::vector<Hedge> hedges;
+  absl::Time next = absl::InfiniteFuture();
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    hedge_timer_armed_ = false;
+    const absl::Duration delay = HedgeDelayLocked();
+    if (stopping_ || delay == absl::InfiniteDuration()) {
+      hedge_watch_.clear();
+      return;
+    }
+    while (!hedge_watch_.empty()) {
+      HedgeWatch& w = hedge_watch_.front();
+      Call& c = *w.call;
+      const bool current =
+          c.sends == w.seq && c.live == 1 && !c.won && !c.hedged;
+      if (current && w.sent + delay > now) {
+        next = w.sent + delay;
+        break;
+      }
+      // Due. Hedge only with budget, when nothing waits for a slot (a
+      // hedge must not delay first attempts), with time left, and on
+      // another healthy replica with a free slot; else it is not hedged.
+      int r = -1;
+      if (current && queue_.empty() && hedge_tokens_ >= 1 &&
+          c.deadline - now >= options_.min_time_to_start && !c.AllCancelled() &&
+          (!rate_limited_ || limiter_.ReadyAt(c.est_tokens, now) <= now) &&
+          replicas_.ChooseHedge(c.replica[0], now, &r)) {
+        if (rate_limited_) limiter_.Take(c.est_tokens, now);
+        hedge_tokens_ -= 1;
+        c.hedged = true;
+        ++c.live;
+        // The attempt that loses holds this until it completes, so that
+        // Shutdown() waits for it too (it still updates metrics).
+        ++outstanding_;
+        c.replica[1] = r;
+        hedges.push_back(Hedge{std::move(w.call), r, w.seq});
+      }
+      hedge_watch_.pop_front();
+    }
+    if (next != absl::InfiniteFuture()) hedge_timer_armed_ = true;
+    if (!hedges.empty()) PublishGaugesLocked();
+  }
+  if (next != absl::InfiniteFuture()) ArmHedgeTimer(next);
+  for (Hedge& h : hedges) {
+    counters_.hedges_sent.fetch_add(1, std::memory_order_relaxed);
+    if (metrics_ != nullptr) metrics_->HedgeSent();
+    Send(h.call, h.replica, /*slot=*/1, h.seq);
+  }
+}
+
+void JudgePool::OnHttpDone(const CallPtr& call, int replica, int slot,
                            HttpResult result) {
   const absl::Time now = absl::Now();
   DecodedCall decoded;
@@ -461,10 +728,16 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica,
   std::optional<Finished> fin;
   bool retry = false;
   absl::Duration delay = absl::ZeroDuration();
+  // A hedged call's other attempt, to abort when this one won.
+  uint64_t abort_other = 0;
+  bool hedge_won = false;
+  bool ignored = false;  // the losing (or failed, overtaken) hedge attempt
   {
     absl::MutexLock lock(&mu_);
     replicas_.Release(replica);
-    in_flight_.erase(call.get());
+    --call->live;
+    call->transfer[slot] = 0;
+    if (call->live == 0) in_flight_.erase(call.get());
     if (rate_limited_ && answered && decoded.prompt_tokens > 0) {
       limiter_.Correct(call->reserved_tokens,
                        static_cast<double>(decoded.prompt_tokens +
@@ -474,7 +747,28 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica,
     const absl::Time deadline = call->deadline;
     const bool retryable_status =
         result.transport_ok() && (result.status == 429 || result.status >= 500);
-    if (result.cancelled) {
+    const bool good = answered && decoded.outcome == DecodedCall::Outcome::kOk;
+    if (call->won || (call->live > 0 && !good)) {
+      // A hedged call: the other attempt answered already, or may still
+      // answer; this result is ignored, but the replica's health counts.
+      ignored = true;
+      if (!call->won && !result.cancelled) {
+        if (!result.transport_ok()) {
+          if (!result.timed_out() || now + absl::Milliseconds(5) < deadline) {
+            replicas_.OnFailure(replica, now);
+          }
+        } else if (result.status == 429) {
+          replicas_.OnRateLimited(
+              replica,
+              now + std::min(result.retry_after.value_or(absl::ZeroDuration()),
+                             options_.max_retry_after));
+        } else if (result.status >= 500) {
+          replicas_.OnFailure(replica, now);
+        } else {
+          replicas_.OnSuccess(replica);
+        }
+      }
+    } else if (result.cancelled) {
       if (stopping_) {
         fin = Finished{call,
                        {},
@@ -567,6 +861,7 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica,
       latency_ewma_ = latency_ewma_ == absl::ZeroDuration()
                           ? result.elapsed
                           : latency_ewma_ * 0.8 + result.elapsed * 0.2;
+      RecordLatencyLocked(result.elapsed);
       switch (decoded.outcome) {
         case DecodedCall::Outcome::kOk:
           fin = Finished{call, std::move(decoded.verdicts),
@@ -622,7 +917,18 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica,
         backing_off_.insert(call);
       }
     }
+    if (fin.has_value() && call->live > 0) {
+      // First good answer of a hedged call: abort the other attempt.
+      call->won = true;
+      abort_other = call->transfer[1 - slot];
+    }
+    hedge_won = slot == 1 && good && fin.has_value();
     PublishGaugesLocked();
+  }
+  if (abort_other != 0) loop_->Cancel(abort_other);
+  if (hedge_won) {
+    counters_.hedges_won.fetch_add(1, std::memory_order_relaxed);
+    if (metrics_ != nullptr) metrics_->HedgeWon();
   }
   if (metrics_ != nullptr)
     RecordAttempt(replica, result, decoded, answered, fin);
@@ -639,6 +945,10 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica,
     });
   }
   Pump();
+  if (ignored) {
+    absl::MutexLock lock(&mu_);
+    if (--outstanding_ == 0) idle_.SignalAll();
+  }
 }
 
 void JudgePool::FinishAll(std::vector<Finished>& finished) {
@@ -701,6 +1011,35 @@ void JudgePool::Sweep() {
     sweep_armed_ = false;
     if (stopping_) return;
     bool removed = false;
+    // Held work (batching windows) is swept like queued work.
+    std::vector<uint64_t> emptied;
+    for (auto& [affinity, batch] : forming_) {
+      bool removed_here = false;
+      for (CallPtr& c : batch.calls) {
+        if (c->AllCancelled()) {
+          finished.push_back({std::move(c),
+                              {},
+                              CriterionStatus::kSkipped,
+                              "the request was cancelled"});
+        } else if (c->deadline - now < options_.min_time_to_start) {
+          finished.push_back({std::move(c),
+                              {},
+                              CriterionStatus::kTimeout,
+                              "the deadline passed while the work was held"});
+        } else {
+          continue;
+        }
+        removed_here = true;
+        --held_;
+      }
+      if (!removed_here) continue;
+      removed = true;
+      batch.calls.erase(
+          std::remove(batch.calls.begin(), batch.calls.end(), nullptr),
+          batch.calls.end());
+      if (batch.calls.empty()) emptied.push_back(affinity);
+    }
+    for (uint64_t affinity : emptied) forming_.erase(affinity);
     for (CallPtr& c : queue_) {
       if (c->AllCancelled()) {
         finished.push_back({std::move(c),
@@ -722,8 +1061,10 @@ void JudgePool::Sweep() {
       PublishGaugesLocked();
     }
     for (Call* c : in_flight_) {
-      if (c->transfer_id != 0 && (c->AllCancelled() || c->deadline <= now)) {
-        cancel.push_back(c->transfer_id);
+      if (c->AllCancelled() || c->deadline <= now) {
+        for (uint64_t id : c->transfer) {
+          if (id != 0) cancel.push_back(id);
+        }
       }
     }
     if (outstanding_ > static_cast<int64_t>(finished.size())) {
@@ -750,11 +1091,20 @@ void JudgePool::Shutdown() {
     queued.assign(std::make_move_iterator(queue_.begin()),
                   std::make_move_iterator(queue_.end()));
     queue_.clear();
+    // Held work never reached a judge either.
+    for (auto& [affinity, batch] : forming_) {
+      for (CallPtr& c : batch.calls) queued.push_back(std::move(c));
+    }
+    forming_.clear();
+    held_ = 0;
+    hedge_watch_.clear();
     PublishGaugesLocked();
     backing.assign(backing_off_.begin(), backing_off_.end());
     backing_off_.clear();
     for (Call* c : in_flight_) {
-      if (c->transfer_id != 0) cancel.push_back(c->transfer_id);
+      for (uint64_t id : c->transfer) {
+        if (id != 0) cancel.push_back(id);
+      }
     }
   }
   // Queued work never reached a judge: refuse it as a whole.
@@ -787,7 +1137,7 @@ void JudgePool::Shutdown() {
 
 void JudgePool::PublishGaugesLocked() {
   if (metrics_ == nullptr) return;
-  metrics_->SetQueueDepth(queue_.size());
+  metrics_->SetQueueDepth(QueuedLocked());
   for (int r = 0; r < replicas_.size(); ++r) {
     metrics_->replica(r).SetInFlight(replicas_.in_flight(r));
     // Choose() may half-open any replica, OnFailure/OnSuccess open and
@@ -883,8 +1233,14 @@ JudgePool::Stats JudgePool::stats() const {
   s.votes = counters_.votes.load(std::memory_order_relaxed);
   s.rate_limit_waits =
       counters_.rate_limit_waits.load(std::memory_order_relaxed);
+  s.batches_released =
+      counters_.batches_released.load(std::memory_order_relaxed);
+  s.batches_full = counters_.batches_full.load(std::memory_order_relaxed);
+  s.hedges_sent = counters_.hedges_sent.load(std::memory_order_relaxed);
+  s.hedges_won = counters_.hedges_won.load(std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
   s.queued = queue_.size();
+  s.held = held_;
   s.in_flight = replicas_.total_in_flight();
   for (int i = 0; i < replicas_.size(); ++i) {
     s.breakers.push_back(replicas_.state(i));
@@ -977,12 +1333,12 @@ void JudgePool::GradeVotes(JudgeWork work, JudgeCallback done, int votes) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_ &&
-        queue_.size() + static_cast<size_t>(votes) > options_.max_queue_size) {
+        QueuedLocked() + static_cast<size_t>(votes) > options_.max_queue_size) {
       counters_.refused_queue_full.fetch_add(1, std::memory_order_relaxed);
       if (metrics_ != nullptr) metrics_->QueueRefused();
       refusal = absl::ResourceExhaustedError(absl::StrCat(
           "judge '", config_.name, "' queue has no room for ", votes,
-          " vote samples (", queue_.size(), " calls waiting); retry after ",
+          " vote samples (", QueuedLocked(), " calls waiting); retry after ",
           absl::FormatDuration(RetryHintLocked())));
     }
   }

@@ -4,9 +4,11 @@
 #include <sstream>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/util/json_integer.h"
+#include "server/util/yaml_json.h"
 
 namespace rewardd {
 
@@ -57,6 +59,16 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
         o.tokens_per_minute = value.get<double>();
       } else if (key == "rate_limit_burst_ms") {
         o.rate_limit_burst = ms();
+      } else if (key == "max_queue_delay_ms") {
+        o.max_queue_delay = ms();
+      } else if (key == "max_batch_size") {
+        o.max_batch_size = GetInteger<size_t>(value);
+      } else if (key == "hedge_delay_ms") {
+        o.hedge_delay = ms();
+      } else if (key == "hedge_after_percentile") {
+        o.hedge_after_percentile = value.get<double>();
+      } else if (key == "max_hedge_ratio") {
+        o.max_hedge_ratio = value.get<double>();
       } else {
         return absl::InvalidArgumentError(
             absl::StrCat("pool: ", key, ": unknown field"));
@@ -84,6 +96,17 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
   }
   if (o.backoff_jitter < 0 || o.backoff_jitter >= 1) {
     return absl::InvalidArgumentError("pool: backoff_jitter must be in [0, 1)");
+  }
+  if (o.max_queue_delay < absl::ZeroDuration() || o.max_batch_size < 1) {
+    return absl::InvalidArgumentError(
+        "pool: max_queue_delay_ms must be >= 0 and max_batch_size >= 1");
+  }
+  if (o.hedge_delay < absl::ZeroDuration() || o.hedge_after_percentile < 0 ||
+      o.hedge_after_percentile >= 100 || o.max_hedge_ratio < 0 ||
+      o.max_hedge_ratio > 1) {
+    return absl::InvalidArgumentError(
+        "pool: hedge_delay_ms must be >= 0, hedge_after_percentile in [0, "
+        "100) and max_hedge_ratio in [0, 1]");
   }
   return o;
 }
@@ -193,9 +216,21 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  nlohmann::json doc = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (doc.is_discarded()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not valid JSON"));
+  // The extension picks the syntax: a YAML file holds the same document.
+  nlohmann::json doc;
+  if (absl::EndsWithIgnoreCase(path, ".yaml") ||
+      absl::EndsWithIgnoreCase(path, ".yml")) {
+    absl::StatusOr<nlohmann::json> yaml = YamlToJson(ss.str());
+    if (!yaml.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not valid YAML: ", yaml.status().message()));
+    }
+    doc = *std::move(yaml);
+  } else {
+    doc = nlohmann::json::parse(ss.str(), nullptr, false);
+    if (doc.is_discarded()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": not valid JSON"));
+    }
   }
   const std::string dir = path.find('/') == std::string::npos
                               ? "."

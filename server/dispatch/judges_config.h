@@ -1,6 +1,7 @@
 // Reads the judges config file (--judges_config): the named LLM judges a
 // server offers, each an OpenAI-compatible endpoint with its worker pool.
-// See docs/judges.md for every field and examples/judges.json for a sample.
+// See docs/judges.md for every field and examples/judges.json (or
+// examples/judges.yaml) for a sample.
 //
 //   absl::StatusOr<std::vector<std::shared_ptr<Judge>>> judges =
 //       LoadJudgesConfig("/etc/rewardd/judges.json");
@@ -8,7 +9,8 @@
 //   ...
 //   ShutdownJudges(*judges);  // before exit: answers or aborts pending work
 //
-// File format (JSON):
+// File format: JSON, or YAML when the name ends in .yaml/.yml (the same
+// document; see server/util/yaml_json.h for how YAML values are typed):
 //   {"default": "qwen",                     // optional; else the first judge
 //    "cache_max_bytes": 67108864,           // shared verdict cache; 0 = off
 //    "http": {"http2": true, "max_host_connections": 0},

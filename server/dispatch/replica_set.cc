@@ -71,6 +71,32 @@ ReplicaSet::Pick ReplicaSet::Choose(uint64_t affinity, int avoid,
   return Pick::kPicked;
 }
 
+bool ReplicaSet::TryTake(int replica, absl::Time now) {
+  if (replica < 0 || replica >= size()) return false;
+  Replica& r = replicas_[replica];
+  bool open = false;
+  if (!Usable(r, now, &open)) return false;
+  if (r.state == BreakerState::kHalfOpen) r.probe_in_flight = true;
+  ++r.in_flight;
+  return true;
+}
+
+bool ReplicaSet::ChooseHedge(int exclude, absl::Time now, int* replica) {
+  int best = -1;
+  for (int i = 0; i < size(); ++i) {
+    if (i == exclude) continue;
+    Replica& r = replicas_[i];
+    bool open = false;
+    // A half-open replica's one probe is not spent on a duplicate.
+    if (!Usable(r, now, &open) || r.state != BreakerState::kClosed) continue;
+    if (best < 0 || r.in_flight < replicas_[best].in_flight) best = i;
+  }
+  if (best < 0) return false;
+  ++replicas_[best].in_flight;
+  *replica = best;
+  return true;
+}
+
 void ReplicaSet::Release(int replica) { --replicas_[replica].in_flight; }
 
 void ReplicaSet::OnSuccess(int replica) {

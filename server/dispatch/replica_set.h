@@ -50,6 +50,14 @@ class ReplicaSet {
   // Picks a replica for a call and counts it in flight. `avoid` (a replica
   // that just failed this call, or -1) is used only when nothing else is.
   Pick Choose(uint64_t affinity, int avoid, absl::Time now, int* replica);
+  // Counts a call in flight on `replica` itself if it is usable now (below
+  // its cap, not cooling down, breaker not open): how a batch follows its
+  // first call. False: nothing changed.
+  bool TryTake(int replica, absl::Time now);
+  // For a duplicate (hedged) call: the least busy replica other than
+  // `exclude` whose breaker is closed, with a free slot and not cooling
+  // down; counts the call in flight. False when there is none.
+  bool ChooseHedge(int exclude, absl::Time now, int* replica);
   void Release(int replica);
   void OnSuccess(int replica);
   void OnFailure(int replica, absl::Time now);

@@ -130,6 +130,11 @@ void JudgePoolMetrics::Tokens(uint64_t prompt_tokens,
   prompt_tokens_->Increment(static_cast<double>(prompt_tokens));
   completion_tokens_->Increment(static_cast<double>(completion_tokens));
 }
+void JudgePoolMetrics::HedgeSent() { hedges_->Increment(); }
+void JudgePoolMetrics::HedgeWon() { hedges_won_->Increment(); }
+void JudgePoolMetrics::BatchReleased(bool full) {
+  (full ? batches_full_ : batches_delay_)->Increment();
+}
 
 JudgeMetricFamilies::JudgeMetricFamilies(prometheus::Registry& registry)
     : calls_(BuildCounter()
@@ -192,7 +197,22 @@ JudgeMetricFamilies::JudgeMetricFamilies(prometheus::Registry& registry)
                   .Name("rewardd_judge_tokens_total")
                   .Help("Tokens reported in judge answers' usage, by type "
                         "(prompt, completion).")
-                  .Register(registry)) {}
+                  .Register(registry)),
+      hedges_(BuildCounter()
+                  .Name("rewardd_judge_hedges_total")
+                  .Help("Duplicate calls sent to another replica for calls "
+                        "in flight longer than the hedge delay.")
+                  .Register(registry)),
+      hedges_won_(BuildCounter()
+                      .Name("rewardd_judge_hedges_won_total")
+                      .Help("Hedged calls whose duplicate answered first.")
+                      .Register(registry)),
+      batches_(BuildCounter()
+                   .Name("rewardd_judge_batches_total")
+                   .Help("Batching windows released, by trigger (full: "
+                         "max_batch_size reached; delay: max_queue_delay or "
+                         "a deadline ran out).")
+                   .Register(registry)) {}
 
 std::unique_ptr<JudgePoolMetrics> JudgeMetricFamilies::ForPool(
     const std::string& judge, const std::vector<std::string>& replica_labels,
@@ -245,6 +265,10 @@ std::unique_ptr<JudgePoolMetrics> JudgeMetricFamilies::ForPool(
   m->prompt_tokens_ = &tokens_.Add({{"judge", judge}, {"type", "prompt"}});
   m->completion_tokens_ =
       &tokens_.Add({{"judge", judge}, {"type", "completion"}});
+  m->hedges_ = &hedges_.Add({{"judge", judge}});
+  m->hedges_won_ = &hedges_won_.Add({{"judge", judge}});
+  m->batches_full_ = &batches_.Add({{"judge", judge}, {"trigger", "full"}});
+  m->batches_delay_ = &batches_.Add({{"judge", judge}, {"trigger", "delay"}});
   return m;
 }
 

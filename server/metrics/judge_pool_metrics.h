@@ -29,6 +29,9 @@
 //   rewardd_judge_cache_lookups_total{judge,result}         counter
 //   rewardd_judge_dedup_joins_total{judge}                  counter
 //   rewardd_judge_tokens_total{judge,type}                  counter
+//   rewardd_judge_hedges_total{judge}                       counter
+//   rewardd_judge_hedges_won_total{judge}                   counter
+//   rewardd_judge_batches_total{judge,trigger}              counter
 //
 // Thread-safety: JudgeMetricFamilies::ForPool() may be called from any
 // thread. JudgePoolMetrics and JudgeReplicaMetrics methods are lock-free
@@ -143,6 +146,13 @@ class JudgePoolMetrics {
   void DedupJoin();
   // `usage` of one answer.
   void Tokens(uint64_t prompt_tokens, uint64_t completion_tokens);
+  // A duplicate of a straggling call sent to another replica.
+  void HedgeSent();
+  // A duplicate answered first (its original was aborted).
+  void HedgeWon();
+  // A batching window released its work: `full` when it reached
+  // max_batch_size, else its delay (or a deadline) ran out.
+  void BatchReleased(bool full);
 
  private:
   friend class JudgeMetricFamilies;
@@ -159,6 +169,10 @@ class JudgePoolMetrics {
   prometheus::Counter* dedup_ = nullptr;
   prometheus::Counter* prompt_tokens_ = nullptr;
   prometheus::Counter* completion_tokens_ = nullptr;
+  prometheus::Counter* hedges_ = nullptr;
+  prometheus::Counter* hedges_won_ = nullptr;
+  prometheus::Counter* batches_full_ = nullptr;
+  prometheus::Counter* batches_delay_ = nullptr;
 };
 
 // The judge metric families on one registry.
@@ -190,6 +204,9 @@ class JudgeMetricFamilies {
   prometheus::Family<prometheus::Counter>& cache_;
   prometheus::Family<prometheus::Counter>& dedup_;
   prometheus::Family<prometheus::Counter>& tokens_;
+  prometheus::Family<prometheus::Counter>& hedges_;
+  prometheus::Family<prometheus::Counter>& hedges_won_;
+  prometheus::Family<prometheus::Counter>& batches_;
 };
 
 // Bucket boundaries shared by every latency histogram: 1 ms .. 120 s.

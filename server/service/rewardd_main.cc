@@ -49,10 +49,12 @@ ABSL_FLAG(std::string, default_judge, "",
           "Judge used when a request names none. Empty: the --judges_config "
           "file's default, or 'embedded' without a config.");
 ABSL_FLAG(std::string, judges_config, "",
-          "JSON file of LLM judges behind OpenAI-compatible endpoints (vLLM, "
-          "SGLang, OpenAI, LiteLLM): replicas, model, sampling, grading mode, "
-          "worker pool limits. See docs/judges.md and examples/judges.json. "
-          "The embedded judge is always available as 'embedded'.");
+          "JSON file (or YAML, when the name ends in .yaml/.yml) of LLM "
+          "judges behind OpenAI-compatible endpoints (vLLM, SGLang, OpenAI, "
+          "LiteLLM): replicas, model, sampling, grading mode, worker pool "
+          "limits. See docs/judges.md and examples/judges.json or "
+          "examples/judges.yaml. The embedded judge is always available as "
+          "'embedded'.");
 ABSL_FLAG(double, embedded_threshold, 0.5,
           "Embedded judge: share of a criterion's key terms a response must "
           "contain for the lexical heuristic to call it met. The embedded "

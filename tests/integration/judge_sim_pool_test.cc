@@ -381,6 +381,13 @@ TEST_F(JudgePoolTest, DeadlineShorterThanLatencyGivesTimeoutNeverUnmet) {
   late->deadline = absl::Now() - absl::Milliseconds(1);
   const Outcome refused = GradeSync(*pool, late, All(*rubric_));
   EXPECT_EQ(refused.status.code(), absl::StatusCode::kDeadlineExceeded);
+  // The HTTP loop goes back to sleep after a timed-out call: it once kept
+  // calling libcurl's expired one-shot timer, spinning a CPU forever. Idle,
+  // it goes round a few times a second; spinning, millions of times.
+  absl::SleepFor(absl::Milliseconds(300));
+  const uint64_t before = loop_->iterations();
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_LT(loop_->iterations() - before, 200u);
 }
 
 TEST_F(JudgePoolTest, FullQueueRefusesWithRetryHintAndLosesNothing) {

@@ -1,9 +1,14 @@
 // Security over loopback against a real rewardd: bearer-token auth on the
 // RewardService (health stays open) and TLS with a certificate made for the
 // test by the openssl CLI.
+#include <sys/wait.h>
+
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/reward_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -36,6 +41,30 @@ std::unique_ptr<RewardClient> Client(RewardClient::Options options) {
   auto client = RewardClient::Create(options);
   EXPECT_TRUE(client.ok()) << client.status();
   return std::move(*client);
+}
+
+// One run of the reward-cli binary: its exit code and what it printed.
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs reward-cli with `args` (no shell quoting needed: the test's paths
+// have no spaces) and one-shot retry/deadline settings, so a refused
+// handshake fails at once.
+CliRun RunCli(const TempDir& dir, const std::vector<std::string>& args) {
+  const std::string out = dir.path() + "/cli.out";
+  const std::string err = dir.path() + "/cli.err";
+  const std::string cmd = absl::StrCat(
+      REWARDD_BINARY_DIR, "/client/reward-cli ", absl::StrJoin(args, " "),
+      " --max_attempts=1 --deadline_seconds=10 --quiet >", out, " 2>", err);
+  const int status = std::system(cmd.c_str());
+  CliRun run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.out = ReadFile(out);
+  run.err = ReadFile(err);
+  return run;
 }
 
 TEST(TokenAuth, RewardServiceNeedsAValidTokenHealthStaysOpen) {
@@ -147,6 +176,47 @@ TEST(Tls, MutualTlsNeedsAClientCertificateFromTheCa) {
   auto ok = Client(options)->Grade(Request());
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_DOUBLE_EQ(ok->reward(), 1.0);
+
+  // The same through reward-cli's flags: a graded line with the
+  // certificate, a refused handshake without it, usage errors for half a
+  // pair or an unreadable file.
+  dir.Write("requests.jsonl",
+            R"({"request_id": "cli", "response": "Paris", "rubric": )"
+            R"({"criteria": [{"id": "paris", "text": "Names Paris", )"
+            R"("weight": 1, "check": {"kind": "CONTAINS", )"
+            R"("values": ["Paris"]}}]}})"
+            "\n");
+  const std::vector<std::string> tls = {
+      "grade", "--target=" + server.address(), "--tls",
+      "--tls_ca=" + dir.path() + "/ca.pem",
+      "--input=" + dir.path() + "/requests.jsonl"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = tls;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  CliRun graded =
+      RunCli(dir, with({"--tls_client_cert=" + dir.path() + "/client.pem",
+                        "--tls_client_key=" + dir.path() + "/client.key"}));
+  EXPECT_EQ(graded.exit_code, 0) << graded.err;
+  EXPECT_THAT(graded.out, ::testing::HasSubstr(R"("request_id":"cli")"));
+  EXPECT_THAT(graded.out, ::testing::HasSubstr(R"("reward":1)"));
+
+  CliRun no_cert = RunCli(dir, tls);
+  EXPECT_EQ(no_cert.exit_code, 1) << no_cert.err;
+  // UNAVAILABLE (14): the server refuses the handshake.
+  EXPECT_THAT(no_cert.out, ::testing::HasSubstr(R"("code":14)"));
+
+  CliRun half =
+      RunCli(dir, with({"--tls_client_cert=" + dir.path() + "/client.pem"}));
+  EXPECT_EQ(half.exit_code, 2);
+  EXPECT_THAT(half.err, ::testing::HasSubstr("--tls_client_key"));
+
+  CliRun missing =
+      RunCli(dir, with({"--tls_client_cert=" + dir.path() + "/nope.pem",
+                        "--tls_client_key=" + dir.path() + "/client.key"}));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, ::testing::HasSubstr(dir.path() + "/nope.pem"));
 }
 
 }  // namespace

@@ -391,6 +391,15 @@ void CurlMultiLoop::ReapDone() {
   }
 }
 
+void CurlMultiLoop::CurlTimeoutAction() {
+  // One-shot: libcurl re-arms it through OnTimer during the call if it still
+  // needs one. Left in the past, the loop would call this again at once,
+  // forever (100% of a CPU after any transfer timed out).
+  curl_deadline_ = absl::InfiniteFuture();
+  int running = 0;
+  curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
 void CurlMultiLoop::Run() {
   pthread_setname_np(pthread_self(),
                      options_.thread_name.substr(0, 15).c_str());
@@ -404,6 +413,7 @@ void CurlMultiLoop::Run() {
   constexpr int64_t kIdleMs = 1000;
   bool stopping = false;
   while (true) {
+    iterations_.fetch_add(1, std::memory_order_relaxed);
     {
       absl::MutexLock lock(&mu_);
       starting.swap(pending_);
@@ -455,7 +465,7 @@ void CurlMultiLoop::Run() {
     const absl::Time now = absl::Now();
     int running = 0;
     if (curl_deadline_ <= now) {
-      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      CurlTimeoutAction();
       ReapDone();
       continue;
     }
@@ -529,7 +539,7 @@ void CurlMultiLoop::Run() {
     // libcurl's deadline; on an idle timeout as well, in case one was
     // missed.
     if (curl_deadline_ <= absl::Now() || (n == 0 && timeout_ms > 0)) {
-      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      CurlTimeoutAction();
     }
     ReapDone();
   }

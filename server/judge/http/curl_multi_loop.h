@@ -154,6 +154,10 @@ class CurlMultiLoop {
   // Transfers submitted and not yet completed (approximate; for stats).
   int64_t in_flight() const;
 
+  // Times the loop thread has gone round its loop (waits, wake-ups, timer
+  // actions). An idle loop adds a few a second; for tests and profiling.
+  uint64_t iterations() const { return iterations_.load(); }
+
  private:
   struct Transfer;
   struct Timer {
@@ -205,13 +209,18 @@ class CurlMultiLoop {
   // queues after that sees false and writes the eventfd. Wakes of a busy
   // loop are skipped: with hundreds of calls a second, most are.
   std::atomic<bool> awake_{true};
+  std::atomic<uint64_t> iterations_{0};
 
   // Loop-thread only.
   absl::flat_hash_map<uint64_t, Transfer*> running_;
   std::vector<CURL*> idle_easy_;
-  // When libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT);
+  // When libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT); set by
+  // OnTimer. libcurl's timer is one-shot: CurlTimeoutAction() clears it
+  // before each timeout action, as libcurl does not always report "no
+  // timer" (-1) afterwards (the loop spun after a timed-out transfer).
   // InfiniteFuture when it has no deadline.
   absl::Time curl_deadline_ = absl::InfiniteFuture();
+  void CurlTimeoutAction();
   // Per descriptor: the epoll events libcurl asked for (0 = none: it removed
   // the socket) and those registered in epoll_fd_. A kept-alive connection
   // goes idle and busy again once per call; leaving it registered while

@@ -1,0 +1,499 @@
+// The judge pool's batching window and hedging of stragglers, against two
+// judge-sim replicas on 127.0.0.1 (one simulator per replica, so each
+// replica's calls are counted apart). Batching: a group of one prompt's work
+// sent as separate Grade() calls is held, released together (at once when
+// full) and sent to one replica; held work is still cancelled, timed out,
+// refused by the queue bound and answered at shutdown, each exactly once.
+// Hedging: calls stuck on a slow replica are answered by a duplicate on the
+// fast one, never when hedging is off, and no more than the budget allows.
+// Expected verdicts come from the simulator's documented rule.
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "prometheus/registry.h"
+#include "server/dispatch/judge_pool.h"
+#include "server/dispatch/judges_config.h"
+#include "server/metrics/judge_pool_metrics.h"
+#include "tools/judge-sim/judge_sim.h"
+
+namespace rewardd {
+namespace {
+
+// Bounds for waits that should end in milliseconds; they only turn a hang
+// (e.g. a batch held for its 10-minute delay) into a failure.
+constexpr absl::Duration kGenerous = absl::Seconds(60);
+
+nlohmann::json PaperJson() {
+  std::ifstream in(std::string(REWARDD_SHARED_DATA) +
+                   "/chasing_the_tail/paper_appendix_example.json");
+  return nlohmann::json::parse(in);
+}
+
+std::shared_ptr<const Rubric> PaperRubric(const nlohmann::json& j) {
+  auto rubric = std::make_shared<Rubric>();
+  rubric->id = "paper";
+  rubric->prompt = j["prompt"];
+  for (const auto& c : j["refined_rubric"]) {
+    Criterion crit;
+    crit.id = c["local_id"];
+    crit.text = c["criterion"];
+    crit.weight = c["weight"];
+    rubric->criteria.push_back(crit);
+  }
+  rubric->version = RubricVersion(*rubric);
+  return rubric;
+}
+
+struct Outcome {
+  absl::Status status;
+  JudgeResult result;
+};
+
+// Keeps the first answer and counts every callback, to check "exactly once".
+class Waiter {
+ public:
+  JudgeCallback Callback() {
+    return [this](absl::StatusOr<JudgeResult> r) {
+      if (calls_.fetch_add(1) > 0) return;
+      if (r.ok()) {
+        out_.result = *std::move(r);
+      } else {
+        out_.status = r.status();
+      }
+      done_.Notify();
+    };
+  }
+  // False when no answer came within `d`.
+  bool WaitFor(absl::Duration d) {
+    return done_.WaitForNotificationWithTimeout(d);
+  }
+  const Outcome& outcome() const { return out_; }
+  bool Done() const { return done_.HasBeenNotified(); }
+  int calls() const { return calls_.load(); }
+
+ private:
+  absl::Notification done_;
+  Outcome out_;
+  std::atomic<int> calls_{0};
+};
+
+// One work item: a criterion of a response, graded on its own.
+struct Item {
+  std::shared_ptr<GradeInput> input;
+  std::vector<uint32_t> criteria;
+};
+
+class JudgePoolBatchingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (auto* sim : {&a_, &b_}) {
+      SimOptions o;
+      o.capacity = 64;
+      o.latency_mean = absl::Milliseconds(5);
+      absl::StatusOr<std::unique_ptr<JudgeSim>> s = JudgeSim::Start(o);
+      ASSERT_TRUE(s.ok()) << s.status();
+      *sim = *std::move(s);
+    }
+    absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
+        CurlMultiLoop::Create({});
+    ASSERT_TRUE(loop.ok());
+    loop_ = *loop;
+    json_ = PaperJson();
+    rubric_ = PaperRubric(json_);
+  }
+  void TearDown() override {
+    for (auto& p : pools_) p->Shutdown();
+    pools_.clear();
+    loop_.reset();
+    a_.reset();
+    b_.reset();
+  }
+
+  // Replica 0 is a_, replica 1 is b_.
+  HttpJudgeConfig Config() const {
+    HttpJudgeConfig c;
+    c.name = "sim";
+    c.model = "judge-sim";
+    c.replicas = {a_->base_url(), b_->base_url()};
+    c.timeout = absl::Seconds(10);
+    return c;
+  }
+  // Pure least-outstanding balancing (affinity_slack 0): without a batch,
+  // a group's calls in flight together alternate between the replicas.
+  static JudgePoolOptions Options() {
+    JudgePoolOptions o;
+    o.affinity_slack = 0;
+    o.initial_backoff = absl::Milliseconds(5);
+    o.max_backoff = absl::Milliseconds(20);
+    o.sweep_interval = absl::Milliseconds(10);
+    return o;
+  }
+  std::shared_ptr<JudgePool> Pool(JudgePoolOptions o,
+                                  JudgeMetricFamilies* metrics = nullptr) {
+    absl::StatusOr<std::shared_ptr<JudgePool>> p =
+        JudgePool::Create(Config(), o, loop_, nullptr, metrics);
+    EXPECT_TRUE(p.ok()) << p.status();
+    pools_.push_back(*p);
+    return *p;
+  }
+  // Distinct work of the paper's one prompt and rubric (one affinity key):
+  // criterion i % 12 of R1 or R2, the response made unique past 24.
+  Item MakeItem(int i) const {
+    auto in = std::make_shared<GradeInput>();
+    in->rubric = rubric_;
+    in->prompt = rubric_->prompt;
+    in->response = json_["responses"][(i / 12) % 2 ? "R2" : "R1"];
+    if (i >= 24) in->response += " (variant " + std::to_string(i / 24) + ")";
+    in->mode = GradingMode::kPerCriterion;
+    return Item{in, {static_cast<uint32_t>(i % rubric_->criteria.size())}};
+  }
+  static void Grade(JudgePool& pool, const Item& item, Waiter& w) {
+    pool.Grade(JudgeWork{item.input, item.criteria}, w.Callback());
+  }
+  // Every verdict OK and equal to the simulator's rule.
+  static void ExpectRuleVerdicts(const Outcome& o, const Item& item) {
+    ASSERT_TRUE(o.status.ok()) << o.status;
+    ASSERT_EQ(o.result.verdicts.size(), item.criteria.size());
+    for (size_t i = 0; i < item.criteria.size(); ++i) {
+      const Criterion& c = item.input->rubric->criteria[item.criteria[i]];
+      const Verdict& v = o.result.verdicts[i];
+      EXPECT_EQ(v.status, CriterionStatus::kOk)
+          << c.id << ": " << v.explanation;
+      EXPECT_EQ(v.met, SimRuleVerdict(c.text, item.input->response)) << c.id;
+    }
+  }
+  // Grades items [first, first + n) at once and checks every answer.
+  void GradeAll(JudgePool& pool, int first, int n) {
+    std::vector<Item> items;
+    std::vector<Waiter> waiters(n);
+    for (int i = 0; i < n; ++i) {
+      items.push_back(MakeItem(first + i));
+      Grade(pool, items.back(), waiters[i]);
+    }
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(waiters[i].WaitFor(kGenerous)) << i;
+      ExpectRuleVerdicts(waiters[i].outcome(), items[i]);
+      EXPECT_EQ(waiters[i].calls(), 1);
+    }
+  }
+  int64_t Calls(const std::unique_ptr<JudgeSim>& sim) const {
+    return sim->stats().calls;
+  }
+
+  // Declared first: outlives the pools, which update it until shut down.
+  prometheus::Registry registry_;
+  JudgeMetricFamilies families_{registry_};
+  std::unique_ptr<JudgeSim> a_, b_;
+  std::shared_ptr<CurlMultiLoop> loop_;
+  std::vector<std::shared_ptr<JudgePool>> pools_;
+  nlohmann::json json_;
+  std::shared_ptr<const Rubric> rubric_;
+};
+
+// ---------------------------------------------------------------------------
+// Batching window
+// ---------------------------------------------------------------------------
+
+// The control for the batching tests: with these options and no window, a
+// group in flight together is spread over both replicas.
+TEST_F(JudgePoolBatchingTest, WithoutAWindowAGroupIsSpreadOverReplicas) {
+  a_->SetLatency(absl::Milliseconds(300), absl::ZeroDuration());
+  b_->SetLatency(absl::Milliseconds(300), absl::ZeroDuration());
+  auto pool = Pool(Options());
+  GradeAll(*pool, 0, 6);
+  EXPECT_GT(Calls(a_), 0);
+  EXPECT_GT(Calls(b_), 0);
+  EXPECT_EQ(Calls(a_) + Calls(b_), 6);
+  EXPECT_EQ(pool->stats().batches_released, 0u);
+}
+
+TEST_F(JudgePoolBatchingTest, GroupIsHeldThenReleasedWhenFullToOneReplica) {
+  a_->SetLatency(absl::Milliseconds(300), absl::ZeroDuration());
+  b_->SetLatency(absl::Milliseconds(300), absl::ZeroDuration());
+  JudgePoolOptions o = Options();
+  o.max_queue_delay = absl::Minutes(10);  // only a full batch goes out
+  o.max_batch_size = 6;
+  auto pool = Pool(o);
+  std::vector<Item> items;
+  std::vector<Waiter> waiters(6);
+  for (int i = 0; i < 5; ++i) {
+    items.push_back(MakeItem(i));
+    Grade(*pool, items.back(), waiters[i]);
+  }
+  // Held: nothing queued for a slot, nothing sent.
+  JudgePool::Stats s = pool->stats();
+  EXPECT_EQ(s.held, 5u);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.calls_started, 0u);
+  EXPECT_EQ(Calls(a_) + Calls(b_), 0);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(waiters[i].Done());
+
+  // The sixth fills the batch: released at once, not after 10 minutes.
+  items.push_back(MakeItem(5));
+  Grade(*pool, items.back(), waiters[5]);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(waiters[i].WaitFor(kGenerous)) << "a full batch was held";
+    ExpectRuleVerdicts(waiters[i].outcome(), items[i]);
+  }
+  s = pool->stats();
+  EXPECT_EQ(s.batches_released, 1u);
+  EXPECT_EQ(s.batches_full, 1u);
+  EXPECT_EQ(s.held, 0u);
+  // All six on one replica, although least-outstanding would alternate.
+  EXPECT_EQ(std::max(Calls(a_), Calls(b_)), 6);
+  EXPECT_EQ(std::min(Calls(a_), Calls(b_)), 0);
+  pool->Shutdown();
+  for (const Waiter& w : waiters) EXPECT_EQ(w.calls(), 1);
+}
+
+TEST_F(JudgePoolBatchingTest, PartialGroupFromSeparateThreadsAfterTheDelay) {
+  JudgePoolOptions o = Options();
+  o.max_queue_delay = absl::Milliseconds(500);
+  o.max_batch_size = 32;
+  auto pool = Pool(o);
+  const int n = 4;
+  std::vector<Item> items;
+  for (int i = 0; i < n; ++i) items.push_back(MakeItem(i));
+  std::vector<Waiter> waiters(n);
+  // Rollout workers sending a group's responses as separate requests.
+  std::vector<std::thread> workers;
+  for (int i = 0; i < n; ++i) {
+    workers.emplace_back([&, i] { Grade(*pool, items[i], waiters[i]); });
+  }
+  for (std::thread& t : workers) t.join();
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(waiters[i].WaitFor(kGenerous)) << i;
+    ExpectRuleVerdicts(waiters[i].outcome(), items[i]);
+  }
+  const JudgePool::Stats s = pool->stats();
+  EXPECT_EQ(s.batches_released, 1u);
+  EXPECT_EQ(s.batches_full, 0u);
+  EXPECT_EQ(std::max(Calls(a_), Calls(b_)), n);
+  EXPECT_EQ(std::min(Calls(a_), Calls(b_)), 0);
+  pool->Shutdown();
+  for (const Waiter& w : waiters) EXPECT_EQ(w.calls(), 1);
+}
+
+TEST_F(JudgePoolBatchingTest, HeldWorkIsCancelledAndNotHeldPastItsDeadline) {
+  JudgePoolOptions o = Options();
+  o.max_queue_delay = absl::Minutes(10);
+  auto pool = Pool(o);
+
+  // Cancelled while held: the sweep finds it (SKIPPED), nothing is sent.
+  Item cancelled = MakeItem(0);
+  auto cancel = std::make_shared<Cancellation>();
+  cancelled.input->cancellation = cancel;
+  Waiter w1;
+  Grade(*pool, cancelled, w1);
+  EXPECT_EQ(pool->stats().held, 1u);
+  cancel->Cancel();
+  ASSERT_TRUE(w1.WaitFor(kGenerous));
+  ASSERT_TRUE(w1.outcome().status.ok());
+  EXPECT_EQ(w1.outcome().result.verdicts[0].status, CriterionStatus::kSkipped);
+  EXPECT_EQ(pool->stats().held, 0u);
+  EXPECT_EQ(Calls(a_) + Calls(b_), 0);
+
+  // A deadline well before the delay: released in time to start, then cut
+  // by the deadline (the judges are slow) into TIMEOUT, never unmet.
+  a_->SetLatency(absl::Seconds(3), absl::ZeroDuration());
+  b_->SetLatency(absl::Seconds(3), absl::ZeroDuration());
+  Item late = MakeItem(1);
+  late.input->deadline = absl::Now() + absl::Milliseconds(300);
+  Waiter w2;
+  Grade(*pool, late, w2);
+  ASSERT_TRUE(w2.WaitFor(kGenerous));
+  ASSERT_TRUE(w2.outcome().status.ok()) << w2.outcome().status;
+  EXPECT_EQ(w2.outcome().result.verdicts[0].status, CriterionStatus::kTimeout)
+      << w2.outcome().result.verdicts[0].explanation;
+  EXPECT_EQ(Calls(a_) + Calls(b_), 1);  // it was sent, not held for 10 min
+  pool->Shutdown();
+  EXPECT_EQ(w1.calls(), 1);
+  EXPECT_EQ(w2.calls(), 1);
+}
+
+TEST_F(JudgePoolBatchingTest, HeldWorkCountsTowardTheBoundAndShutdownAnswers) {
+  JudgePoolOptions o = Options();
+  o.max_queue_delay = absl::Minutes(10);
+  o.max_queue_size = 3;
+  auto pool = Pool(o);
+  std::vector<Item> items;
+  std::vector<Waiter> waiters(4);
+  for (int i = 0; i < 4; ++i) {
+    items.push_back(MakeItem(i));
+    Grade(*pool, items.back(), waiters[i]);
+  }
+  // Three held fill the queue bound: the fourth is refused at once.
+  ASSERT_TRUE(waiters[3].Done());
+  EXPECT_EQ(waiters[3].outcome().status.code(),
+            absl::StatusCode::kResourceExhausted);
+  JudgePool::Stats s = pool->stats();
+  EXPECT_EQ(s.held, 3u);
+  EXPECT_EQ(s.refused_queue_full, 1u);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(waiters[i].Done());
+
+  pool->Shutdown();  // returns once every callback ran
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(waiters[i].Done());
+    EXPECT_EQ(waiters[i].outcome().status.code(),
+              absl::StatusCode::kUnavailable);
+  }
+  EXPECT_EQ(pool->stats().held, 0u);
+  EXPECT_EQ(Calls(a_) + Calls(b_), 0);
+  for (const Waiter& w : waiters) EXPECT_EQ(w.calls(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Hedging: replica 0 (a_) is slow, replica 1 (b_) fast.
+// ---------------------------------------------------------------------------
+
+// The sum of counter `name` over the series that carry every label in
+// `labels`; -1 when there is no such family.
+double CounterValue(prometheus::Registry& registry, const std::string& name,
+                    const std::map<std::string, std::string>& labels = {}) {
+  for (const prometheus::MetricFamily& f : registry.Collect()) {
+    if (f.name != name) continue;
+    double sum = 0;
+    for (const prometheus::ClientMetric& m : f.metric) {
+      size_t matched = 0;
+      for (const prometheus::ClientMetric::Label& l : m.label) {
+        auto it = labels.find(l.name);
+        matched += it != labels.end() && it->second == l.value;
+      }
+      if (matched == labels.size()) sum += m.counter.value;
+    }
+    return sum;
+  }
+  return -1;
+}
+
+TEST_F(JudgePoolBatchingTest, HedgesAnswerStragglersFromTheFastReplica) {
+  // Far slower than anything else here; TearDown's Stop() ends its waits.
+  a_->SetLatency(absl::Seconds(10), absl::ZeroDuration());
+  b_->SetLatency(absl::Milliseconds(20), absl::ZeroDuration());
+  JudgePoolOptions o = Options();
+  o.hedge_delay = absl::Milliseconds(100);
+  o.max_hedge_ratio = 1;
+  auto pool = Pool(o, &families_);
+  GradeAll(*pool, 0, 6);
+  const JudgePool::Stats s = pool->stats();
+  const int64_t slow = Calls(a_);
+  ASSERT_GE(slow, 1);  // least-outstanding put some work on the slow one
+  // Every call stuck on the slow replica was duplicated on the fast one,
+  // and the duplicate answered.
+  EXPECT_EQ(s.hedges_sent, static_cast<uint64_t>(slow));
+  EXPECT_EQ(s.hedges_won, static_cast<uint64_t>(slow));
+  EXPECT_EQ(Calls(b_), 6);  // its own share plus every hedge
+  EXPECT_EQ(s.calls_started, 6u + s.hedges_sent);
+  EXPECT_EQ(CounterValue(registry_, "rewardd_judge_hedges_total"),
+            static_cast<double>(s.hedges_sent));
+  EXPECT_EQ(CounterValue(registry_, "rewardd_judge_hedges_won_total"),
+            static_cast<double>(s.hedges_won));
+  // The originals on the slow replica were aborted, not left to finish:
+  // once nothing is in flight, each is counted as a cancelled call there.
+  const absl::Time until = absl::Now() + kGenerous;
+  while (pool->stats().in_flight > 0 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(CounterValue(registry_, "rewardd_judge_calls_total",
+                         {{"replica", "0"}, {"outcome", "cancelled"}}),
+            static_cast<double>(slow));
+  EXPECT_EQ(CounterValue(registry_, "rewardd_judge_calls_total",
+                         {{"replica", "0"}, {"outcome", "ok"}}),
+            0);
+}
+
+TEST_F(JudgePoolBatchingTest, NoHedgesWhenOff) {
+  a_->SetLatency(absl::Milliseconds(500), absl::ZeroDuration());
+  b_->SetLatency(absl::Milliseconds(20), absl::ZeroDuration());
+  auto pool = Pool(Options());  // hedging is off by default
+  GradeAll(*pool, 0, 6);
+  const JudgePool::Stats s = pool->stats();
+  EXPECT_GE(Calls(a_), 1);  // the slow replica answered its share itself
+  EXPECT_EQ(Calls(a_) + Calls(b_), 6);
+  EXPECT_EQ(s.hedges_sent, 0u);
+  EXPECT_EQ(s.hedges_won, 0u);
+  EXPECT_EQ(s.calls_started, 6u);
+}
+
+TEST_F(JudgePoolBatchingTest, HedgeBudgetCapsExtraCalls) {
+  a_->SetLatency(absl::Milliseconds(1500), absl::ZeroDuration());
+  b_->SetLatency(absl::Milliseconds(50), absl::ZeroDuration());
+  JudgePoolOptions o = Options();
+  o.hedge_delay = absl::Milliseconds(300);
+  o.max_hedge_ratio = 0.25;  // 8 calls earn 2 hedges
+  auto pool = Pool(o);
+  GradeAll(*pool, 0, 8);
+  const JudgePool::Stats s = pool->stats();
+  // Least-outstanding puts about half the calls on the slow replica: more
+  // stragglers than the budget covers.
+  EXPECT_GT(static_cast<uint64_t>(Calls(a_)), s.hedges_sent);
+  EXPECT_EQ(s.hedges_sent, 2u);
+  EXPECT_LE(s.hedges_won, s.hedges_sent);
+  EXPECT_LE(4 * s.hedges_sent, s.calls_started - s.hedges_sent);
+}
+
+TEST_F(JudgePoolBatchingTest, PercentileDelayIsLearnedFromSuccessfulCalls) {
+  JudgePoolOptions o = Options();
+  o.hedge_after_percentile = 90;  // no fixed delay: wait for 20 answers
+  o.max_hedge_ratio = 1;
+  auto pool = Pool(o);
+  // 24 answers from fast replicas: not one hedge before the percentile is
+  // known (calls sent before the 20th answer are never watched).
+  for (int round = 0; round < 3; ++round) GradeAll(*pool, round * 8, 8);
+  EXPECT_EQ(pool->stats().hedges_sent, 0u);
+  // Now replica 0 stalls: its calls are hedged after ~the p90 of ~5 ms.
+  a_->SetLatency(absl::Seconds(3), absl::ZeroDuration());
+  const int64_t before = Calls(a_);
+  GradeAll(*pool, 24, 6);
+  ASSERT_GT(Calls(a_), before);
+  const JudgePool::Stats s = pool->stats();
+  EXPECT_GE(s.hedges_won, 1u);
+  EXPECT_LE(s.hedges_won, s.hedges_sent);
+}
+
+// ---------------------------------------------------------------------------
+// Config keys
+// ---------------------------------------------------------------------------
+
+TEST(JudgePoolBatchingConfigTest, ParsesTheKnobsAndRejectsBadValues) {
+  absl::StatusOr<JudgePoolOptions> o =
+      ParseJudgePoolOptions(nlohmann::json::parse(R"({
+        "max_queue_delay_ms": 5, "max_batch_size": 16,
+        "hedge_delay_ms": 250, "hedge_after_percentile": 95,
+        "max_hedge_ratio": 0.05})"));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->max_queue_delay, absl::Milliseconds(5));
+  EXPECT_EQ(o->max_batch_size, 16u);
+  EXPECT_EQ(o->hedge_delay, absl::Milliseconds(250));
+  EXPECT_EQ(o->hedge_after_percentile, 95);
+  EXPECT_EQ(o->max_hedge_ratio, 0.05);
+  // Defaults: both off.
+  const JudgePoolOptions d;
+  EXPECT_EQ(d.max_queue_delay, absl::ZeroDuration());
+  EXPECT_EQ(d.hedge_delay, absl::ZeroDuration());
+  EXPECT_EQ(d.hedge_after_percentile, 0);
+  for (const char* bad : {
+           R"({"max_queue_delay_ms": -1})",
+           R"({"max_batch_size": 0})",
+           R"({"max_batch_size": -3})",
+           R"({"max_batch_size": 1.5})",
+           R"({"hedge_delay_ms": -5})",
+           R"({"hedge_after_percentile": 100})",
+           R"({"hedge_after_percentile": -1})",
+           R"({"max_hedge_ratio": 1.5})",
+           R"({"max_hedge_ratio": "a lot"})",
+       }) {
+    EXPECT_FALSE(ParseJudgePoolOptions(nlohmann::json::parse(bad)).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace rewardd
