@@ -45,6 +45,7 @@ RUN apt-get update \
       libprometheus-cpp-pull1.0 \
       libcurl4 \
       libre2-9 \
+      libjemalloc2 \
       libyaml-cpp0.7 \
       libssl3 \
       libstdc++6 \

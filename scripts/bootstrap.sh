@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev
-  libcpp-httplib-dev libssl-dev libyaml-cpp-dev
+  libcpp-httplib-dev libssl-dev libyaml-cpp-dev libjemalloc-dev
   libgtest-dev libgmock-dev
   prometheus python3-grpcio python3-protobuf
   curl procps clang-format

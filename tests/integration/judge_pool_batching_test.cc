@@ -22,6 +22,7 @@
 #include "server/dispatch/judge_pool.h"
 #include "server/dispatch/judges_config.h"
 #include "server/metrics/judge_pool_metrics.h"
+#include "tests/integration/judge_test_support.h"
 #include "tools/judge-sim/judge_sim.h"
 
 namespace rewardd {
@@ -30,60 +31,6 @@ namespace {
 // Bounds for waits that should end in milliseconds; they only turn a hang
 // (e.g. a batch held for its 10-minute delay) into a failure.
 constexpr absl::Duration kGenerous = absl::Seconds(60);
-
-nlohmann::json PaperJson() {
-  std::ifstream in(std::string(REWARDD_SHARED_DATA) +
-                   "/chasing_the_tail/paper_appendix_example.json");
-  return nlohmann::json::parse(in);
-}
-
-std::shared_ptr<const Rubric> PaperRubric(const nlohmann::json& j) {
-  auto rubric = std::make_shared<Rubric>();
-  rubric->id = "paper";
-  rubric->prompt = j["prompt"];
-  for (const auto& c : j["refined_rubric"]) {
-    Criterion crit;
-    crit.id = c["local_id"];
-    crit.text = c["criterion"];
-    crit.weight = c["weight"];
-    rubric->criteria.push_back(crit);
-  }
-  rubric->version = RubricVersion(*rubric);
-  return rubric;
-}
-
-struct Outcome {
-  absl::Status status;
-  JudgeResult result;
-};
-
-// Keeps the first answer and counts every callback, to check "exactly once".
-class Waiter {
- public:
-  JudgeCallback Callback() {
-    return [this](absl::StatusOr<JudgeResult> r) {
-      if (calls_.fetch_add(1) > 0) return;
-      if (r.ok()) {
-        out_.result = *std::move(r);
-      } else {
-        out_.status = r.status();
-      }
-      done_.Notify();
-    };
-  }
-  // False when no answer came within `d`.
-  bool WaitFor(absl::Duration d) {
-    return done_.WaitForNotificationWithTimeout(d);
-  }
-  const Outcome& outcome() const { return out_; }
-  bool Done() const { return done_.HasBeenNotified(); }
-  int calls() const { return calls_.load(); }
-
- private:
-  absl::Notification done_;
-  Outcome out_;
-  std::atomic<int> calls_{0};
-};
 
 // One work item: a criterion of a response, graded on its own.
 struct Item {
@@ -106,7 +53,7 @@ class JudgePoolBatchingTest : public ::testing::Test {
         CurlMultiLoop::Create({});
     ASSERT_TRUE(loop.ok());
     loop_ = *loop;
-    json_ = PaperJson();
+    json_ = PaperExampleJson();
     rubric_ = PaperRubric(json_);
   }
   void TearDown() override {
@@ -155,11 +102,11 @@ class JudgePoolBatchingTest : public ::testing::Test {
     in->mode = GradingMode::kPerCriterion;
     return Item{in, {static_cast<uint32_t>(i % rubric_->criteria.size())}};
   }
-  static void Grade(JudgePool& pool, const Item& item, Waiter& w) {
+  static void Grade(JudgePool& pool, const Item& item, JudgeWaiter& w) {
     pool.Grade(JudgeWork{item.input, item.criteria}, w.Callback());
   }
   // Every verdict OK and equal to the simulator's rule.
-  static void ExpectRuleVerdicts(const Outcome& o, const Item& item) {
+  static void ExpectRuleVerdicts(const JudgeOutcome& o, const Item& item) {
     ASSERT_TRUE(o.status.ok()) << o.status;
     ASSERT_EQ(o.result.verdicts.size(), item.criteria.size());
     for (size_t i = 0; i < item.criteria.size(); ++i) {
@@ -173,7 +120,7 @@ class JudgePoolBatchingTest : public ::testing::Test {
   // Grades items [first, first + n) at once and checks every answer.
   void GradeAll(JudgePool& pool, int first, int n) {
     std::vector<Item> items;
-    std::vector<Waiter> waiters(n);
+    std::vector<JudgeWaiter> waiters(n);
     for (int i = 0; i < n; ++i) {
       items.push_back(MakeItem(first + i));
       Grade(pool, items.back(), waiters[i]);
@@ -223,7 +170,7 @@ TEST_F(JudgePoolBatchingTest, GroupIsHeldThenReleasedWhenFullToOneReplica) {
   o.max_batch_size = 6;
   auto pool = Pool(o);
   std::vector<Item> items;
-  std::vector<Waiter> waiters(6);
+  std::vector<JudgeWaiter> waiters(6);
   for (int i = 0; i < 5; ++i) {
     items.push_back(MakeItem(i));
     Grade(*pool, items.back(), waiters[i]);
@@ -251,7 +198,7 @@ TEST_F(JudgePoolBatchingTest, GroupIsHeldThenReleasedWhenFullToOneReplica) {
   EXPECT_EQ(std::max(Calls(a_), Calls(b_)), 6);
   EXPECT_EQ(std::min(Calls(a_), Calls(b_)), 0);
   pool->Shutdown();
-  for (const Waiter& w : waiters) EXPECT_EQ(w.calls(), 1);
+  for (const JudgeWaiter& w : waiters) EXPECT_EQ(w.calls(), 1);
 }
 
 TEST_F(JudgePoolBatchingTest, PartialGroupFromSeparateThreadsAfterTheDelay) {
@@ -262,7 +209,7 @@ TEST_F(JudgePoolBatchingTest, PartialGroupFromSeparateThreadsAfterTheDelay) {
   const int n = 4;
   std::vector<Item> items;
   for (int i = 0; i < n; ++i) items.push_back(MakeItem(i));
-  std::vector<Waiter> waiters(n);
+  std::vector<JudgeWaiter> waiters(n);
   // Rollout workers sending a group's responses as separate requests.
   std::vector<std::thread> workers;
   for (int i = 0; i < n; ++i) {
@@ -279,7 +226,7 @@ TEST_F(JudgePoolBatchingTest, PartialGroupFromSeparateThreadsAfterTheDelay) {
   EXPECT_EQ(std::max(Calls(a_), Calls(b_)), n);
   EXPECT_EQ(std::min(Calls(a_), Calls(b_)), 0);
   pool->Shutdown();
-  for (const Waiter& w : waiters) EXPECT_EQ(w.calls(), 1);
+  for (const JudgeWaiter& w : waiters) EXPECT_EQ(w.calls(), 1);
 }
 
 TEST_F(JudgePoolBatchingTest, HeldWorkIsCancelledAndNotHeldPastItsDeadline) {
@@ -291,7 +238,7 @@ TEST_F(JudgePoolBatchingTest, HeldWorkIsCancelledAndNotHeldPastItsDeadline) {
   Item cancelled = MakeItem(0);
   auto cancel = std::make_shared<Cancellation>();
   cancelled.input->cancellation = cancel;
-  Waiter w1;
+  JudgeWaiter w1;
   Grade(*pool, cancelled, w1);
   EXPECT_EQ(pool->stats().held, 1u);
   cancel->Cancel();
@@ -307,7 +254,7 @@ TEST_F(JudgePoolBatchingTest, HeldWorkIsCancelledAndNotHeldPastItsDeadline) {
   b_->SetLatency(absl::Seconds(3), absl::ZeroDuration());
   Item late = MakeItem(1);
   late.input->deadline = absl::Now() + absl::Milliseconds(300);
-  Waiter w2;
+  JudgeWaiter w2;
   Grade(*pool, late, w2);
   ASSERT_TRUE(w2.WaitFor(kGenerous));
   ASSERT_TRUE(w2.outcome().status.ok()) << w2.outcome().status;
@@ -325,7 +272,7 @@ TEST_F(JudgePoolBatchingTest, HeldWorkCountsTowardTheBoundAndShutdownAnswers) {
   o.max_queue_size = 3;
   auto pool = Pool(o);
   std::vector<Item> items;
-  std::vector<Waiter> waiters(4);
+  std::vector<JudgeWaiter> waiters(4);
   for (int i = 0; i < 4; ++i) {
     items.push_back(MakeItem(i));
     Grade(*pool, items.back(), waiters[i]);
@@ -347,7 +294,7 @@ TEST_F(JudgePoolBatchingTest, HeldWorkCountsTowardTheBoundAndShutdownAnswers) {
   }
   EXPECT_EQ(pool->stats().held, 0u);
   EXPECT_EQ(Calls(a_) + Calls(b_), 0);
-  for (const Waiter& w : waiters) EXPECT_EQ(w.calls(), 1);
+  for (const JudgeWaiter& w : waiters) EXPECT_EQ(w.calls(), 1);
 }
 
 // ---------------------------------------------------------------------------

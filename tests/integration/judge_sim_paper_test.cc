@@ -13,6 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "server/dispatch/judges_config.h"
 #include "server/grading/grader.h"
+#include "tests/integration/judge_test_support.h"
 #include "tools/judge-sim/judge_sim.h"
 
 namespace rewardd {
@@ -21,22 +22,6 @@ namespace {
 nlohmann::json ReadJson(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
-}
-
-std::shared_ptr<const Rubric> RubricFrom(const nlohmann::json& paper,
-                                         const char* which) {
-  auto rubric = std::make_shared<Rubric>();
-  rubric->id = which;
-  rubric->prompt = paper["prompt"];
-  for (const auto& c : paper[which]) {
-    Criterion crit;
-    crit.id = c["local_id"];
-    crit.text = c["criterion"];
-    crit.weight = c["weight"];
-    rubric->criteria.push_back(crit);
-  }
-  rubric->version = RubricVersion(*rubric);
-  return rubric;
 }
 
 absl::StatusOr<GradeResult> GradeSync(const Grader& grader,
@@ -90,7 +75,7 @@ TEST(JudgeSimPaperTest, ReproducesThePapersScoresOverHttp) {
        {std::pair<const char*, const char*>{"initial_rubric",
                                             "initial_expected"},
         {"refined_rubric", "refined_expected"}}) {
-    auto rubric = RubricFrom(paper, which);
+    auto rubric = PaperRubric(paper, which, which);
     for (const char* r : {"R1", "R2"}) {
       auto in = std::make_shared<GradeInput>();
       in->rubric = rubric;

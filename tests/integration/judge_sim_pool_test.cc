@@ -11,63 +11,13 @@
 #include "nlohmann/json.hpp"
 #include "server/dispatch/judge_pool.h"
 #include "server/dispatch/judges_config.h"
+#include "tests/integration/judge_test_support.h"
 #include "tools/judge-sim/judge_sim.h"
 
 namespace rewardd {
 namespace {
 
 using ::testing::HasSubstr;
-
-nlohmann::json PaperJson() {
-  std::ifstream in(std::string(REWARDD_SHARED_DATA) +
-                   "/chasing_the_tail/paper_appendix_example.json");
-  return nlohmann::json::parse(in);
-}
-
-std::shared_ptr<const Rubric> PaperRubric(
-    const char* which = "refined_rubric") {
-  const nlohmann::json j = PaperJson();
-  auto rubric = std::make_shared<Rubric>();
-  rubric->id = "paper";
-  rubric->prompt = j["prompt"];
-  for (const auto& c : j[which]) {
-    Criterion crit;
-    crit.id = c["local_id"];
-    crit.text = c["criterion"];
-    crit.weight = c["weight"];
-    rubric->criteria.push_back(crit);
-  }
-  rubric->version = RubricVersion(*rubric);
-  return rubric;
-}
-
-struct Outcome {
-  absl::Status status;
-  JudgeResult result;
-};
-
-class Waiter {
- public:
-  JudgeCallback Callback() {
-    return [this](absl::StatusOr<JudgeResult> r) {
-      if (r.ok()) {
-        out_.result = *std::move(r);
-      } else {
-        out_.status = r.status();
-      }
-      done_.Notify();
-    };
-  }
-  const Outcome& Wait() {
-    done_.WaitForNotification();
-    return out_;
-  }
-  bool Done() const { return done_.HasBeenNotified(); }
-
- private:
-  absl::Notification done_;
-  Outcome out_;
-};
 
 class JudgePoolTest : public ::testing::Test {
  protected:
@@ -82,8 +32,8 @@ class JudgePoolTest : public ::testing::Test {
         CurlMultiLoop::Create({});
     ASSERT_TRUE(loop.ok());
     loop_ = *loop;
-    json_ = PaperJson();
-    rubric_ = PaperRubric();
+    json_ = PaperExampleJson();
+    rubric_ = PaperRubric(json_);
   }
   void TearDown() override {
     for (auto& p : pools_) p->Shutdown();
@@ -130,14 +80,14 @@ class JudgePoolTest : public ::testing::Test {
     for (size_t i = 0; i < v.size(); ++i) v[i] = i;
     return v;
   }
-  Outcome GradeSync(JudgePool& pool, std::shared_ptr<const GradeInput> in,
-                    std::vector<uint32_t> criteria) {
-    Waiter w;
+  JudgeOutcome GradeSync(JudgePool& pool, std::shared_ptr<const GradeInput> in,
+                         std::vector<uint32_t> criteria) {
+    JudgeWaiter w;
     pool.Grade(JudgeWork{std::move(in), std::move(criteria)}, w.Callback());
     return w.Wait();
   }
   // Every verdict OK and equal to the simulator's rule.
-  void ExpectRuleVerdicts(const Outcome& o, const GradeInput& in,
+  void ExpectRuleVerdicts(const JudgeOutcome& o, const GradeInput& in,
                           const std::vector<uint32_t>& criteria) {
     ASSERT_TRUE(o.status.ok()) << o.status;
     ASSERT_EQ(o.result.verdicts.size(), criteria.size());
@@ -176,12 +126,12 @@ TEST_F(JudgePoolTest, PerCriterionOneCallEachWithExplanations) {
   c.default_mode = GradingMode::kPerCriterion;
   auto pool = Pool(c);
   auto in = Input("R2", GradingMode::kDefault);  // the judge's default
-  std::vector<Waiter> waiters(rubric_->criteria.size());
+  std::vector<JudgeWaiter> waiters(rubric_->criteria.size());
   for (uint32_t i = 0; i < rubric_->criteria.size(); ++i) {
     pool->Grade(JudgeWork{in, {i}}, waiters[i].Callback());
   }
   for (uint32_t i = 0; i < rubric_->criteria.size(); ++i) {
-    const Outcome& o = waiters[i].Wait();
+    const JudgeOutcome& o = waiters[i].Wait();
     ExpectRuleVerdicts(o, *in, {i});
     EXPECT_THAT(o.result.verdicts[0].explanation, HasSubstr("simulated"));
   }
@@ -202,7 +152,7 @@ TEST_F(JudgePoolTest, LogprobsGiveTheProbabilityOfMet) {
   c.top_logprobs = 2;
   auto pool = Pool(c);
   auto in = Input("R1");
-  const Outcome o = GradeSync(*pool, in, All(*rubric_));
+  const JudgeOutcome o = GradeSync(*pool, in, All(*rubric_));
   ExpectRuleVerdicts(o, *in, All(*rubric_));
   for (size_t i = 0; i < rubric_->criteria.size(); ++i) {
     const Verdict& v = o.result.verdicts[i];
@@ -212,7 +162,7 @@ TEST_F(JudgePoolTest, LogprobsGiveTheProbabilityOfMet) {
   }
   // per_criterion soft scores too.
   auto in2 = Input("R2", GradingMode::kPerCriterion);
-  const Outcome o2 = GradeSync(*pool, in2, {3});
+  const JudgeOutcome o2 = GradeSync(*pool, in2, {3});
   ASSERT_TRUE(o2.result.verdicts[0].probability.has_value());
   EXPECT_EQ(*o2.result.verdicts[0].probability > 0.5,
             o2.result.verdicts[0].met);
@@ -264,7 +214,7 @@ TEST_F(JudgePoolTest, RetriesRunOutIntoJudgeErrorNotUnmet) {
   SimFaults f;
   f.rate_500 = 1;
   sim_->SetFaults(f);
-  const Outcome out = GradeSync(*pool, Input("R1"), All(*rubric_));
+  const JudgeOutcome out = GradeSync(*pool, Input("R1"), All(*rubric_));
   ASSERT_TRUE(out.status.ok());
   for (const Verdict& v : out.result.verdicts) {
     EXPECT_EQ(v.status, CriterionStatus::kJudgeError);
@@ -287,7 +237,7 @@ TEST_F(JudgePoolTest, UnparsableAnswersAreRetriedThenParseError) {
   f.rate_garbage = 1;
   sim_->SetFaults(f);
   sim_->ResetStats();
-  const Outcome o = GradeSync(*pool, Input("R2"), All(*rubric_));
+  const JudgeOutcome o = GradeSync(*pool, Input("R2"), All(*rubric_));
   ASSERT_TRUE(o.status.ok());
   for (const Verdict& v : o.result.verdicts) {
     EXPECT_EQ(v.status, CriterionStatus::kParseError);
@@ -306,7 +256,7 @@ TEST_F(JudgePoolTest, TruncatedAnswerIsRetriedWithALargerBudget) {
   c.name = "no-length-retry";
   c.length_retries = 0;
   auto strict = Pool(c);
-  const Outcome o = GradeSync(*strict, Input("R2"), All(*rubric_));
+  const JudgeOutcome o = GradeSync(*strict, Input("R2"), All(*rubric_));
   bool any_cut = false;
   for (const Verdict& v : o.result.verdicts) {
     EXPECT_NE(v.status, CriterionStatus::kMissing);
@@ -328,13 +278,13 @@ TEST_F(JudgePoolTest, BreakerOpensFailsFastAndClosesAfterAProbe) {
   f.rate_500 = 1;
   sim_->SetFaults(f);
   for (int i = 0; i < 2; ++i) {
-    const Outcome out =
+    const JudgeOutcome out =
         GradeSync(*pool, Input("R1", GradingMode::kPerCriterion),
                   {static_cast<uint32_t>(i)});
     EXPECT_EQ(out.result.verdicts[0].status, CriterionStatus::kJudgeError);
   }
   EXPECT_EQ(pool->stats().breakers[0], ReplicaSet::BreakerState::kOpen);
-  const Outcome fast =
+  const JudgeOutcome fast =
       GradeSync(*pool, Input("R1", GradingMode::kPerCriterion), {5});
   EXPECT_EQ(fast.result.verdicts[0].status, CriterionStatus::kJudgeError);
   EXPECT_THAT(fast.result.verdicts[0].explanation,
@@ -372,14 +322,14 @@ TEST_F(JudgePoolTest, DeadlineShorterThanLatencyGivesTimeoutNeverUnmet) {
   auto pool = Pool(Config());
   auto in = Input("R1");
   in->deadline = absl::Now() + absl::Milliseconds(150);
-  const Outcome o = GradeSync(*pool, in, All(*rubric_));
+  const JudgeOutcome o = GradeSync(*pool, in, All(*rubric_));
   ASSERT_TRUE(o.status.ok()) << o.status;
   for (const Verdict& v : o.result.verdicts) {
     EXPECT_EQ(v.status, CriterionStatus::kTimeout) << v.explanation;
   }
   auto late = Input("R2");
   late->deadline = absl::Now() - absl::Milliseconds(1);
-  const Outcome refused = GradeSync(*pool, late, All(*rubric_));
+  const JudgeOutcome refused = GradeSync(*pool, late, All(*rubric_));
   EXPECT_EQ(refused.status.code(), absl::StatusCode::kDeadlineExceeded);
   // The HTTP loop goes back to sleep after a timed-out call: it once kept
   // calling libcurl's expired one-shot timer, spinning a CPU forever. Idle,
@@ -397,14 +347,14 @@ TEST_F(JudgePoolTest, FullQueueRefusesWithRetryHintAndLosesNothing) {
   o.max_in_flight_per_replica = 1;
   auto pool = Pool(Config(), o);
   auto in = Input("R1", GradingMode::kPerCriterion);
-  std::vector<Waiter> waiters(5);
+  std::vector<JudgeWaiter> waiters(5);
   for (uint32_t i = 0; i < 5; ++i) {
     pool->Grade(JudgeWork{in, {i}}, waiters[i].Callback());
   }
   // 1 in flight + 2 queued; the last two are refused at once.
   for (int i = 3; i < 5; ++i) {
     ASSERT_TRUE(waiters[i].Done());
-    const Outcome& r = waiters[i].Wait();
+    const JudgeOutcome& r = waiters[i].Wait();
     EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted);
     EXPECT_THAT(std::string(r.status.message()), HasSubstr("retry after"));
   }
@@ -421,7 +371,7 @@ TEST_F(JudgePoolTest, CacheHitsAndInFlightDedup) {
   // Two identical responses of a group at once: one call.
   auto a = Input("R1");
   auto b = Input("R1");
-  Waiter wa, wb;
+  JudgeWaiter wa, wb;
   pool->Grade(JudgeWork{a, All(*rubric_)}, wa.Callback());
   pool->Grade(JudgeWork{b, All(*rubric_)}, wb.Callback());
   ExpectRuleVerdicts(wa.Wait(), *a, All(*rubric_));
@@ -431,14 +381,14 @@ TEST_F(JudgePoolTest, CacheHitsAndInFlightDedup) {
   EXPECT_FALSE(wa.Wait().result.verdicts[0].cached);
   EXPECT_TRUE(wb.Wait().result.verdicts[0].cached);
   // Later: from the cache, no call.
-  const Outcome again = GradeSync(*pool, Input("R1"), All(*rubric_));
+  const JudgeOutcome again = GradeSync(*pool, Input("R1"), All(*rubric_));
   ExpectRuleVerdicts(again, *a, All(*rubric_));
   for (const Verdict& v : again.result.verdicts) EXPECT_TRUE(v.cached);
   EXPECT_EQ(sim_->stats().calls, 1);
   // skip_cache asks the judge again.
   auto fresh = Input("R1");
   fresh->skip_cache = true;
-  const Outcome f = GradeSync(*pool, fresh, All(*rubric_));
+  const JudgeOutcome f = GradeSync(*pool, fresh, All(*rubric_));
   EXPECT_FALSE(f.result.verdicts[0].cached);
   EXPECT_EQ(sim_->stats().calls, 2);
   // A different response is a miss.
@@ -454,7 +404,7 @@ TEST_F(JudgePoolTest, CancellationSkipsQueuedAndAbortsInFlightWork) {
   auto cancel = std::make_shared<Cancellation>();
   auto in = Input("R1", GradingMode::kPerCriterion);
   in->cancellation = cancel;
-  Waiter running, queued;
+  JudgeWaiter running, queued;
   pool->Grade(JudgeWork{in, {0}}, running.Callback());
   pool->Grade(JudgeWork{in, {1}}, queued.Callback());
   cancel->Cancel();
@@ -469,7 +419,7 @@ TEST_F(JudgePoolTest, ShutdownAnswersEverything) {
   o.max_in_flight_per_replica = 1;
   auto pool = Pool(Config(), o);
   auto in = Input("R1", GradingMode::kPerCriterion);
-  Waiter running, queued;
+  JudgeWaiter running, queued;
   pool->Grade(JudgeWork{in, {0}}, running.Callback());
   pool->Grade(JudgeWork{in, {1}}, queued.Callback());
   pool->Shutdown();
@@ -478,7 +428,7 @@ TEST_F(JudgePoolTest, ShutdownAnswersEverything) {
   EXPECT_EQ(running.Wait().result.verdicts[0].status,
             CriterionStatus::kJudgeError);
   EXPECT_EQ(queued.Wait().status.code(), absl::StatusCode::kUnavailable);
-  const Outcome after = GradeSync(*pool, in, {2});
+  const JudgeOutcome after = GradeSync(*pool, in, {2});
   EXPECT_EQ(after.status.code(), absl::StatusCode::kUnavailable);
 }
 
@@ -498,7 +448,7 @@ TEST_F(JudgePoolTest, JudgesConfigBuildsWorkingJudges) {
   ASSERT_EQ((*judges)[0]->name(), "b");
   EXPECT_EQ((*judges)[0]->default_mode(), GradingMode::kPerCriterion);
   auto in = Input("R2", GradingMode::kDefault);
-  Waiter w;
+  JudgeWaiter w;
   (*judges)[0]->Grade(JudgeWork{in, {4}}, w.Callback());
   ExpectRuleVerdicts(w.Wait(), *in, {4});
   EXPECT_EQ(sim_->stats().per_criterion, 1);
@@ -540,7 +490,7 @@ TEST_F(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
   auto cache = std::make_shared<VerdictCache>(1 << 20);
   auto pool = Pool(c, FastRetries(), cache);
   auto in = Input("R1");
-  const Outcome o = GradeSync(*pool, in, All(*rubric_));
+  const JudgeOutcome o = GradeSync(*pool, in, All(*rubric_));
   ASSERT_TRUE(o.status.ok()) << o.status;
   bool split = false;
   for (size_t i = 0; i < rubric_->criteria.size(); ++i) {
@@ -566,7 +516,7 @@ TEST_F(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
   EXPECT_EQ(pool->stats().votes, 1u);
 
   // The tally is cached (the samples are not): no new calls.
-  const Outcome again = GradeSync(*pool, Input("R1"), All(*rubric_));
+  const JudgeOutcome again = GradeSync(*pool, Input("R1"), All(*rubric_));
   for (size_t i = 0; i < rubric_->criteria.size(); ++i) {
     EXPECT_TRUE(again.result.verdicts[i].cached);
     EXPECT_EQ(again.result.verdicts[i].met, o.result.verdicts[i].met);
@@ -579,7 +529,7 @@ TEST_F(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
   // temperature 0 (the rule's verdicts, no agreement)...
   auto single = Input("R2");
   single->votes = 1;
-  const Outcome one = GradeSync(*pool, single, All(*rubric_));
+  const JudgeOutcome one = GradeSync(*pool, single, All(*rubric_));
   ExpectRuleVerdicts(one, *single, All(*rubric_));
   EXPECT_FALSE(one.result.verdicts[0].agreement.has_value());
   EXPECT_EQ(sim_->stats().calls, 6);
@@ -587,7 +537,7 @@ TEST_F(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
   // ...and 3 is three samples, cached apart from the 5-vote tally.
   auto three = Input("R1");
   three->votes = 3;
-  const Outcome t = GradeSync(*pool, three, All(*rubric_));
+  const JudgeOutcome t = GradeSync(*pool, three, All(*rubric_));
   EXPECT_EQ(sim_->stats().calls, 9);
   for (size_t i = 0; i < rubric_->criteria.size(); ++i) {
     const int yes = YesVotes(rubric_->criteria[i], three->response, 1, 3);
@@ -604,7 +554,7 @@ TEST_F(JudgePoolVoteTest, MajorityPerCriterionAveragesLogprobs) {
   auto pool = Pool(c);
   auto in = Input("R2", GradingMode::kPerCriterion);
   for (uint32_t i : {0u, 3u, 7u}) {
-    const Outcome o = GradeSync(*pool, in, {i});
+    const JudgeOutcome o = GradeSync(*pool, in, {i});
     const Criterion& crit = rubric_->criteria[i];
     const Verdict& v = o.result.verdicts[0];
     const int yes = YesVotes(crit, in->response, 40, 3);
@@ -632,7 +582,7 @@ TEST_F(JudgePoolVoteTest, FailedSamplesAreNeverUnmetAndLimitsAreEnforced) {
   SimFaults f;
   f.rate_500 = 1;
   sim_->SetFaults(f);
-  const Outcome failed = GradeSync(*pool, Input("R1"), All(*rubric_));
+  const JudgeOutcome failed = GradeSync(*pool, Input("R1"), All(*rubric_));
   ASSERT_TRUE(failed.status.ok());
   for (const Verdict& v : failed.result.verdicts) {
     EXPECT_EQ(v.status, CriterionStatus::kJudgeError);
@@ -643,7 +593,7 @@ TEST_F(JudgePoolVoteTest, FailedSamplesAreNeverUnmetAndLimitsAreEnforced) {
   // More votes than max_votes: refused, nothing sent.
   auto many = Input("R2");
   many->votes = 5;
-  const Outcome refused = GradeSync(*pool, many, All(*rubric_));
+  const JudgeOutcome refused = GradeSync(*pool, many, All(*rubric_));
   EXPECT_EQ(refused.status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(sim_->stats().calls, 3);
 
@@ -655,7 +605,7 @@ TEST_F(JudgePoolVoteTest, FailedSamplesAreNeverUnmetAndLimitsAreEnforced) {
   small.max_in_flight_per_replica = 1;
   c.name = "small";
   auto tight = Pool(c, small);
-  Waiter first, second;
+  JudgeWaiter first, second;
   tight->Grade(JudgeWork{Input("R1"), All(*rubric_)}, first.Callback());
   tight->Grade(JudgeWork{Input("R2"), All(*rubric_)}, second.Callback());
   ASSERT_TRUE(second.Done());
@@ -681,7 +631,7 @@ TEST_F(JudgePoolTest, RequestsPerMinuteLimitPacesCallsAndLosesNone) {
       Input("R2", GradingMode::kPerCriterion),
       Input("R1", GradingMode::kPerCriterion)};
   inputs[2]->response += " (again)";  // a third response: no dedup
-  std::vector<Waiter> waiters(n);
+  std::vector<JudgeWaiter> waiters(n);
   const absl::Time start = absl::Now();
   for (int i = 0; i < n; ++i) {
     pool->Grade(JudgeWork{inputs[i % 3], {static_cast<uint32_t>(i / 3)}},
@@ -710,7 +660,7 @@ TEST_F(JudgePoolTest, TokensPerMinuteLimitTimesOutRatherThanMissTheDeadline) {
   // half-second can refill: the next call cannot start before its deadline.
   auto late = Input("R2");
   late->deadline = absl::Now() + absl::Milliseconds(500);
-  const Outcome o2 = GradeSync(*pool, late, All(*rubric_));
+  const JudgeOutcome o2 = GradeSync(*pool, late, All(*rubric_));
   ASSERT_TRUE(o2.status.ok()) << o2.status;
   for (const Verdict& v : o2.result.verdicts) {
     EXPECT_EQ(v.status, CriterionStatus::kTimeout);

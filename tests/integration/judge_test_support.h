@@ -1,0 +1,94 @@
+// What the tests of the HTTP judge path share: the worked example of
+// "Chasing the Tail" (../shared/data/chasing_the_tail/) as a Rubric, and a
+// waiter for one Judge::Grade() answer that also counts its callbacks, so a
+// test can check "exactly once".
+//
+//   const nlohmann::json paper = PaperExampleJson();
+//   auto rubric = PaperRubric(paper);  // the refined rubric, id "paper"
+//   JudgeWaiter w;
+//   pool->Grade(std::move(work), w.Callback());
+//   const JudgeOutcome& o = w.Wait();
+//
+// Thread-safety: a JudgeWaiter's callback may run on any thread, once or
+// (in a failing test) more; Wait()/WaitFor() block the test thread.
+#ifndef REWARDD_TESTS_INTEGRATION_JUDGE_TEST_SUPPORT_H_
+#define REWARDD_TESTS_INTEGRATION_JUDGE_TEST_SUPPORT_H_
+
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "server/judge/judge.h"
+#include "server/rubric/rubric.h"
+
+namespace rewardd {
+
+inline nlohmann::json PaperExampleJson() {
+  std::ifstream in(std::string(REWARDD_SHARED_DATA) +
+                   "/chasing_the_tail/paper_appendix_example.json");
+  return nlohmann::json::parse(in);
+}
+
+// `which`: "initial_rubric" or "refined_rubric".
+inline std::shared_ptr<const Rubric> PaperRubric(
+    const nlohmann::json& paper, const std::string& which = "refined_rubric",
+    const std::string& id = "paper") {
+  auto rubric = std::make_shared<Rubric>();
+  rubric->id = id;
+  rubric->prompt = paper["prompt"];
+  for (const auto& c : paper[which]) {
+    Criterion crit;
+    crit.id = c["local_id"];
+    crit.text = c["criterion"];
+    crit.weight = c["weight"];
+    rubric->criteria.push_back(crit);
+  }
+  rubric->version = RubricVersion(*rubric);
+  return rubric;
+}
+
+struct JudgeOutcome {
+  absl::Status status;
+  JudgeResult result;
+};
+
+// Keeps the first answer and counts every callback.
+class JudgeWaiter {
+ public:
+  JudgeCallback Callback() {
+    return [this](absl::StatusOr<JudgeResult> r) {
+      if (calls_.fetch_add(1) > 0) return;
+      if (r.ok()) {
+        out_.result = *std::move(r);
+      } else {
+        out_.status = r.status();
+      }
+      done_.Notify();
+    };
+  }
+  const JudgeOutcome& Wait() {
+    done_.WaitForNotification();
+    return out_;
+  }
+  // False when no answer came within `d`.
+  bool WaitFor(absl::Duration d) {
+    return done_.WaitForNotificationWithTimeout(d);
+  }
+  const JudgeOutcome& outcome() const { return out_; }
+  bool Done() const { return done_.HasBeenNotified(); }
+  int calls() const { return calls_.load(); }
+
+ private:
+  absl::Notification done_;
+  JudgeOutcome out_;
+  std::atomic<int> calls_{0};
+};
+
+}  // namespace rewardd
+
+#endif  // REWARDD_TESTS_INTEGRATION_JUDGE_TEST_SUPPORT_H_
