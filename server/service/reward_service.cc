@@ -338,8 +338,7 @@ RewardServiceImpl::RewardServiceImpl(const RubricStore* store,
       inline_rubrics_(options.inline_rubric_cache_size) {}
 
 template <typename Req>
-absl::StatusOr<std::shared_ptr<const GradeInput>>
-RewardServiceImpl::ResolveBase(
+absl::StatusOr<std::shared_ptr<GradeInput>> RewardServiceImpl::ResolveBase(
     const Req& request, grpc::CallbackServerContext* context,
     std::shared_ptr<const Cancellation> cancellation) const {
   auto input = std::make_shared<GradeInput>();
@@ -437,18 +436,19 @@ RewardServiceImpl::ResolveBase(
   return input;
 }
 
-void RewardServiceImpl::GradeResolved(
-    const std::shared_ptr<const GradeInput>& base, std::string response,
-    const pb::GradeOptions& options, const LabelMap& labels,
-    std::string request_id, ResponseCallback done) const {
+void RewardServiceImpl::GradeResolved(std::shared_ptr<GradeInput> input,
+                                      const std::string& response,
+                                      const pb::GradeOptions& options,
+                                      const LabelMap& labels,
+                                      std::string request_id,
+                                      ResponseCallback done) const {
   if (response.size() > options_.max_response_bytes) {
     std::move(done)(absl::InvalidArgumentError(absl::StrCat(
         "the response is ", response.size(), " bytes; the limit is ",
         options_.max_response_bytes, " (--max_response_bytes)")));
     return;
   }
-  auto input = std::make_shared<GradeInput>(*base);
-  input->response = std::move(response);
+  input->response = response;
   const bool explanations = options.include_explanations();
   grader_->Grade(
       input, options.judge(), ScoringFromProto(options),
@@ -473,14 +473,14 @@ void RewardServiceImpl::GradeOne(
     const pb::GradeRequest& request, grpc::CallbackServerContext* context,
     std::shared_ptr<const Cancellation> cancellation,
     ResponseCallback done) const {
-  absl::StatusOr<std::shared_ptr<const GradeInput>> base =
+  absl::StatusOr<std::shared_ptr<GradeInput>> base =
       ResolveBase(request, context, std::move(cancellation));
   if (!base.ok()) {
     std::move(done)(base.status());
     return;
   }
-  GradeResolved(*base, request.response(), request.options(), request.labels(),
-                request.request_id(), std::move(done));
+  GradeResolved(*std::move(base), request.response(), request.options(),
+                request.labels(), request.request_id(), std::move(done));
 }
 
 bool RewardServiceImpl::WaitIdle(absl::Time deadline) const {
@@ -542,7 +542,8 @@ grpc::ServerUnaryReactor* RewardServiceImpl::GradeGroup(
   state->remaining.store(n);
   for (size_t i = 0; i < n; ++i) {
     GradeResolved(
-        *base, request->responses(i), request->options(), request->labels(),
+        std::make_shared<GradeInput>(**base), request->responses(i),
+        request->options(), request->labels(),
         absl::StrCat(request->request_id(), "/", i),
         [state, i](absl::StatusOr<pb::GradeResponse> result) {
           if (result.ok()) {

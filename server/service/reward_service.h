@@ -99,13 +99,15 @@ class RewardServiceImpl final
   // once; a group grades each of its responses against the same base.
   // `Req` is GradeRequest or GradeGroupRequest.
   template <typename Req>
-  absl::StatusOr<std::shared_ptr<const GradeInput>> ResolveBase(
+  absl::StatusOr<std::shared_ptr<GradeInput>> ResolveBase(
       const Req& request, grpc::CallbackServerContext* context,
       std::shared_ptr<const Cancellation> cancellation) const;
 
-  // Grades `response` against `base` and calls `done` exactly once.
+  // Grades `response` against `input` (a resolved base that this call may
+  // fill in: a unary request's own, or a group's copy per response) and
+  // calls `done` exactly once.
   void GradeResolved(
-      const std::shared_ptr<const GradeInput>& base, std::string response,
+      std::shared_ptr<GradeInput> input, const std::string& response,
       const reward::v1::GradeOptions& options,
       const google::protobuf::Map<std::string, std::string>& labels,
       std::string request_id, ResponseCallback done) const;

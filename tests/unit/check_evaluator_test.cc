@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "re2/re2.h"
@@ -187,6 +188,33 @@ TEST(CheckEvaluator, RegexWithoutPrecompiledPatternStillWorks) {
 }
 
 // --- contains / not_contains -------------------------------------------------
+
+// The vectorised lowercase (shared by case-insensitive contains and the
+// regex prefilter) against absl::AsciiStrToLower, for every byte value and
+// lengths around the 16-byte blocks; ascii() sees a high byte anywhere.
+TEST(CheckEvaluator, SubjectLowercaseMatchesAsciiStrToLower) {
+  uint64_t state = 99;
+  for (int len = 0; len < 70; ++len) {
+    for (int trial = 0; trial < 30; ++trial) {
+      std::string text;
+      bool high = false;
+      for (int i = 0; i < len; ++i) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        // Mostly ASCII letters and punctuation; now and then any byte.
+        unsigned char c =
+            (state >> 40) % 8 == 0
+                ? static_cast<unsigned char>(state >> 48)
+                : static_cast<unsigned char>(32 + (state >> 48) % 95);
+        high |= c >= 0x80;
+        text.push_back(static_cast<char>(c));
+      }
+      CheckSubject subject(text);
+      ASSERT_EQ(std::string(subject.lowered()), absl::AsciiStrToLower(text))
+          << "len " << len;
+      ASSERT_EQ(subject.ascii(), !high) << "len " << len;
+    }
+  }
+}
 
 TEST(CheckEvaluator, ContainsAllReportsWhatIsMissing) {
   Check c = Make(Check::Kind::kContains, {"aspirin", "ibuprofen", "rest"});

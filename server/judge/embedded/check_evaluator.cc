@@ -364,7 +364,26 @@ absl::string_view CheckSubject::lowered() {
   if (!lowered_done_) {
     lowered_.resize(text_.size());
     unsigned char high = 0;
-    for (size_t i = 0; i < text_.size(); ++i) {
+    size_t i = 0;
+#ifdef __SSE2__
+    // 16 bytes a step, as CountWords: A-Z are the bytes b with (b - 'A') <=
+    // 25 as unsigned; they get 0x20 added.
+    const __m128i upper_a = _mm_set1_epi8('A');
+    const __m128i span = _mm_set1_epi8(25);
+    const __m128i bit = _mm_set1_epi8(0x20);
+    __m128i high_bits = _mm_setzero_si128();
+    for (; i + 16 <= text_.size(); i += 16) {
+      const __m128i b =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(text_.data() + i));
+      const __m128i off = _mm_sub_epi8(b, upper_a);
+      const __m128i upper = _mm_cmpeq_epi8(_mm_min_epu8(off, span), off);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(&lowered_[i]),
+                       _mm_add_epi8(b, _mm_and_si128(upper, bit)));
+      high_bits = _mm_or_si128(high_bits, b);
+    }
+    if (_mm_movemask_epi8(high_bits) != 0) high = 0x80;
+#endif
+    for (; i < text_.size(); ++i) {
       const unsigned char c = static_cast<unsigned char>(text_[i]);
       high |= c;
       lowered_[i] = absl::ascii_tolower(c);
