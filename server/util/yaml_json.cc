@@ -184,7 +184,11 @@ class Converter {
         if (!CollectionTagOk(node.Tag(), kMapTag)) return BadTag(node);
         nlohmann::json out = nlohmann::json::object();
         for (auto it = node.begin(); it != node.end(); ++it) {
-          const YAML::Node& key = it->first;
+          // Copies (Nodes are handles): `it->first` lives in a proxy that
+          // dies with the expression, so a reference to it dangles (ASan:
+          // stack-use-after-scope).
+          const YAML::Node key = it->first;
+          const YAML::Node value = it->second;
           if (!key.IsScalar()) {
             return ErrorAt(key.Mark(), "a mapping key must be a scalar");
           }
@@ -193,7 +197,7 @@ class Converter {
             return ErrorAt(key.Mark(),
                            absl::StrCat("duplicate key \"", name, "\""));
           }
-          absl::StatusOr<nlohmann::json> v = Convert(it->second, depth + 1);
+          absl::StatusOr<nlohmann::json> v = Convert(value, depth + 1);
           if (!v.ok()) return v.status();
           out[name] = *std::move(v);
         }
