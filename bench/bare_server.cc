@@ -44,8 +44,10 @@ using reward::v1::GradeGroupResponse;
 using reward::v1::GradeRequest;
 using reward::v1::GradeResponse;
 
-// The answer rewardd would give if every criterion were met: same fields,
-// same sizes, no work.
+// The answer rewardd's embedded judge would give if every criterion were
+// met: same fields, same sizes (a probability per criterion, the three
+// timings, the judge's name), no work. proto3 leaves out zero values, so the
+// timings are small non-zero numbers, as rewardd's are.
 template <typename Req>
 void Answer(const Req& request, const std::string& request_id,
             GradeResponse* out) {
@@ -54,7 +56,7 @@ void Answer(const Req& request, const std::string& request_id,
   out->set_rubric_id(request.has_rubric() ? request.rubric().id()
                                           : request.rubric_id());
   out->set_rubric_version("0000000000000000");
-  out->set_judge("bare");
+  out->set_judge("embedded");
   double total = 0;
   if (request.has_rubric()) {
     for (const reward::v1::Criterion& c : request.rubric().criteria()) {
@@ -63,6 +65,7 @@ void Answer(const Req& request, const std::string& request_id,
       r->set_weight(c.weight());
       r->set_verdict(CriterionResult::MET);
       r->set_status(CriterionResult::OK);
+      r->set_probability(1);
       if (c.weight() > 0) total += c.weight();
     }
   } else {
@@ -72,6 +75,7 @@ void Answer(const Req& request, const std::string& request_id,
       r->set_weight(1);
       r->set_verdict(CriterionResult::MET);
       r->set_status(CriterionResult::OK);
+      r->set_probability(1);
       total += 1;
     }
   }
@@ -79,7 +83,10 @@ void Answer(const Req& request, const std::string& request_id,
   out->set_max_score(total);
   out->set_reward(1);
   out->set_valid(true);
-  out->mutable_timings()->set_total_seconds(0);
+  reward::v1::Timings* t = out->mutable_timings();
+  t->set_total_seconds(1e-5);
+  t->set_queue_seconds(1e-6);
+  t->set_judge_seconds(1e-5);
 }
 
 class BareStream final

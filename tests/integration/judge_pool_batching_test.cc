@@ -326,7 +326,10 @@ TEST_F(JudgePoolBatchingTest, HedgesAnswerStragglersFromTheFastReplica) {
   a_->SetLatency(absl::Seconds(10), absl::ZeroDuration());
   b_->SetLatency(absl::Milliseconds(20), absl::ZeroDuration());
   JudgePoolOptions o = Options();
-  o.hedge_delay = absl::Milliseconds(100);
+  // Far above the fast replica's latency even under ThreadSanitizer (which
+  // slows the in-process simulators ~10x): only the slow replica's calls
+  // are stragglers.
+  o.hedge_delay = absl::Milliseconds(600);
   o.max_hedge_ratio = 1;
   auto pool = Pool(o, &families_);
   GradeAll(*pool, 0, 6);
