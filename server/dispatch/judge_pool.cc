@@ -447,12 +447,7 @@ absl::Duration JudgePool::RetryHintLocked() const {
 }
 
 void JudgePool::Pump() {
-  struct Start {
-    CallPtr call;
-    int replica;
-    uint32_t seq;
-  };
-  std::vector<Start> start;
+  std::vector<Dispatch> start;
   std::vector<Finished> finished;
   absl::Time limit_wake = absl::InfiniteFuture();
   {
@@ -553,7 +548,7 @@ void JudgePool::Pump() {
     });
   }
   FinishAll(finished);
-  for (Start& s : start) Send(s.call, s.replica, /*slot=*/0, s.seq);
+  for (Dispatch& s : start) Send(s.call, s.replica, /*slot=*/0, s.seq);
 }
 
 void JudgePool::Send(const CallPtr& call, int replica, int slot, uint32_t seq) {
@@ -653,12 +648,7 @@ void JudgePool::RecordLatencyLocked(absl::Duration elapsed) {
 }
 
 void JudgePool::HedgeTick() {
-  struct Hedge {
-    CallPtr call;
-    int replica;
-    uint32_t seq;
-  };
-  std::vector<Hedge> hedges;
+  std::vector<Dispatch> hedges;
   absl::Time next = absl::InfiniteFuture();
   const absl::Time now = absl::Now();
   {
@@ -694,7 +684,7 @@ void JudgePool::HedgeTick() {
         // Shutdown() waits for it too (it still updates metrics).
         ++outstanding_;
         c.replica[1] = r;
-        hedges.push_back(Hedge{std::move(w.call), r, w.seq});
+        hedges.push_back(Dispatch{std::move(w.call), r, w.seq});
       }
       hedge_watch_.pop_front();
     }
@@ -702,7 +692,7 @@ void JudgePool::HedgeTick() {
     if (!hedges.empty()) PublishGaugesLocked();
   }
   if (next != absl::InfiniteFuture()) ArmHedgeTimer(next);
-  for (Hedge& h : hedges) {
+  for (Dispatch& h : hedges) {
     counters_.hedges_sent.fetch_add(1, std::memory_order_relaxed);
     if (metrics_ != nullptr) metrics_->HedgeSent();
     Send(h.call, h.replica, /*slot=*/1, h.seq);

@@ -230,6 +230,14 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
             std::shared_ptr<VerdictCache> cache, ChatJudgeCodec codec,
             std::string api_key);
 
+  // An attempt to send once the lock is released: Pump()'s first attempts
+  // and HedgeTick()'s duplicates.
+  struct Dispatch {
+    CallPtr call;
+    int replica;
+    uint32_t seq;  // the call's send count when it was decided
+  };
+
   // A vote sample: how its call differs from a plain one.
   struct Sample {
     std::string fingerprint;  // scopes dedup keys; never cached
