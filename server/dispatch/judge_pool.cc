@@ -224,6 +224,39 @@ void JudgePool::Grade(JudgeWork work, JudgeCallback done) {
   Enqueue(std::move(work), std::move(done), nullptr);
 }
 
+namespace {
+
+// CacheKey::Base (a SHA-256 of the prompt and the response) for `input`. A
+// response's work comes in one piece per criterion in per_criterion mode,
+// one after another on one thread, so the last input's key is kept per
+// thread. The memo holds a weak_ptr: equal owners mean the same live object
+// (its control block cannot be reused while the memo refers to it), so a
+// new input at a freed one's address never matches.
+CacheKey BaseKeyOf(const std::shared_ptr<const GradeInput>& input,
+                   const std::string& fingerprint, GradingMode mode,
+                   absl::string_view prompt) {
+  struct Memo {
+    std::weak_ptr<const GradeInput> input;
+    std::string fingerprint;
+    GradingMode mode = GradingMode::kAllInOne;
+    CacheKey key;
+  };
+  thread_local Memo memo;
+  const bool same_input = !memo.input.expired() &&
+                          !memo.input.owner_before(input) &&
+                          !input.owner_before(memo.input);
+  if (same_input && memo.mode == mode && memo.fingerprint == fingerprint) {
+    return memo.key;
+  }
+  memo.key = CacheKey::Base(fingerprint, mode, prompt, input->response);
+  memo.input = input;
+  memo.fingerprint = fingerprint;
+  memo.mode = mode;
+  return memo.key;
+}
+
+}  // namespace
+
 void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
                         const Sample* sample) {
   const absl::Time now = absl::Now();
@@ -250,9 +283,9 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
   std::string storage;
   const absl::string_view prompt = JudgePromptText(in, &storage);
   if (cache_ != nullptr || dedup) {
-    const CacheKey base =
-        CacheKey::Base(sample != nullptr ? sample->fingerprint : fingerprint_,
-                       call->mode, prompt, in.response);
+    const CacheKey base = BaseKeyOf(
+        work.input, sample != nullptr ? sample->fingerprint : fingerprint_,
+        call->mode, prompt);
     call->keys.reserve(work.criteria.size());
     for (uint32_t i : work.criteria) {
       call->keys.push_back(
