@@ -1,7 +1,5 @@
 #include "bench/load_generator.h"
 
-#include "absl/status/status.h"
-
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 #include <sys/resource.h>
@@ -19,6 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -117,8 +116,12 @@ class StreamWorker final
   StreamWorker(Run* run, int index, RewardService::Stub* stub,
                absl::Duration deadline);
   void Begin();
-  // False when the stream has ended (nothing was queued).
-  bool Send(GradeRequest request, Clock::time_point start);
+  enum class SendResult {
+    kSent,
+    kBroken,  // the stream has ended: nothing was queued
+    kClosed,  // Close() half-closed it (the run is draining): not queued
+  };
+  SendResult Send(GradeRequest request, Clock::time_point start);
   // Half-closes once every queued write went out.
   void Close();
   void Cancel() { context_.TryCancel(); }
@@ -233,11 +236,16 @@ void StreamWorker::Begin() {
   StartCall();
 }
 
-bool StreamWorker::Send(GradeRequest request, Clock::time_point start) {
+StreamWorker::SendResult StreamWorker::Send(GradeRequest request,
+                                            Clock::time_point start) {
   GradeRequest* to_write = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    if (broken_) return false;
+    if (broken_) return SendResult::kBroken;
+    // A call that ended just as the run switched to draining may still
+    // issue its successor; writing after WritesDone would fail it, and the
+    // run would count a failure that no server caused.
+    if (closing_) return SendResult::kClosed;
     starts_[request.request_id()] = start;
     queue_.push_back(std::move(request));
     if (!writing_) {
@@ -246,7 +254,7 @@ bool StreamWorker::Send(GradeRequest request, Clock::time_point start) {
     }
   }
   if (to_write != nullptr) StartWrite(to_write);
-  return true;
+  return SendResult::kSent;
 }
 
 void StreamWorker::Close() {
@@ -349,12 +357,20 @@ void Run::Issue(int stream, Clock::time_point start) {
                            ? source_.Unary(i)
                            : prebuilt_unary_[i % prebuilt_unary_.size()];
       r.set_request_id(absl::StrCat("s", i));
-      if (!streams_[stream % streams_.size()]->Send(std::move(r), start)) {
-        // The stream ended: count the item as failed without starting
-        // another one (a closed loop would spin on a dead stream).
-        errors_[grpc::StatusCode::UNAVAILABLE].fetch_add(1);
-        calls_total_.fetch_add(1);
-        outstanding_.fetch_sub(1, std::memory_order_acq_rel);
+      switch (streams_[stream % streams_.size()]->Send(std::move(r), start)) {
+        case StreamWorker::SendResult::kSent:
+          break;
+        case StreamWorker::SendResult::kClosed:
+          // Draining: this item is simply not issued.
+          outstanding_.fetch_sub(1, std::memory_order_acq_rel);
+          break;
+        case StreamWorker::SendResult::kBroken:
+          // The stream ended: count the item as failed without starting
+          // another one (a closed loop would spin on a dead stream).
+          errors_[grpc::StatusCode::UNAVAILABLE].fetch_add(1);
+          calls_total_.fetch_add(1);
+          outstanding_.fetch_sub(1, std::memory_order_acq_rel);
+          break;
       }
       break;
     }
