@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/integration/judge_test_support.h"
 #include "tests/integration/rewardd_process.h"
 #include "tools/judge-sim/judge_sim.h"
 
@@ -57,31 +58,15 @@ class HttpJudgeE2E : public ::testing::Test {
     nlohmann::json config = {
         {"default", "paper-judge"},
         {"judges",
-         {{{"name", "paper-judge"},
-           {"model", "judge-sim"},
-           {"mode", "all_in_one"},
-           {"replicas", {sim_->base_url()}},
-           {"pool", pool}},
-          {{"name", "per-criterion"},
-           {"model", "judge-sim"},
-           {"mode", "per_criterion"},
-           {"replicas", {sim_->base_url()}},
-           {"pool", pool}},
-          {{"name", "soft"},
-           {"model", "judge-sim"},
-           {"logprobs", true},
-           {"top_logprobs", 2},
-           {"replicas", {sim_->base_url()}},
-           {"pool", pool}},
-          {{"name", "slow"},
-           {"model", "judge-sim"},
-           {"replicas", {slow_->base_url()}},
-           {"pool", pool}},
+         {SimJudge("paper-judge", sim_->base_url(), pool,
+                   {{"mode", "all_in_one"}}),
+          SimJudge("per-criterion", sim_->base_url(), pool,
+                   {{"mode", "per_criterion"}}),
+          SimJudge("soft", sim_->base_url(), pool,
+                   {{"logprobs", true}, {"top_logprobs", 2}}),
+          SimJudge("slow", slow_->base_url(), pool),
           // Nothing listens on port 9 of loopback: every call fails.
-          {{"name", "down"},
-           {"model", "judge-sim"},
-           {"replicas", {"http://127.0.0.1:9/v1"}},
-           {"pool", pool}}}}};
+          SimJudge("down", "http://127.0.0.1:9/v1", pool)}}};
     dir_.Write("judges.json", config.dump());
     dir_.Write("rubrics/chasing_the_tail.json", ReadFile(kPaper));
     server_ = std::make_unique<RewarddProcess>(std::vector<std::string>{

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/integration/judge_test_support.h"
 #include "tests/integration/rewardd_process.h"
 #include "tools/judge-sim/judge_sim.h"
 
@@ -103,21 +104,11 @@ class JudgePoolMetricsTest : public ::testing::Test {
     nlohmann::json config = {
         {"default", "flaky"},
         {"judges",
-         {{{"name", "flaky"},
-           {"model", "judge-sim"},
-           {"mode", "all_in_one"},
-           {"replicas", {flaky_->base_url()}},
-           {"pool", pool}},
-          {{"name", "garbled"},
-           {"model", "judge-sim"},
-           {"mode", "all_in_one"},
-           {"replicas", {garbled_->base_url()}},
-           {"pool", pool}},
+         {SimJudge("flaky", flaky_->base_url(), pool, {{"mode", "all_in_one"}}),
+          SimJudge("garbled", garbled_->base_url(), pool,
+                   {{"mode", "all_in_one"}}),
           // Nothing listens on port 9 of loopback: every call fails.
-          {{"name", "down"},
-           {"model", "judge-sim"},
-           {"replicas", {"http://127.0.0.1:9/v1"}},
-           {"pool", down_pool}}}}};
+          SimJudge("down", "http://127.0.0.1:9/v1", down_pool)}}};
     dir_.Write("judges.json", config.dump());
     dir_.Write("rubrics/chasing_the_tail.json", ReadFile(kPaper));
     server_ = std::make_unique<RewarddProcess>(std::vector<std::string>{

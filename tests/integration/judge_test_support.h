@@ -1,7 +1,8 @@
 // What the tests of the HTTP judge path share: the worked example of
-// "Chasing the Tail" (../shared/data/chasing_the_tail/) as a Rubric, and a
-// waiter for one Judge::Grade() answer that also counts its callbacks, so a
-// test can check "exactly once".
+// "Chasing the Tail" (../shared/data/chasing_the_tail/) as a Rubric, a
+// judges-config entry for a judge-sim replica, and a waiter for one
+// Judge::Grade() answer that also counts its callbacks, so a test can check
+// "exactly once".
 //
 //   const nlohmann::json paper = PaperExampleJson();
 //   auto rubric = PaperRubric(paper);  // the refined rubric, id "paper"
@@ -50,6 +51,20 @@ inline std::shared_ptr<const Rubric> PaperRubric(
   }
   rubric->version = RubricVersion(*rubric);
   return rubric;
+}
+
+// One judge of a judges config served by a judge-sim replica (model
+// "judge-sim"), with `extra` fields (mode, logprobs, ...) merged in.
+inline nlohmann::json SimJudge(const std::string& name,
+                               const std::string& replica,
+                               const nlohmann::json& pool,
+                               const nlohmann::json& extra = {}) {
+  nlohmann::json judge = {{"name", name},
+                          {"model", "judge-sim"},
+                          {"replicas", nlohmann::json::array({replica})},
+                          {"pool", pool}};
+  if (extra.is_object()) judge.update(extra);
+  return judge;
 }
 
 struct JudgeOutcome {
