@@ -377,22 +377,41 @@ void Run::Issue(int stream, Clock::time_point start) {
   }
 }
 
-void Run::IssueUnary(int64_t i, Clock::time_point start) {
-  struct Call {
-    grpc::ClientContext context;
-    GradeRequest owned;
-    GradeResponse response;
-  };
-  auto* call = new Call;
-  call->context.set_deadline(
-      absl::ToChronoTime(absl::Now() + options_.deadline));
-  const GradeRequest* request;
-  if (prebuilt_unary_.empty()) {
-    call->owned = source_.Unary(i);
-    request = &call->owned;
+namespace {
+
+// One unary-style call in flight: its context (with the per-call deadline),
+// the request when it is built for this call, and the answer.
+template <typename Req, typename Resp>
+struct PendingCall {
+  grpc::ClientContext context;
+  Req owned;
+  Resp response;
+};
+
+// A new call whose request is prebuilt[i % size] or, when nothing was
+// prebuilt, owned = build(); *request points at whichever it is.
+template <typename Req, typename Resp, typename Build>
+PendingCall<Req, Resp>* NewCall(const std::vector<Req>& prebuilt, int64_t i,
+                                absl::Duration deadline, Build build,
+                                const Req** request) {
+  auto* call = new PendingCall<Req, Resp>;
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  if (prebuilt.empty()) {
+    call->owned = build();
+    *request = &call->owned;
   } else {
-    request = &prebuilt_unary_[i % prebuilt_unary_.size()];
+    *request = &prebuilt[i % prebuilt.size()];
   }
+  return call;
+}
+
+}  // namespace
+
+void Run::IssueUnary(int64_t i, Clock::time_point start) {
+  const GradeRequest* request;
+  auto* call = NewCall<GradeRequest, GradeResponse>(
+      prebuilt_unary_, i, options_.deadline, [&] { return source_.Unary(i); },
+      &request);
   NextStub()->async()->Grade(&call->context, request, &call->response,
                              [this, call, start](grpc::Status status) {
                                const bool invalid =
@@ -403,21 +422,10 @@ void Run::IssueUnary(int64_t i, Clock::time_point start) {
 }
 
 void Run::IssueGroup(int64_t i, Clock::time_point start) {
-  struct Call {
-    grpc::ClientContext context;
-    GradeGroupRequest owned;
-    GradeGroupResponse response;
-  };
-  auto* call = new Call;
-  call->context.set_deadline(
-      absl::ToChronoTime(absl::Now() + options_.deadline));
   const GradeGroupRequest* request;
-  if (prebuilt_group_.empty()) {
-    call->owned = source_.Group(i);
-    request = &call->owned;
-  } else {
-    request = &prebuilt_group_[i % prebuilt_group_.size()];
-  }
+  auto* call = NewCall<GradeGroupRequest, GradeGroupResponse>(
+      prebuilt_group_, i, options_.deadline, [&] { return source_.Group(i); },
+      &request);
   NextStub()->async()->GradeGroup(
       &call->context, request, &call->response,
       [this, call, start](grpc::Status status) {
@@ -435,23 +443,17 @@ void Run::IssueGroup(int64_t i, Clock::time_point start) {
 }
 
 void Run::IssueGet(int64_t i, Clock::time_point start) {
-  struct Call {
-    grpc::ClientContext context;
-    GetRubricRequest owned;
-    GetRubricResponse response;
-  };
-  auto* call = new Call;
-  call->context.set_deadline(
-      absl::ToChronoTime(absl::Now() + options_.deadline));
   const GetRubricRequest* request;
-  if (prebuilt_get_.empty()) {
-    GradeRequest u = source_.Unary(i);
-    call->owned.set_rubric_set(u.rubric_set());
-    call->owned.set_rubric_id(u.rubric_id());
-    request = &call->owned;
-  } else {
-    request = &prebuilt_get_[i % prebuilt_get_.size()];
-  }
+  auto* call = NewCall<GetRubricRequest, GetRubricResponse>(
+      prebuilt_get_, i, options_.deadline,
+      [&] {
+        const GradeRequest u = source_.Unary(i);
+        GetRubricRequest get;
+        get.set_rubric_set(u.rubric_set());
+        get.set_rubric_id(u.rubric_id());
+        return get;
+      },
+      &request);
   NextStub()->async()->GetRubric(&call->context, request, &call->response,
                                  [this, call, start](grpc::Status status) {
                                    delete call;
