@@ -245,6 +245,13 @@ TEST(RequestSourceTest, RubricSetByReferenceIsTheInlineRubric) {
   EXPECT_EQ(r.rubric_id(), "bench-2");
   EXPECT_FALSE(r.has_rubric());
   EXPECT_EQ(r.response(), (*src)->Unary(2 * 16 + 5).response());
+  // A group by reference too: an empty inline rubric next to the reference
+  // would be refused by rewardd (INVALID_ARGUMENT, both kinds set).
+  reward::v1::GradeGroupRequest g = (*by_ref)->Group(2);
+  EXPECT_EQ(g.rubric_set(), "benchset");
+  EXPECT_EQ(g.rubric_id(), "bench-2");
+  EXPECT_FALSE(g.has_rubric());
+  EXPECT_EQ(g.responses_size(), 16);
 }
 
 TEST(ProcessCpuTest, ReadsOwnCpuTime) {

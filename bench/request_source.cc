@@ -351,7 +351,10 @@ reward::v1::GradeGroupRequest RequestSource::Group(int64_t i) const {
     reward::v1::GradeRequest base = BuildUnary(prompt, 0);
     g.set_rubric_set(base.rubric_set());
     g.set_rubric_id(base.rubric_id());
-    *g.mutable_rubric() = std::move(*base.mutable_rubric());
+    // mutable_rubric() would add an empty inline rubric to a by-reference
+    // group, which rewardd rightly refuses (both kinds of rubric set).
+    if (base.has_rubric())
+      *g.mutable_rubric() = std::move(*base.mutable_rubric());
     g.set_prompt(base.prompt());
     *g.mutable_options() = base.options();
     for (int m = 0; m < group_size_; ++m) g.add_responses(Response(prompt, m));
