@@ -127,8 +127,14 @@ JudgeVerdictMetrics::Cell* JudgeVerdictMetrics::FindJudge(
 void JudgeVerdictMetrics::OnGraded(const pb::GradeResponse& response) {
   if (response.criteria_size() == 0) return;  // never reached a judge
   Cell* cell = FindJudge(response.judge());
+  // Counted here, then added once per status: a counter increment is a
+  // compare-and-swap on a line every grading thread shares.
+  std::array<int, kStatuses> counts{};
   for (const pb::CriterionResult& c : response.criteria()) {
-    cell->verdicts[StatusIndex(c.status())]->Increment();
+    ++counts[StatusIndex(c.status())];
+  }
+  for (int i = 0; i < kStatuses; ++i) {
+    if (counts[i] > 0) cell->verdicts[i]->Increment(counts[i]);
   }
   const double judge_seconds = response.timings().judge_seconds();
   cell->judge_seconds->Observe(judge_seconds);

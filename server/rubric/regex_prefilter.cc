@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "re2/filtered_re2.h"
 #include "re2/re2.h"
+#include "server/util/substring_search.h"
 
 namespace rewardd {
 
@@ -47,7 +48,7 @@ bool RegexPrefilter::Excludes(absl::string_view lowered) const {
   std::vector<int> matched;
   matched.reserve(atoms_.size());
   for (size_t i = 0; i < atoms_.size(); ++i) {
-    if (absl::StrContains(lowered, atoms_[i])) {
+    if (ContainsSubstring(lowered, atoms_[i])) {
       matched.push_back(static_cast<int>(i));
     }
   }

@@ -27,6 +27,7 @@
 #include "reward/v1/reward.grpc.pb.h"
 #include "server/grading/grader.h"
 #include "server/rubric/rubric_store.h"
+#include "server/service/arena_message_allocator.h"
 #include "server/service/grade_observer.h"
 #include "server/service/inline_rubric_cache.h"
 #include "server/service/token_auth.h"
@@ -85,15 +86,18 @@ class RewardServiceImpl final
       const reward::v1::GetRubricRequest* request,
       reward::v1::GetRubricResponse* response) override;
 
-  // Called exactly once with the response or a whole-request error.
-  using ResponseCallback =
-      absl::AnyInvocable<void(absl::StatusOr<reward::v1::GradeResponse>) &&>;
+  // Called exactly once: OK once the answer is in the caller's `out`
+  // message, or a whole-request error (then `out` is untouched).
+  using DoneCallback = absl::AnyInvocable<void(absl::Status) &&>;
 
-  // Grades one request (Grade and each GradeStream item).
+  // Grades one request (Grade and each GradeStream item) into `out`, which
+  // must stay alive until `done` runs. Filling the caller's message (for
+  // Grade, gRPC's own, on the call's arena) spares a copy and a heap tree
+  // of criterion results per call.
   void GradeOne(const reward::v1::GradeRequest& request,
                 grpc::CallbackServerContext* context,
                 std::shared_ptr<const Cancellation> cancellation,
-                ResponseCallback done) const;
+                reward::v1::GradeResponse* out, DoneCallback done) const;
 
   // The rubric, prompt and options of a request, resolved and validated
   // once; a group grades each of its responses against the same base.
@@ -104,13 +108,14 @@ class RewardServiceImpl final
       std::shared_ptr<const Cancellation> cancellation) const;
 
   // Grades `response` against `input` (a resolved base that this call may
-  // fill in: a unary request's own, or a group's copy per response) and
-  // calls `done` exactly once.
+  // fill in: a unary request's own, or a group's copy per response) into
+  // `out` and calls `done` exactly once.
   void GradeResolved(
       std::shared_ptr<GradeInput> input, const std::string& response,
       const reward::v1::GradeOptions& options,
       const google::protobuf::Map<std::string, std::string>& labels,
-      std::string request_id, ResponseCallback done) const;
+      std::string request_id, reward::v1::GradeResponse* out,
+      DoneCallback done) const;
 
   // Drain: from now on new RPCs (and new items on open streams) are refused
   // with UNAVAILABLE, which clients retry on another replica; RPCs already
@@ -156,6 +161,12 @@ class RewardServiceImpl final
   std::atomic<bool> draining_{false};
   mutable std::atomic<int64_t> in_flight_{0};
   mutable std::atomic<int64_t> open_streams_{0};
+  // Each unary grading call's messages live on one arena (see the header).
+  ArenaMessageAllocator<reward::v1::GradeRequest, reward::v1::GradeResponse>
+      grade_allocator_;
+  ArenaMessageAllocator<reward::v1::GradeGroupRequest,
+                        reward::v1::GradeGroupResponse>
+      group_allocator_;
 };
 
 }  // namespace rewardd
