@@ -127,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string body;
   for (GradingMode mode :
        {GradingMode::kAllInOne, GradingMode::kPerCriterion}) {
-    codec.EncodeBody(mode, *input,
+    codec.EncodeBody(mode, input,
                      mode == GradingMode::kPerCriterion
                          ? absl::Span<const uint32_t>(one)
                          : absl::Span<const uint32_t>(all),

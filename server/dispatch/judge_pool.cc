@@ -7,6 +7,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "server/dispatch/vote_tally.h"
+#include "server/util/same_object.h"
 
 namespace rewardd {
 namespace {
@@ -229,9 +230,7 @@ namespace {
 // CacheKey::Base (a SHA-256 of the prompt and the response) for `input`. A
 // response's work comes in one piece per criterion in per_criterion mode,
 // one after another on one thread, so the last input's key is kept per
-// thread. The memo holds a weak_ptr: equal owners mean the same live object
-// (its control block cannot be reused while the memo refers to it), so a
-// new input at a freed one's address never matches.
+// thread (server/util/same_object.h).
 CacheKey BaseKeyOf(const std::shared_ptr<const GradeInput>& input,
                    const std::string& fingerprint, GradingMode mode,
                    absl::string_view prompt) {
@@ -242,10 +241,8 @@ CacheKey BaseKeyOf(const std::shared_ptr<const GradeInput>& input,
     CacheKey key;
   };
   thread_local Memo memo;
-  const bool same_input = !memo.input.expired() &&
-                          !memo.input.owner_before(input) &&
-                          !input.owner_before(memo.input);
-  if (same_input && memo.mode == mode && memo.fingerprint == fingerprint) {
+  if (SameLiveObject(memo.input, input) && memo.mode == mode &&
+      memo.fingerprint == fingerprint) {
     return memo.key;
   }
   memo.key = CacheKey::Base(fingerprint, mode, prompt, input->response);
@@ -328,7 +325,7 @@ void JudgePool::Enqueue(JudgeWork work, JudgeCallback done,
     // What a tokens-per-minute limit charges before the answer's usage is
     // known: the request's bytes / 4.
     thread_local std::string body;
-    codec_.EncodeBody(call->mode, *call->input, call->criteria, call->params,
+    codec_.EncodeBody(call->mode, call->input, call->criteria, call->params,
                       &body);
     call->est_tokens = static_cast<double>(body.size()) / 4;
     if (body.capacity() > (1 << 20)) std::string().swap(body);
@@ -600,7 +597,7 @@ void JudgePool::Send(const CallPtr& call, int replica, int slot, uint32_t seq) {
   }
   HttpRequest req;
   req.url = endpoints_[replica];
-  codec_.EncodeBody(call->mode, *call->input, call->criteria, call->params,
+  codec_.EncodeBody(call->mode, call->input, call->criteria, call->params,
                     &req.body);
   req.headers = headers_;
   req.timeout = std::min(config_.timeout, deadline - now);

@@ -125,7 +125,7 @@ TEST(ChatJudgeCodecTest, BodyIsValidJsonWithSamplingAndExtras) {
   auto input = PaperInput("R1");
   input->response += "\n\"quotes\" and \\ backslashes\t\x01";
   std::string body;
-  codec.EncodeBody(GradingMode::kAllInOne, *input, {0, 1}, {0.5, 64}, &body);
+  codec.EncodeBody(GradingMode::kAllInOne, input, {0, 1}, {0.5, 64}, &body);
   nlohmann::json j = nlohmann::json::parse(body);
   EXPECT_EQ(j["model"], "judge-model");
   EXPECT_EQ(j["temperature"], 0.5);
@@ -139,6 +139,68 @@ TEST(ChatJudgeCodecTest, BodyIsValidJsonWithSamplingAndExtras) {
   EXPECT_EQ(j["messages"][0]["role"], "system");
   const std::string user = j["messages"][1]["content"];
   EXPECT_NE(user.find(input->response), std::string::npos);  // round-trips
+}
+
+// The user message EncodeBody sent, read back from the JSON body.
+std::string UserContent(const ChatJudgeCodec& codec, GradingMode mode,
+                        const std::shared_ptr<GradeInput>& input,
+                        std::vector<uint32_t> criteria) {
+  std::string body;
+  codec.EncodeBody(mode, input, criteria, CallParams{}, &body);
+  return nlohmann::json::parse(body)["messages"][1]["content"];
+}
+
+// EncodeBody keeps a response's escaped prefix per thread; whatever it
+// reuses, every body must say exactly what RenderUser says for its call.
+TEST(ChatJudgeCodecTest, ReusedPrefixNeverLeaksIntoAnotherCall) {
+  const PromptTemplates defaults = PromptTemplates::Default();
+  ChatJudgeCodec codec(Config(), defaults);
+  auto expected = [&](GradingMode mode, const GradeInput& in,
+                      std::vector<uint32_t> criteria) {
+    std::string user;
+    defaults.RenderUser(mode, in, criteria, &user);
+    return user;
+  };
+  auto r1 = PaperInput("R1");
+  r1->response += "\n\"quoted\" \\ text\t\x01";  // escapes in the prefix
+  // One response's criteria in a row (the memo's hit path).
+  for (uint32_t c : {0u, 3u, 7u}) {
+    EXPECT_EQ(UserContent(codec, GradingMode::kPerCriterion, r1, {c}),
+              expected(GradingMode::kPerCriterion, *r1, {c}));
+  }
+  // The same input in another mode, then another response.
+  EXPECT_EQ(UserContent(codec, GradingMode::kAllInOne, r1, {0, 1}),
+            expected(GradingMode::kAllInOne, *r1, {0, 1}));
+  auto r2 = PaperInput("R2");
+  EXPECT_EQ(UserContent(codec, GradingMode::kPerCriterion, r2, {2}),
+            expected(GradingMode::kPerCriterion, *r2, {2}));
+  // A new input built where a freed one lived (the allocator often reuses
+  // the address) must not get the old response's text.
+  for (int i = 0; i < 8; ++i) {
+    auto a = PaperInput("R1");
+    a->response = "first " + std::to_string(i);
+    EXPECT_EQ(UserContent(codec, GradingMode::kPerCriterion, a, {1}),
+              expected(GradingMode::kPerCriterion, *a, {1}));
+    a.reset();
+    auto b = PaperInput("R1");
+    b->response = "second " + std::to_string(i);
+    EXPECT_EQ(UserContent(codec, GradingMode::kPerCriterion, b, {1}),
+              expected(GradingMode::kPerCriterion, *b, {1}));
+  }
+  // Another judge's codec with its own wording, same input, same thread.
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/other.json") << R"({"per_criterion": {"system": "S",
+      "user": "OTHER {{response}} / {{criterion}}"}})";
+  absl::StatusOr<PromptTemplates> other =
+      PromptTemplates::LoadFile(dir + "/other.json");
+  ASSERT_TRUE(other.ok()) << other.status();
+  ChatJudgeCodec other_codec(Config(), *other);
+  std::string user;
+  other->RenderUser(GradingMode::kPerCriterion, *r2, {2}, &user);
+  EXPECT_EQ(UserContent(other_codec, GradingMode::kPerCriterion, r2, {2}),
+            user);
+  EXPECT_EQ(UserContent(codec, GradingMode::kPerCriterion, r2, {2}),
+            expected(GradingMode::kPerCriterion, *r2, {2}));
 }
 
 TEST(ChatJudgeCodecTest, DecodeMissingUnknownAndTruncated) {

@@ -1,21 +1,23 @@
 #include "server/judge/http/chat_judge_codec.h"
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/util/same_object.h"
 
 namespace rewardd {
 namespace {
 
 // JSON string escaping for the large, per-call user message: one pass, no
-// intermediate json value. Bytes >= 0x80 pass through (UTF-8).
-void AppendJsonString(absl::string_view s, std::string* out) {
+// intermediate json value. Bytes >= 0x80 pass through (UTF-8). Escaping is
+// per byte, so the escaped parts of a text concatenate to its escaping.
+void AppendJsonEscaped(absl::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->reserve(out->size() + s.size() + s.size() / 16 + 2);
-  out->push_back('"');
   size_t run = 0;  // start of the pending run of plain bytes
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = s[i];
@@ -45,8 +47,15 @@ void AppendJsonString(absl::string_view s, std::string* out) {
     }
   }
   out->append(s.data() + run, s.size() - run);
+}
+
+void AppendJsonString(absl::string_view s, std::string* out) {
+  out->push_back('"');
+  AppendJsonEscaped(s, out);
   out->push_back('"');
 }
+
+std::atomic<uint64_t> next_codec_id{1};
 
 std::string Head(const HttpJudgeConfig& config, const std::string& system) {
   std::string head = "{\"model\":";
@@ -61,7 +70,9 @@ std::string Head(const HttpJudgeConfig& config, const std::string& system) {
 
 ChatJudgeCodec::ChatJudgeCodec(const HttpJudgeConfig& config,
                                PromptTemplates templates)
-    : default_mode_(config.default_mode), templates_(std::move(templates)) {
+    : default_mode_(config.default_mode),
+      templates_(std::move(templates)),
+      id_(next_codec_id.fetch_add(1, std::memory_order_relaxed)) {
   head_all_in_one_ = Head(config, templates_.System(GradingMode::kAllInOne));
   head_per_criterion_ =
       Head(config, templates_.System(GradingMode::kPerCriterion));
@@ -83,23 +94,47 @@ ChatJudgeCodec::ChatJudgeCodec(const HttpJudgeConfig& config,
   fixed_tail_ = inner(tail);
 }
 
-void ChatJudgeCodec::EncodeBody(GradingMode mode, const GradeInput& input,
+void ChatJudgeCodec::EncodeBody(GradingMode mode,
+                                const std::shared_ptr<const GradeInput>& input,
                                 absl::Span<const uint32_t> criteria,
                                 const CallParams& params,
                                 std::string* body) const {
   mode = Resolve(mode);
+  // The escaped prefix (instructions, fenced prompt and response: nearly
+  // all of a per_criterion call's bytes) is rendered, fence-tagged and
+  // escaped once per response per thread, not once per criterion.
+  struct PrefixMemo {
+    std::weak_ptr<const GradeInput> input;
+    uint64_t codec = 0;
+    GradingMode mode = GradingMode::kDefault;
+    std::string escaped;
+  };
+  thread_local PrefixMemo memo;
   thread_local std::string user;  // reused: no allocation once warm
+  if (!SameLiveObject(memo.input, input) || memo.codec != id_ ||
+      memo.mode != mode) {
+    user.clear();
+    templates_.RenderUserPrefix(mode, *input, &user);
+    memo.escaped.clear();
+    AppendJsonEscaped(user, &memo.escaped);
+    memo.input = input;
+    memo.codec = id_;
+    memo.mode = mode;
+  }
   user.clear();
-  templates_.RenderUser(mode, input, criteria, &user);
+  templates_.RenderUserSuffix(mode, *input, criteria, &user);
   const std::string& head = mode == GradingMode::kPerCriterion
                                 ? head_per_criterion_
                                 : head_all_in_one_;
   body->clear();
   // One allocation for the whole body (escapes rarely add more than 1/16).
-  body->reserve(head.size() + user.size() + user.size() / 16 +
-                fixed_tail_.size() + 96);
+  body->reserve(head.size() + memo.escaped.size() + user.size() +
+                user.size() / 16 + fixed_tail_.size() + 96);
   body->append(head);
-  AppendJsonString(user, body);
+  body->push_back('"');
+  body->append(memo.escaped);
+  AppendJsonEscaped(user, body);
+  body->push_back('"');
   absl::StrAppend(body, "}],\"temperature\":", params.temperature);
   if (params.max_tokens.has_value()) {
     absl::StrAppend(body, ",\"max_tokens\":", *params.max_tokens);
@@ -115,6 +150,10 @@ void ChatJudgeCodec::EncodeBody(GradingMode mode, const GradeInput& input,
   }
   body->push_back('}');
   if (user.capacity() > (1 << 20)) std::string().swap(user);
+  if (memo.escaped.capacity() > (1 << 20)) {
+    // A huge response's text is not kept alive on an idle thread.
+    memo = PrefixMemo();
+  }
 }
 
 namespace {

@@ -80,8 +80,11 @@ class ChatJudgeCodec {
     return mode == GradingMode::kDefault ? default_mode_ : mode;
   }
 
-  // Replaces *body.
-  void EncodeBody(GradingMode mode, const GradeInput& input,
+  // Replaces *body. The escaped user text up to the criteria (the same for
+  // all of a response's per_criterion calls) is kept per thread for the
+  // last `input` and reused while the same live input comes back.
+  void EncodeBody(GradingMode mode,
+                  const std::shared_ptr<const GradeInput>& input,
                   absl::Span<const uint32_t> criteria, const CallParams& params,
                   std::string* body) const;
 
@@ -98,6 +101,8 @@ class ChatJudgeCodec {
   std::string head_per_criterion_;  //   {"role":"user","content":
   std::string fixed_tail_;          // seed, top_p, logprobs, extras
   std::string fixed_tail_no_seed_;  // the same without seed
+  // Tells codecs apart in the per-thread memo (an address may be reused).
+  const uint64_t id_;
 };
 
 }  // namespace rewardd

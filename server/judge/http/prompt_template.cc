@@ -165,6 +165,13 @@ absl::StatusOr<PromptTemplates::ModeTemplate> PromptTemplates::Compile(
         per_criterion ? "the per_criterion user template needs {{criterion}}"
                       : "the all_in_one user template needs {{rubric}}");
   }
+  t.criteria_begin = t.user.size();
+  for (size_t i = 0; i < t.user.size(); ++i) {
+    if (t.user[i].slot == Slot::kRubric || t.user[i].slot == Slot::kCriterion) {
+      t.criteria_begin = i;
+      break;
+    }
+  }
   return t;
 }
 
@@ -248,9 +255,32 @@ void PromptTemplates::RenderUser(GradingMode mode, const GradeInput& input,
                                  absl::Span<const uint32_t> criteria,
                                  std::string* out) const {
   const ModeTemplate& t = For(mode);
+  Render(t, 0, t.user.size(), input, criteria, out);
+}
+
+void PromptTemplates::RenderUserPrefix(GradingMode mode,
+                                       const GradeInput& input,
+                                       std::string* out) const {
+  const ModeTemplate& t = For(mode);
+  Render(t, 0, t.criteria_begin, input, {}, out);
+}
+
+void PromptTemplates::RenderUserSuffix(GradingMode mode,
+                                       const GradeInput& input,
+                                       absl::Span<const uint32_t> criteria,
+                                       std::string* out) const {
+  const ModeTemplate& t = For(mode);
+  Render(t, t.criteria_begin, t.user.size(), input, criteria, out);
+}
+
+void PromptTemplates::Render(const ModeTemplate& t, size_t begin, size_t end,
+                             const GradeInput& input,
+                             absl::Span<const uint32_t> criteria,
+                             std::string* out) const {
   const Rubric& rubric = *input.rubric;
   std::string storage;
-  for (const Segment& s : t.user) {
+  for (size_t i = begin; i < end; ++i) {
+    const Segment& s = t.user[i];
     switch (s.slot) {
       case Slot::kLiteral:
         out->append(s.text);

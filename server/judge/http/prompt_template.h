@@ -69,6 +69,15 @@ class PromptTemplates {
   // kPerCriterion expects exactly one criterion.
   void RenderUser(GradingMode mode, const GradeInput& input,
                   absl::Span<const uint32_t> criteria, std::string* out) const;
+  // RenderUser in two parts: the text before the first slot that names
+  // criteria (the same for every call about one response: per_criterion's
+  // instructions, prompt and response) and the rest. Prefix + suffix equals
+  // RenderUser's text.
+  void RenderUserPrefix(GradingMode mode, const GradeInput& input,
+                        std::string* out) const;
+  void RenderUserSuffix(GradingMode mode, const GradeInput& input,
+                        absl::Span<const uint32_t> criteria,
+                        std::string* out) const;
 
   // 16 hex digits over every text; part of verdict cache keys.
   const std::string& version() const { return version_; }
@@ -83,7 +92,13 @@ class PromptTemplates {
     std::string system;
     std::string user_source;
     std::vector<Segment> user;
+    // Index of the first {{rubric}} or {{criterion}} segment (user.size()
+    // when there is none): where RenderUserPrefix stops.
+    size_t criteria_begin = 0;
   };
+  void Render(const ModeTemplate& t, size_t begin, size_t end,
+              const GradeInput& input, absl::Span<const uint32_t> criteria,
+              std::string* out) const;
   static absl::StatusOr<ModeTemplate> Compile(std::string system,
                                               std::string user,
                                               bool per_criterion);
