@@ -15,12 +15,12 @@ namespace {
 TEST(SubstringSearchTest, AgreesWithStdFindOnRandomTextOverSmallAlphabets) {
   std::mt19937 rng(7);
   // Small alphabets make first/last-byte candidates that fail in the
-  // middle frequent, and real matches land at every offset, including
-  // the last 16 starts the vector loop leaves to the tail.
+  // middle frequent, and real matches land at every offset. Haystacks up
+  // to 200 bytes: the 32-wide loop, the 16-wide loop and the tail all run.
   for (int alphabet : {2, 3, 4, 26}) {
     std::uniform_int_distribution<int> letter(0, alphabet - 1);
     for (int round = 0; round < 4000; ++round) {
-      std::string hay(rng() % 120, ' ');
+      std::string hay(rng() % 200, ' ');
       for (char& c : hay) c = static_cast<char>('a' + letter(rng));
       std::string needle(rng() % 12, ' ');
       for (char& c : needle) c = static_cast<char>('a' + letter(rng));
@@ -32,9 +32,12 @@ TEST(SubstringSearchTest, AgreesWithStdFindOnRandomTextOverSmallAlphabets) {
       // An exact-size buffer, no terminator: under ASan (CI's second pass)
       // a read one byte past the haystack fails the test.
       const std::vector<char> exact(hay.begin(), hay.end());
-      ASSERT_EQ(
-          FindSubstring(std::string_view(exact.data(), exact.size()), needle),
-          std::string_view(hay).find(needle))
+      const std::string_view view(exact.data(), exact.size());
+      const size_t expected = std::string_view(hay).find(needle);
+      ASSERT_EQ(FindSubstring(view, needle), expected)
+          << "haystack '" << hay << "' needle '" << needle << "'";
+      // The SSE2 path too, where the machine would take the AVX2 one.
+      ASSERT_EQ(internal::FindSubstringWith(view, needle, false), expected)
           << "haystack '" << hay << "' needle '" << needle << "'";
     }
   }
@@ -42,13 +45,17 @@ TEST(SubstringSearchTest, AgreesWithStdFindOnRandomTextOverSmallAlphabets) {
 
 TEST(SubstringSearchTest, FindsTheFirstOccurrenceAtEveryPosition) {
   const std::string needle = "cavernous sinus";
-  for (size_t len = needle.size(); len < 80; ++len) {
+  for (size_t len = needle.size(); len < 100; ++len) {
     for (size_t at = 0; at + needle.size() <= len; ++at) {
       std::string hay(len, 'c');  // the needle's first byte everywhere
       hay.replace(at, needle.size(), needle);
-      ASSERT_EQ(FindSubstring(hay, needle), at) << "len " << len;
-      hay += needle;  // a later copy must not win
-      ASSERT_EQ(FindSubstring(hay, needle), at) << "len " << len;
+      for (bool avx2 : {true, false}) {
+        ASSERT_EQ(internal::FindSubstringWith(hay, needle, avx2), at)
+            << "len " << len;
+        // A later copy must not win.
+        ASSERT_EQ(internal::FindSubstringWith(hay + needle, needle, avx2), at)
+            << "len " << len;
+      }
     }
   }
 }
