@@ -5,9 +5,11 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "re2/re2.h"
 #include "server/rubric/regex_prefilter.h"
 
@@ -32,6 +34,23 @@ constexpr KindName kKindNames[] = {
     {Check::Kind::kNumeric, "numeric"},
 };
 
+bool IsWordByte(char c) { return absl::ascii_isalnum(c) || c == '_'; }
+
+// LITERAL when `pattern` is exactly \bLITERAL\b with LITERAL made of ASCII
+// word bytes and spaces, first and last a word byte (so RE2's \b there means
+// "the neighbouring byte is not a word byte"); "" otherwise.
+std::string WholeWordLiteral(absl::string_view pattern) {
+  if (!absl::ConsumePrefix(&pattern, "\\b") ||
+      !absl::ConsumeSuffix(&pattern, "\\b") || pattern.empty() ||
+      !IsWordByte(pattern.front()) || !IsWordByte(pattern.back())) {
+    return "";
+  }
+  for (char c : pattern) {
+    if (!IsWordByte(c) && c != ' ') return "";
+  }
+  return std::string(pattern);
+}
+
 absl::Status ValidateCheck(const std::string& where, Check& check) {
   switch (check.kind) {
     case Check::Kind::kNone:
@@ -53,6 +72,8 @@ absl::Status ValidateCheck(const std::string& where, Check& check) {
       check.regex = std::move(re);
       check.prefilter =
           RegexPrefilter::Create(check.pattern, !check.case_insensitive);
+      check.word_literal = WholeWordLiteral(check.pattern);
+      if (check.case_insensitive) absl::AsciiStrToLower(&check.word_literal);
       return absl::OkStatus();
     }
     case Check::Kind::kContains:

@@ -61,6 +61,12 @@ struct Check {
   // Literals every match contains (regex_prefilter.h), compiled with
   // `regex`; null when the pattern has none worth testing.
   std::shared_ptr<const RegexPrefilter> prefilter;
+  // Set when the pattern is a whole-word literal, `\bLITERAL\b` (LITERAL of
+  // ASCII letters, digits, '_' and spaces, starting and ending with a word
+  // byte): the usual shape of a rubric regex, matched as a substring with
+  // word boundaries instead of through RE2 (same verdicts, see
+  // check_evaluator.cc). Lower-cased when the check is case-insensitive.
+  std::string word_literal;
 };
 
 // Stable names used in JSON files and messages: "regex", "contains", ...

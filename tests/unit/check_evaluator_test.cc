@@ -149,6 +149,64 @@ TEST(CheckEvaluator, RegexPrefilterNeverChangesAVerdict) {
   EXPECT_GE(prefiltered, 6);
 }
 
+// Whole-word literal regexes (`\bterm\b`, the usual rubric shape) are
+// matched without RE2; verdicts and the matched text must be RE2's on every
+// pattern x text, boundary traps included: word bytes (letters, digits, '_')
+// next to the term, a first occurrence inside a word before a real one,
+// non-ASCII neighbours, and case folding that RE2 does beyond ASCII.
+TEST(CheckEvaluator, WholeWordLiteralsMatchExactlyAsRe2Does) {
+  const std::vector<std::pair<std::string, bool>> patterns = {
+      {R"(\bpenicillin\b)", false},  {R"(\bpenicillin\b)", true},
+      {R"(\bk1q0\b)", false},        {R"(\bKelvin\b)", true},
+      {R"(\bseptic shock\b)", true}, {R"(\bICU_2\b)", false},
+      {R"(\bx\b)", false},           {R"(\bmarker\b)", true}};
+  const std::vector<std::string> texts = {
+      "", "penicillin", "Penicillin allergy.", "a PENICILLIN dose",
+      "apenicillin then penicillin.",
+      "penicillin_ or _penicillin or penicillin2 or 2penicillin",
+      "(penicillin)",
+      "\xc3\xa9penicillin\xc3\xa9",  // non-ASCII neighbours: boundaries
+      "k1q0 k11q0 k1q00 xk1q0", "k1q00 k1q0",
+      "\xe2\x84\xaaelvin scale",  // KELVIN SIGN + "elvin"
+      "kelvin",
+      // Inside a term, (?i) RE2 folds these onto ASCII: a KELVIN SIGN for
+      // k and a LONG S for s. An ASCII lowercase cannot, so these texts
+      // must go to RE2.
+      "Septic \xc5\xbfhock", "mar\xe2\x84\xaaer",
+      "Septic  shock, then septic shock", "icu_2 ICU_2 ICU_22", "x", "a x b",
+      "xx x_ _x"};
+  for (const auto& [pattern, ci] : patterns) {
+    Check c = Make(Check::Kind::kRegex);
+    c.pattern = pattern;
+    c.case_insensitive = ci;
+    c = Validated(c);
+    EXPECT_FALSE(c.word_literal.empty()) << pattern << ": fast path unused";
+    for (const std::string& text : texts) {
+      re2::StringPiece match;
+      const bool expected =
+          c.regex->Match(re2::StringPiece(text.data(), text.size()), 0,
+                         text.size(), RE2::UNANCHORED, &match, 1);
+      EXPECT_EQ(Met(c, text), expected)
+          << pattern << " ci=" << ci << " on '" << text << "'";
+      const std::string want =
+          expected ? "pattern matched '" +
+                         std::string(match.data(), match.size()) + "'"
+                   : "";
+      if (expected) {
+        EXPECT_EQ(Explain(c, text), want) << pattern << " on '" << text << "'";
+      }
+    }
+  }
+  // Anything else keeps RE2.
+  for (const char* other :
+       {R"(\bpen.cillin\b)", "penicillin", R"(\b penicillin\b)",
+        R"(\bpenicillin)", R"(\b\d+\b)"}) {
+    Check c = Make(Check::Kind::kRegex);
+    c.pattern = other;
+    EXPECT_TRUE(Validated(c).word_literal.empty()) << other;
+  }
+}
+
 // The vectorised word count against a byte-at-a-time definition, across
 // every whitespace byte and lengths around the 16-byte blocks.
 TEST(CheckEvaluator, CountWordsMatchesTheByteDefinition) {

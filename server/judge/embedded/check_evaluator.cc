@@ -45,10 +45,53 @@ bool Contains(CheckSubject& subject, absl::string_view needle,
   return ContainsSubstring(subject.lowered(), lowered_needle);
 }
 
+bool IsWordByte(char c) { return absl::ascii_isalnum(c) || c == '_'; }
+
+// The leftmost match of `\bLITERAL\b` (Check::word_literal) in `text`, or
+// npos. `haystack` is `text` itself, or its ASCII lowercase form (same
+// length) for a case-insensitive check. RE2's \b is an ASCII word boundary
+// in UTF-8 mode, and LITERAL starts and ends with a word byte, so a match is
+// an occurrence whose neighbours are not word bytes (bytes >= 0x80 are not).
+size_t FindWholeWord(absl::string_view text, absl::string_view haystack,
+                     absl::string_view literal) {
+  size_t from = 0;
+  while (from < haystack.size()) {
+    const size_t at = FindSubstring(
+        std::string_view(haystack.data() + from, haystack.size() - from),
+        std::string_view(literal.data(), literal.size()));
+    if (at == std::string_view::npos) return absl::string_view::npos;
+    const size_t begin = from + at, end = begin + literal.size();
+    if ((begin == 0 || !IsWordByte(text[begin - 1])) &&
+        (end == text.size() || !IsWordByte(text[end]))) {
+      return begin;
+    }
+    from = begin + 1;
+  }
+  return absl::string_view::npos;
+}
+
 CheckResult EvaluateRegex(const Check& check, const RE2& re,
                           CheckSubject& subject, bool explain) {
   CheckResult r;
   const absl::string_view response = subject.text();
+  // A whole-word literal without RE2. Case-insensitive RE2 also folds
+  // non-ASCII letters onto ASCII ones (a Kelvin sign matches k), so that
+  // case only for ASCII text; a case-sensitive literal is bytes either way.
+  if (!check.word_literal.empty() &&
+      (!check.case_insensitive || subject.ascii())) {
+    const size_t at = FindWholeWord(
+        response, check.case_insensitive ? subject.lowered() : response,
+        check.word_literal);
+    r.met = at != absl::string_view::npos;
+    if (explain) {
+      r.explanation =
+          r.met ? absl::StrCat(
+                      "pattern matched ",
+                      Quote(response.substr(at, check.word_literal.size())))
+                : absl::StrCat("pattern ", Quote(check.pattern), " not found");
+    }
+    return r;
+  }
   // The literals every match needs are absent: no match, without running
   // RE2 over the whole response (regex_prefilter.h says why only for ASCII).
   if (check.prefilter != nullptr && subject.ascii() &&
