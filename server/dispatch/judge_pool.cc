@@ -737,6 +737,23 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica, int slot,
   if (answered) {
     decoded =
         codec_.Decode(call->mode, *call->input, call->criteria, result.body);
+    if (call->params.n > 1) {
+      // Several samples in one call: it is good when any choice is (the
+      // others' verdicts are then failures, which are not votes), and
+      // retried only when none could be read.
+      for (const DecodedCall& d : decoded.more_choices) {
+        if (d.outcome == DecodedCall::Outcome::kOk) {
+          decoded.outcome = DecodedCall::Outcome::kOk;
+        }
+      }
+      if (1 + decoded.more_choices.size() <
+          static_cast<size_t>(call->params.n)) {
+        counters_.short_choices.fetch_add(1, std::memory_order_relaxed);
+        if (metrics_ != nullptr) {
+          metrics_->ParseFailure(JudgeParseFailure::kShortChoices);
+        }
+      }
+    }
     counters_.calls_succeeded.fetch_add(1, std::memory_order_relaxed);
     counters_.unknown_ids.fetch_add(decoded.unknown_ids,
                                     std::memory_order_relaxed);
@@ -914,6 +931,11 @@ void JudgePool::OnHttpDone(const CallPtr& call, int replica, int slot,
           }
           break;
       }
+      if (fin.has_value()) {
+        for (DecodedCall& d : decoded.more_choices) {
+          fin->more_choices.push_back(std::move(d.verdicts));
+        }
+      }
       if (retry) {
         counters_.parse_retries.fetch_add(1, std::memory_order_relaxed);
         if (metrics_ != nullptr) {
@@ -1006,7 +1028,9 @@ void JudgePool::Finish(Finished f) {
   for (size_t i = 0; i < waiters.size(); ++i) {
     Call::Waiter& w = waiters[i];
     JudgeResult r;
-    r.verdicts = i + 1 == waiters.size() ? std::move(f.verdicts) : f.verdicts;
+    const bool last = i + 1 == waiters.size();
+    r.verdicts = last ? std::move(f.verdicts) : f.verdicts;
+    r.more_samples = last ? std::move(f.more_choices) : f.more_choices;
     if (w.follower) {
       for (Verdict& v : r.verdicts) {
         if (v.status == CriterionStatus::kOk) v.cached = true;
@@ -1247,6 +1271,7 @@ JudgePool::Stats JudgePool::stats() const {
   s.dedup_joins = counters_.dedup_joins.load(std::memory_order_relaxed);
   s.cache_hits = counters_.cache_hits.load(std::memory_order_relaxed);
   s.unknown_ids = counters_.unknown_ids.load(std::memory_order_relaxed);
+  s.short_choices = counters_.short_choices.load(std::memory_order_relaxed);
   s.prompt_tokens = counters_.prompt_tokens.load(std::memory_order_relaxed);
   s.completion_tokens =
       counters_.completion_tokens.load(std::memory_order_relaxed);
@@ -1347,18 +1372,19 @@ void JudgePool::GradeVotes(JudgeWork work, JudgeCallback done, int votes) {
       }
     }
   }
-  // All samples need a queue slot: refuse the grading as a whole rather than
-  // start samples that could not be tallied.
+  // Every call of the vote needs a queue slot: refuse the grading as a
+  // whole rather than start samples that could not be tallied.
+  const int calls = config_.vote_via_n ? 1 : votes;
   absl::Status refusal;
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_ &&
-        QueuedLocked() + static_cast<size_t>(votes) > options_.max_queue_size) {
+        QueuedLocked() + static_cast<size_t>(calls) > options_.max_queue_size) {
       counters_.refused_queue_full.fetch_add(1, std::memory_order_relaxed);
       if (metrics_ != nullptr) metrics_->QueueRefused();
       refusal = absl::ResourceExhaustedError(absl::StrCat(
-          "judge '", config_.name, "' queue has no room for ", votes,
-          " vote samples (", QueuedLocked(), " calls waiting); retry after ",
+          "judge '", config_.name, "' queue has no room for ", calls,
+          " vote call(s) (", QueuedLocked(), " calls waiting); retry after ",
           absl::FormatDuration(RetryHintLocked())));
     }
   }
@@ -1369,6 +1395,55 @@ void JudgePool::GradeVotes(JudgeWork work, JudgeCallback done, int votes) {
   counters_.votes.fetch_add(1, std::memory_order_relaxed);
   state->done = std::move(done);
   const int64_t first_seed = config_.seed.value_or(1);
+  if (config_.vote_via_n) {
+    // One call drawing all the samples as choices (the API's `n`).
+    Sample sample;
+    sample.params = CallParams{config_.vote_temperature, config_.max_tokens,
+                               first_seed, votes};
+    sample.fingerprint =
+        absl::StrCat(fingerprint_, "\x1fsample\x1f", config_.vote_temperature,
+                     "\x1f", first_seed, "\x1fn\x1f", votes);
+    Enqueue(
+        JudgeWork{work.input, work.criteria},
+        [state, votes, how = config_.vote_aggregation,
+         cache = cache_](absl::StatusOr<JudgeResult> r) {
+          for (int i = 0; i < votes; ++i) {
+            if (!r.ok()) {
+              state->samples[i] = r.status();
+              continue;
+            }
+            JudgeResult one;
+            one.queue_time = r->queue_time;
+            one.judge_time = r->judge_time;
+            const bool call_failed =
+                r->more_samples.empty() &&
+                std::none_of(r->verdicts.begin(), r->verdicts.end(),
+                             [](const Verdict& v) {
+                               return v.status == CriterionStatus::kOk;
+                             });
+            if (i == 0 || call_failed) {
+              // A failed call failed every sample the same way.
+              one.verdicts = r->verdicts;
+            } else if (static_cast<size_t>(i) <= r->more_samples.size()) {
+              one.verdicts = std::move(r->more_samples[i - 1]);
+            } else {
+              // Choices the judge did not return are failed samples, not
+              // votes (vote_via_n: false draws one call per sample).
+              one.verdicts.resize(r->verdicts.size());
+              for (Verdict& v : one.verdicts) {
+                v.status = CriterionStatus::kJudgeError;
+                v.explanation = absl::StrCat(
+                    "the judge returned ", 1 + r->more_samples.size(), " of ",
+                    votes, " choices; set vote_via_n: false if it ignores n");
+              }
+            }
+            state->samples[i] = std::move(one);
+          }
+          TallyAndAnswer(*state, how, cache.get());
+        },
+        &sample);
+    return;
+  }
   for (int i = 0; i < votes; ++i) {
     Sample sample;
     sample.params = CallParams{config_.vote_temperature, config_.max_tokens,

@@ -201,6 +201,7 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
     uint64_t prompt_tokens = 0;
     uint64_t completion_tokens = 0;
     uint64_t votes = 0;             // gradings by vote (n samples each)
+    uint64_t short_choices = 0;     // vote calls answered with < n choices
     uint64_t rate_limit_waits = 0;  // times the queue waited for a limit
     uint64_t batches_released = 0;  // batching windows closed
     uint64_t batches_full = 0;      // ... of which reached max_batch_size
@@ -223,6 +224,8 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
     std::vector<Verdict> verdicts;  // empty: use `status` for all
     CriterionStatus status = CriterionStatus::kJudgeError;
     std::string message;
+    // A call with n > 1 choices: the verdicts of choices 2, 3, ...
+    std::vector<std::vector<Verdict>> more_choices;
   };
 
   JudgePool(HttpJudgeConfig config, JudgePoolOptions options,
@@ -354,7 +357,7 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
         parse_retries{0}, refused_queue_full{0}, dedup_joins{0}, cache_hits{0},
         unknown_ids{0}, prompt_tokens{0}, completion_tokens{0}, votes{0},
         rate_limit_waits{0}, batches_released{0}, batches_full{0},
-        hedges_sent{0}, hedges_won{0};
+        hedges_sent{0}, hedges_won{0}, short_choices{0};
   };
   Counters counters_;
 

@@ -104,6 +104,10 @@ struct Verdict {
 
 struct JudgeResult {
   std::vector<Verdict> verdicts;  // parallel to JudgeWork::criteria
+  // When one call drew several samples (a vote through the API's `n`): the
+  // verdicts of samples 2, 3, ..., each parallel to `verdicts`. Empty
+  // otherwise.
+  std::vector<std::vector<Verdict>> more_samples;
   absl::Duration queue_time = absl::ZeroDuration();
   absl::Duration judge_time = absl::ZeroDuration();
 };

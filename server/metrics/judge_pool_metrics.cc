@@ -74,6 +74,8 @@ absl::string_view JudgeParseFailureName(JudgeParseFailure kind) {
       return "bad_value";
     case JudgeParseFailure::kUnknownId:
       return "unknown_id";
+    case JudgeParseFailure::kShortChoices:
+      return "short_choices";
   }
   return "unparsable";
 }

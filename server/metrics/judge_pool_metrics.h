@@ -92,9 +92,11 @@ enum class JudgeParseFailure : int {
   kMissingCriterion,  // a criterion id the answer left out
   kBadValue,          // a criterion with a value that is not a verdict
   kUnknownId,         // an id in the answer that the rubric lacks
+  kShortChoices,      // a vote call got fewer choices than its `n`
 };
-inline constexpr int kJudgeParseFailureCount = 5;
-// "unparsable", "truncated", "missing_criterion", "bad_value", "unknown_id".
+inline constexpr int kJudgeParseFailureCount = 6;
+// "unparsable", "truncated", "missing_criterion", "bad_value", "unknown_id",
+// "short_choices".
 absl::string_view JudgeParseFailureName(JudgeParseFailure kind);
 
 // Mirrors dispatch's ReplicaSet::BreakerState, so this library does not

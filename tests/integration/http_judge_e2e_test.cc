@@ -200,13 +200,18 @@ TEST_F(HttpJudgeE2E, VotesReportAgreementAndLogprobsGiveExpectedReward) {
   sim_->ResetStats();
   pb::GradeRequest req = PaperRequest("refined", "R2");
   req.mutable_options()->set_votes(3);
+  req.mutable_options()->set_include_explanations(true);
   auto voted = client_->Grade(req);
   ASSERT_TRUE(voted.ok()) << voted.status();
   EXPECT_EQ(absl::StrCat(voted->score(), "/", voted->max_score()), "22/27");
-  EXPECT_EQ(sim_->stats().calls, 3);
+  // One call asking for n = 3 choices (vote_via_n, the default), and three
+  // votes tallied from it.
+  EXPECT_EQ(sim_->stats().calls, 1);
   for (const auto& c : voted->criteria()) {
     ASSERT_TRUE(c.has_agreement()) << c.id();
     EXPECT_DOUBLE_EQ(c.agreement(), 1.0) << c.id();
+    EXPECT_THAT(c.explanation(), ::testing::HasSubstr("(3 of 3 votes)"))
+        << c.id();
   }
   EXPECT_FALSE(voted->has_expected_reward());  // no probabilities
 

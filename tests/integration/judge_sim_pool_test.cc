@@ -460,8 +460,20 @@ TEST_F(JudgePoolTest, JudgesConfigBuildsWorkingJudges) {
 // expected tally follows from its documented draw (SimSampledVerdict).
 // ---------------------------------------------------------------------------
 
-class JudgePoolVoteTest : public JudgePoolTest {
+// Every vote test runs both ways of drawing samples: one call asking for n
+// choices (vote_via_n, the default) and one call per sample. The verdicts
+// must be the same; only the number of calls differs.
+class JudgePoolVoteTest : public JudgePoolTest,
+                          public testing::WithParamInterface<bool> {
  protected:
+  bool via_n() const { return GetParam(); }
+  // Judge calls that drawing `votes` samples takes.
+  int64_t Calls(int votes) const { return via_n() ? 1 : votes; }
+  HttpJudgeConfig VoteConfig() {
+    HttpJudgeConfig c = Config();
+    c.vote_via_n = via_n();
+    return c;
+  }
   void SetUp() override {
     JudgePoolTest::SetUp();
     SimOptions o;
@@ -483,8 +495,8 @@ class JudgePoolVoteTest : public JudgePoolTest {
   }
 };
 
-TEST_F(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
-  HttpJudgeConfig c = Config();
+TEST_P(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
+  HttpJudgeConfig c = VoteConfig();
   c.votes = 5;
   c.vote_aggregation = VoteAggregation::kMean;
   auto cache = std::make_shared<VerdictCache>(1 << 20);
@@ -508,8 +520,8 @@ TEST_F(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
     split = split || (yes != 0 && yes != 5);
   }
   const SimStats s = sim_->stats();
-  EXPECT_EQ(s.calls, 5);
-  EXPECT_EQ(s.sampled_calls, 5);  // every sample at temperature > 0
+  EXPECT_EQ(s.calls, Calls(5));
+  EXPECT_EQ(s.sampled_calls, Calls(5));  // every sample at temperature > 0
   // The samples must not all agree on this data, or the test proves little.
   EXPECT_TRUE(split);
   EXPECT_GT(s.sampled_flips, 0);
@@ -523,7 +535,7 @@ TEST_F(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
     EXPECT_EQ(again.result.verdicts[i].agreement,
               o.result.verdicts[i].agreement);
   }
-  EXPECT_EQ(sim_->stats().calls, 5);
+  EXPECT_EQ(sim_->stats().calls, Calls(5));
 
   // A request may override the judge's votes: 1 is one call at
   // temperature 0 (the rule's verdicts, no agreement)...
@@ -532,21 +544,21 @@ TEST_F(JudgePoolVoteTest, MeanOfSamplesWithDistinctSeedsAndAgreement) {
   const JudgeOutcome one = GradeSync(*pool, single, All(*rubric_));
   ExpectRuleVerdicts(one, *single, All(*rubric_));
   EXPECT_FALSE(one.result.verdicts[0].agreement.has_value());
-  EXPECT_EQ(sim_->stats().calls, 6);
-  EXPECT_EQ(sim_->stats().sampled_calls, 5);
+  EXPECT_EQ(sim_->stats().calls, Calls(5) + 1);
+  EXPECT_EQ(sim_->stats().sampled_calls, Calls(5));
   // ...and 3 is three samples, cached apart from the 5-vote tally.
   auto three = Input("R1");
   three->votes = 3;
   const JudgeOutcome t = GradeSync(*pool, three, All(*rubric_));
-  EXPECT_EQ(sim_->stats().calls, 9);
+  EXPECT_EQ(sim_->stats().calls, Calls(5) + 1 + Calls(3));
   for (size_t i = 0; i < rubric_->criteria.size(); ++i) {
     const int yes = YesVotes(rubric_->criteria[i], three->response, 1, 3);
     EXPECT_EQ(t.result.verdicts[i].met, 2 * yes > 3);
   }
 }
 
-TEST_F(JudgePoolVoteTest, MajorityPerCriterionAveragesLogprobs) {
-  HttpJudgeConfig c = Config();
+TEST_P(JudgePoolVoteTest, MajorityPerCriterionAveragesLogprobs) {
+  HttpJudgeConfig c = VoteConfig();
   c.votes = 3;
   c.seed = 40;  // samples use seeds 40, 41, 42
   c.logprobs = true;
@@ -568,11 +580,11 @@ TEST_F(JudgePoolVoteTest, MajorityPerCriterionAveragesLogprobs) {
     EXPECT_NEAR(*v.probability,
                 SimRuleVerdict(crit.text, in->response) ? p : 1 - p, 1e-6);
   }
-  EXPECT_EQ(sim_->stats().per_criterion, 9);
+  EXPECT_EQ(sim_->stats().per_criterion, 3 * Calls(3));
 }
 
-TEST_F(JudgePoolVoteTest, FailedSamplesAreNeverUnmetAndLimitsAreEnforced) {
-  HttpJudgeConfig c = Config();
+TEST_P(JudgePoolVoteTest, FailedSamplesAreNeverUnmetAndLimitsAreEnforced) {
+  HttpJudgeConfig c = VoteConfig();
   c.votes = 3;
   JudgePoolOptions o = FastRetries();
   o.max_attempts = 1;
@@ -588,33 +600,75 @@ TEST_F(JudgePoolVoteTest, FailedSamplesAreNeverUnmetAndLimitsAreEnforced) {
     EXPECT_EQ(v.status, CriterionStatus::kJudgeError);
     EXPECT_THAT(v.explanation, HasSubstr("none of 3"));
   }
-  EXPECT_EQ(sim_->stats().calls, 3);
+  EXPECT_EQ(sim_->stats().calls, Calls(3));
 
   // More votes than max_votes: refused, nothing sent.
   auto many = Input("R2");
   many->votes = 5;
   const JudgeOutcome refused = GradeSync(*pool, many, All(*rubric_));
   EXPECT_EQ(refused.status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(sim_->stats().calls, 3);
+  EXPECT_EQ(sim_->stats().calls, Calls(3));
 
   // A queue without room for every sample refuses the grading as a whole.
   sim_->SetFaults(SimFaults());
   sim_->SetLatency(absl::Milliseconds(300), absl::ZeroDuration());
   JudgePoolOptions small = FastRetries();
-  small.max_queue_size = 4;  // room for one grading's 3 samples
+  // One call in flight; the queue has room for one more grading's calls
+  // (3 samples: 2 queued behind the one in flight; with n: 1 call), not
+  // for the grading after it.
+  small.max_queue_size = via_n() ? 1 : 4;
   small.max_in_flight_per_replica = 1;
   c.name = "small";
   auto tight = Pool(c, small);
-  JudgeWaiter first, second;
+  auto third_input = Input("R1");
+  third_input->response += " (a third response)";
+  JudgeWaiter first, second, third;
   tight->Grade(JudgeWork{Input("R1"), All(*rubric_)}, first.Callback());
-  tight->Grade(JudgeWork{Input("R2"), All(*rubric_)}, second.Callback());
-  ASSERT_TRUE(second.Done());
-  EXPECT_EQ(second.Wait().status.code(), absl::StatusCode::kResourceExhausted);
-  ASSERT_TRUE(first.Wait().status.ok());
-  for (const Verdict& v : first.Wait().result.verdicts) {
-    EXPECT_EQ(v.status, CriterionStatus::kOk);
+  if (via_n()) {
+    tight->Grade(JudgeWork{Input("R2"), All(*rubric_)}, second.Callback());
+  }
+  tight->Grade(JudgeWork{third_input, All(*rubric_)}, third.Callback());
+  ASSERT_TRUE(third.Done());
+  EXPECT_EQ(third.Wait().status.code(), absl::StatusCode::kResourceExhausted);
+  for (JudgeWaiter* w : {&first, &second}) {
+    if (w == &second && !via_n()) continue;
+    ASSERT_TRUE(w->Wait().status.ok());
+    for (const Verdict& v : w->Wait().result.verdicts) {
+      EXPECT_EQ(v.status, CriterionStatus::kOk);
+    }
   }
 }
+
+TEST_P(JudgePoolVoteTest, ShortChoicesAreFailedSamplesNotVotes) {
+  if (!via_n()) GTEST_SKIP() << "only a call with n choices can come short";
+  HttpJudgeConfig c = VoteConfig();
+  c.votes = 3;
+  auto pool = Pool(c);
+  SimFaults f;
+  f.max_choices = 1;  // an endpoint that ignores n
+  sim_->SetFaults(f);
+  auto in = Input("R1");
+  const JudgeOutcome o = GradeSync(*pool, in, All(*rubric_));
+  ASSERT_TRUE(o.status.ok()) << o.status;
+  for (size_t i = 0; i < rubric_->criteria.size(); ++i) {
+    const Verdict& v = o.result.verdicts[i];
+    ASSERT_EQ(v.status, CriterionStatus::kOk) << v.explanation;
+    // One sample voted: its verdict, unanimous among the one vote there is,
+    // never three agreeing votes made up from one.
+    const int yes = YesVotes(rubric_->criteria[i], in->response, 1, 1);
+    EXPECT_EQ(v.met, yes == 1);
+    EXPECT_DOUBLE_EQ(*v.agreement, 1.0);
+    EXPECT_THAT(v.explanation, HasSubstr("(1 of 1 votes; 2 failed)"));
+  }
+  EXPECT_EQ(pool->stats().short_choices, 1u);
+  EXPECT_EQ(sim_->stats().calls, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sampling, JudgePoolVoteTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "OneCallWithN"
+                                             : "OneCallPerSample";
+                         });
 
 // ---------------------------------------------------------------------------
 // Requests- and tokens-per-minute limits.

@@ -203,6 +203,51 @@ TEST(ChatJudgeCodecTest, ReusedPrefixNeverLeaksIntoAnotherCall) {
             expected(GradingMode::kPerCriterion, *r2, {2}));
 }
 
+// A vote drawn with the API's `n`: the request asks for n choices and every
+// choice is decoded on its own (a bad one fails alone).
+TEST(ChatJudgeCodecTest, NChoicesAreAskedForAndDecodedEach) {
+  ChatJudgeCodec codec(Config(), PromptTemplates::Default());
+  auto input = PaperInput("R1");
+  std::string body;
+  CallParams params{0.7, {}, 5, 3};
+  codec.EncodeBody(GradingMode::kPerCriterion, input, {0}, params, &body);
+  nlohmann::json j = nlohmann::json::parse(body);
+  EXPECT_EQ(j["n"], 3);
+  EXPECT_EQ(j["seed"], 5);
+  codec.EncodeBody(GradingMode::kPerCriterion, input, {0}, CallParams{}, &body);
+  EXPECT_FALSE(nlohmann::json::parse(body).contains("n"));  // n = 1: omitted
+
+  auto choice = [](int index, const nlohmann::json& message) {
+    return nlohmann::json{
+        {"index", index}, {"message", message}, {"finish_reason", "stop"}};
+  };
+  const std::string reply =
+      nlohmann::json{
+          {"choices",
+           {choice(0, {{"content", R"({"criteria_met": true})"}}),
+            choice(1, {{"content", ""},
+                       {"reasoning_content", R"({"criteria_met": false})"}}),
+            "not an object", choice(3, {{"content", "no idea"}})}},
+          {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 12}}}}
+          .dump();
+  absl::StatusOr<ChatCompletion> c = ParseChatCompletion(reply);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->choices.size(), 4u);
+  EXPECT_EQ(c->choices[1].reasoning_content, R"({"criteria_met": false})");
+  EXPECT_EQ(c->choices[0].reasoning_content, "");  // not another choice's
+
+  DecodedCall d = codec.Decode(GradingMode::kPerCriterion, *input, {0}, reply);
+  EXPECT_EQ(d.outcome, DecodedCall::Outcome::kOk);
+  EXPECT_TRUE(d.verdicts[0].met);
+  EXPECT_EQ(d.prompt_tokens, 100);
+  ASSERT_EQ(d.more_choices.size(), 3u);
+  EXPECT_EQ(d.more_choices[0].outcome, DecodedCall::Outcome::kOk);
+  EXPECT_FALSE(d.more_choices[0].verdicts[0].met);
+  EXPECT_EQ(d.more_choices[1].outcome, DecodedCall::Outcome::kUnparsable);
+  EXPECT_EQ(d.more_choices[2].outcome, DecodedCall::Outcome::kUnparsable);
+  EXPECT_EQ(d.more_choices[2].verdicts[0].status, CriterionStatus::kParseError);
+}
+
 TEST(ChatJudgeCodecTest, DecodeMissingUnknownAndTruncated) {
   ChatJudgeCodec codec(Config(), PromptTemplates::Default());
   auto input = PaperInput("R1");

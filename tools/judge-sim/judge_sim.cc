@@ -500,113 +500,130 @@ class JudgeSim::Impl {
     }
     int flips = 0;
     const bool want_logprobs = body.value("logprobs", false);
-    Answer a;
-    a.top = want_logprobs ? std::max(1, body.value("top_logprobs", 0)) : 0;
-    std::string reasoning;
-    if (fault == Fault::kThink) {
-      const std::string think =
-          "<think>\nLet me check each criterion. A first draft would be "
-          "{\"criteria_met\": false, \"c1\": \"no\"} but I should read the "
-          "response again.\n</think>\n";
-      if (faults.think_in_reasoning_content) {
-        reasoning = think.substr(7, think.size() - 7 - 10);
-      } else {
-        a.Text(think);
-      }
+    // `n` choices (the API's n, for votes): choice k samples with seed + k,
+    // so the choices of one sampled request differ as real samples do.
+    int n = 1;
+    if (body.contains("n") && body["n"].is_number_integer()) {
+      n = static_cast<int>(
+          std::clamp<int64_t>(body["n"].get<int64_t>(), 1, 64));
     }
-    const auto* oracle =
-        [&]() -> const absl::flat_hash_map<std::string, bool>* {
-      auto it = oracle_.find(request.response);
-      return it == oracle_.end() ? nullptr : &it->second;
-    }();
+    if (faults.max_choices > 0) n = std::min(n, faults.max_choices);
+    nlohmann::json choices = nlohmann::json::array();
+    size_t completion_bytes = 0;
     int met_count = 0, unmet_count = 0, oracle_hits = 0;
-    auto decide = [&](const std::string& text) {
-      if (oracle != nullptr) {
-        auto it = oracle->find(text);
-        if (it != oracle->end()) {
-          ++oracle_hits;
-          return it->second;
+    for (int k = 0; k < n; ++k) {
+      const int64_t choice_seed = seed + k;
+      Answer a;
+      a.top = want_logprobs ? std::max(1, body.value("top_logprobs", 0)) : 0;
+      std::string reasoning;
+      if (fault == Fault::kThink) {
+        const std::string think =
+            "<think>\nLet me check each criterion. A first draft would be "
+            "{\"criteria_met\": false, \"c1\": \"no\"} but I should read the "
+            "response again.\n</think>\n";
+        if (faults.think_in_reasoning_content) {
+          reasoning = think.substr(7, think.size() - 7 - 10);
+        } else {
+          a.Text(think);
         }
       }
-      return SimRuleVerdict(text, request.response);
-    };
-    // The answered verdict and the probability its token gets.
-    auto answer = [&](const std::string& text, double* p) {
-      const bool verdict = decide(text);
-      *p = SimConfidence(text);
-      if (!sampled) return verdict;
-      const bool drawn =
-          SimSampledVerdict(verdict, text, request.response, seed);
-      if (drawn != verdict) {
-        ++flips;
-        *p = 1 - *p;
-      }
-      return drawn;
-    };
-    if (fault == Fault::kGarbage) {
-      a.Text(
-          "The response is thorough and well organised; overall I would "
-          "rate it highly.");
-    } else if (request.per_criterion) {
-      const std::string text =
-          request.criteria.empty() ? "" : request.criteria.back().second;
-      double p = 0;
-      const bool met = answer(text, &p);
-      (met ? met_count : unmet_count)++;
-      a.Text("{\"criteria_met\": ");
-      a.Verdict(met, true, p);
-      a.Text(absl::StrCat(
-          ", \"explanation\": \"simulated: ",
-          met ? "the response meets it" : "not found in the response", "\"}"));
-    } else {
-      a.Text("{");
-      for (size_t i = 0; i < request.criteria.size(); ++i) {
-        const auto& [id, text] = request.criteria[i];
+      const auto* oracle =
+          [&]() -> const absl::flat_hash_map<std::string, bool>* {
+        auto it = oracle_.find(request.response);
+        return it == oracle_.end() ? nullptr : &it->second;
+      }();
+      auto decide = [&](const std::string& text) {
+        if (oracle != nullptr) {
+          auto it = oracle->find(text);
+          if (it != oracle->end()) {
+            ++oracle_hits;
+            return it->second;
+          }
+        }
+        return SimRuleVerdict(text, request.response);
+      };
+      // The answered verdict and the probability its token gets.
+      auto answer = [&](const std::string& text, double* p) {
+        const bool verdict = decide(text);
+        *p = SimConfidence(text);
+        if (!sampled) return verdict;
+        const bool drawn =
+            SimSampledVerdict(verdict, text, request.response, choice_seed);
+        if (drawn != verdict) {
+          ++flips;
+          *p = 1 - *p;
+        }
+        return drawn;
+      };
+      if (fault == Fault::kGarbage) {
+        a.Text(
+            "The response is thorough and well organised; overall I would "
+            "rate it highly.");
+      } else if (request.per_criterion) {
+        const std::string text =
+            request.criteria.empty() ? "" : request.criteria.back().second;
         double p = 0;
         const bool met = answer(text, &p);
         (met ? met_count : unmet_count)++;
-        a.Text(absl::StrCat(i > 0 ? ", " : "", "\"", id, "\": \""));
-        a.Verdict(met, false, p);
-        a.Text("\"");
+        a.Text("{\"criteria_met\": ");
+        a.Verdict(met, true, p);
+        a.Text(absl::StrCat(
+            ", \"explanation\": \"simulated: ",
+            met ? "the response meets it" : "not found in the response",
+            "\"}"));
+      } else {
+        a.Text("{");
+        for (size_t i = 0; i < request.criteria.size(); ++i) {
+          const auto& [id, text] = request.criteria[i];
+          double p = 0;
+          const bool met = answer(text, &p);
+          (met ? met_count : unmet_count)++;
+          a.Text(absl::StrCat(i > 0 ? ", " : "", "\"", id, "\": \""));
+          a.Verdict(met, false, p);
+          a.Text("\"");
+        }
+        a.Text("}");
       }
-      a.Text("}");
-    }
-    std::string finish = "stop";
-    // max_tokens: ~4 bytes a token, as a budget the answer must fit in.
-    const int64_t max_tokens = body.value("max_tokens", int64_t{0});
-    size_t keep = a.content.size();
-    if (fault == Fault::kTruncate) keep = a.content.size() / 2;
-    if (max_tokens > 0) keep = std::min<size_t>(keep, max_tokens * 4);
-    if (keep < a.content.size()) {
-      finish = "length";
-      a.content.resize(keep);
-      // Drop tokens past the cut (and the one it splits).
-      nlohmann::json kept = nlohmann::json::array();
-      size_t pos = 0;
-      for (auto& t : a.tokens) {
-        const size_t len = t["token"].get<std::string>().size();
-        if (pos + len > keep) break;
-        pos += len;
-        kept.push_back(std::move(t));
+      std::string finish = "stop";
+      // max_tokens: ~4 bytes a token, as a budget the answer must fit in.
+      const int64_t max_tokens = body.value("max_tokens", int64_t{0});
+      size_t keep = a.content.size();
+      if (fault == Fault::kTruncate) keep = a.content.size() / 2;
+      if (max_tokens > 0) keep = std::min<size_t>(keep, max_tokens * 4);
+      if (keep < a.content.size()) {
+        finish = "length";
+        a.content.resize(keep);
+        // Drop tokens past the cut (and the one it splits).
+        nlohmann::json kept = nlohmann::json::array();
+        size_t pos = 0;
+        for (auto& t : a.tokens) {
+          const size_t len = t["token"].get<std::string>().size();
+          if (pos + len > keep) break;
+          pos += len;
+          kept.push_back(std::move(t));
+        }
+        a.content.resize(pos);
+        a.tokens = std::move(kept);
       }
-      a.content.resize(pos);
-      a.tokens = std::move(kept);
+      nlohmann::json message = {{"role", "assistant"}, {"content", a.content}};
+      if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+      nlohmann::json choice = {
+          {"index", 0}, {"message", message}, {"finish_reason", finish}};
+      if (want_logprobs) choice["logprobs"] = {{"content", a.tokens}};
+      choice["index"] = k;
+      completion_bytes += a.content.size();
+      choices.push_back(std::move(choice));
     }
-    nlohmann::json message = {{"role", "assistant"}, {"content", a.content}};
-    if (!reasoning.empty()) message["reasoning_content"] = reasoning;
-    nlohmann::json choice = {
-        {"index", 0}, {"message", message}, {"finish_reason", finish}};
-    if (want_logprobs) choice["logprobs"] = {{"content", a.tokens}};
     nlohmann::json out = {
         {"id", "chatcmpl-sim"},
         {"object", "chat.completion"},
         {"created", absl::ToUnixSeconds(absl::Now())},
         {"model", body.value("model", std::string("judge-sim"))},
-        {"choices", nlohmann::json::array({choice})},
+        {"choices", std::move(choices)},
         {"usage",
          {{"prompt_tokens", all_text.size() / 4},
-          {"completion_tokens", a.content.size() / 4},
-          {"total_tokens", all_text.size() / 4 + a.content.size() / 4}}}};
+          {"completion_tokens", completion_bytes / 4},
+          {"total_tokens", all_text.size() / 4 + completion_bytes / 4}}}};
     res.set_content(out.dump(), "application/json");
     absl::MutexLock lock(&mu_);
     ++stats_.completed;

@@ -33,6 +33,10 @@
 // opposite, drawn from the request's "seed" (or its arrival number when it
 // has none), the criterion and the response: SimSampledVerdict(). Its
 // logprobs then give the answered token that same probability.
+// Choices: a request with "n": k (up to 64) gets k choices; choice i is drawn
+// as above with seed + i, so one request with n = k samples what k requests
+// with seeds seed .. seed + k - 1 would (SimFaults::max_choices caps k, as an
+// endpoint that ignores n would). Stats count the request as one call.
 //
 // Thread-safety: JudgeSim's methods may be called from any thread.
 #ifndef REWARDD_TOOLS_JUDGE_SIM_JUDGE_SIM_H_
@@ -68,6 +72,9 @@ struct SimFaults {
   absl::Duration hang = absl::Seconds(30);
   // Put think blocks in message.reasoning_content instead of content.
   bool think_in_reasoning_content = false;
+  // Answer at most this many choices whatever `n` asks (1: an endpoint that
+  // ignores n); 0 = as many as asked.
+  int max_choices = 0;
 };
 
 struct SimOptions {

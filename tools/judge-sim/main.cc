@@ -29,6 +29,9 @@ ABSL_FLAG(double, rate_reset, 0, "share whose connection is dropped");
 ABSL_FLAG(double, rate_garbage, 0, "share answered with prose, no verdict");
 ABSL_FLAG(double, rate_truncate, 0, "share cut short (finish_reason length)");
 ABSL_FLAG(double, rate_think, 0, "share that open with a <think> block");
+ABSL_FLAG(int, max_choices, 0,
+          "answer at most this many choices whatever `n` asks (1 = an "
+          "endpoint that ignores n); 0 = as many as asked");
 ABSL_FLAG(bool, think_in_reasoning_content, false,
           "send think blocks as message.reasoning_content");
 ABSL_FLAG(int, fail_first, 0, "the first N requests get --fail_first_kind");
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
   f.rate_think = absl::GetFlag(FLAGS_rate_think);
   f.think_in_reasoning_content =
       absl::GetFlag(FLAGS_think_in_reasoning_content);
+  f.max_choices = absl::GetFlag(FLAGS_max_choices);
   f.fail_first = absl::GetFlag(FLAGS_fail_first);
   f.fail_first_kind = absl::GetFlag(FLAGS_fail_first_kind);
   f.retry_after = absl::Milliseconds(1000 * absl::GetFlag(FLAGS_retry_after_s));

@@ -142,6 +142,7 @@ void ChatJudgeCodec::EncodeBody(GradingMode mode,
   if (params.seed.has_value()) {
     absl::StrAppend(body, ",\"seed\":", *params.seed);
   }
+  if (params.n > 1) absl::StrAppend(body, ",\"n\":", params.n);
   const std::string& tail =
       params.seed.has_value() ? fixed_tail_no_seed_ : fixed_tail_;
   if (!tail.empty()) {
@@ -178,16 +179,18 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
   ChatCompletion out;
   bool root_object = false;
   bool choices_array = false;
-  size_t choices = 0;
   bool choice0_object = false;
   std::string type_error;  // the first field of the wrong type
 
-  // The reasoning text: reasoning_content, else reasoning (vLLM versions
-  // differ in the name).
-  std::string TakeReasoning() {
-    if (has_reasoning_content_) return std::move(reasoning_content_);
-    if (has_reasoning_) return std::move(reasoning_);
-    return {};
+  // Sets each choice's reasoning text: reasoning_content, else reasoning
+  // (vLLM versions differ in the name).
+  void FinishReasoning() {
+    for (size_t i = 0; i < out.choices.size(); ++i) {
+      Reasoning& r = reasoning_[i];
+      out.choices[i].reasoning_content =
+          r.has_content ? std::move(r.content)
+                        : (r.has_alt ? std::move(r.alt) : std::string());
+    }
   }
 
   bool null() override { return Scalar(kNull, {}); }
@@ -223,7 +226,7 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
   enum class Ctx : uint8_t {
     kRoot,
     kChoices,
-    kChoice0,
+    kChoice,
     kMessage,
     kLogprobs,
     kLpContent,
@@ -262,7 +265,7 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
         if (k == "choices") return Key::kChoices;
         if (k == "usage") return Key::kUsage;
         break;
-      case Ctx::kChoice0:
+      case Ctx::kChoice:
         if (k == "message") return Key::kMessage;
         if (k == "finish_reason") return Key::kFinish;
         if (k == "logprobs") return Key::kLogprobs;
@@ -310,12 +313,9 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
       case Ctx::kRoot:
         if (f.key == Key::kChoices) {
           choices_array = kind == kArray;
-          choices = 0;
           choice0_object = false;
-          out.content.clear();
-          out.finish_reason.clear();
-          out.logprobs.clear();
-          ClearReasoning();
+          out.choices.clear();
+          reasoning_.clear();
           return choices_array ? Ctx::kChoices : Ctx::kSkip;
         }
         if (f.key == Key::kUsage) {
@@ -325,25 +325,27 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
         }
         return Ctx::kSkip;
       case Ctx::kChoices:
-        ++choices;
-        if (index != 0) return Ctx::kSkip;
-        choice0_object = kind == kObject;
-        return choice0_object ? Ctx::kChoice0 : Ctx::kSkip;
-      case Ctx::kChoice0:
+        // Every element gets a choice, so indices stay aligned; one that
+        // is not an object stays empty (it decodes as unparsable).
+        out.choices.emplace_back();
+        reasoning_.emplace_back();
+        if (index == 0) choice0_object = kind == kObject;
+        return kind == kObject ? Ctx::kChoice : Ctx::kSkip;
+      case Ctx::kChoice:
         switch (f.key) {
           case Key::kMessage:
-            out.content.clear();
-            ClearReasoning();
+            out.choices.back().content.clear();
+            reasoning_.back() = Reasoning();
             return kind == kObject ? Ctx::kMessage : Ctx::kSkip;
           case Key::kFinish:
             if (kind == kString) {
-              out.finish_reason = std::move(*str);
+              out.choices.back().finish_reason = std::move(*str);
             } else {
-              out.finish_reason.clear();
+              out.choices.back().finish_reason.clear();
             }
             return Ctx::kSkip;
           case Key::kLogprobs:
-            out.logprobs.clear();
+            out.choices.back().logprobs.clear();
             return kind == kObject ? Ctx::kLogprobs : Ctx::kSkip;
           default:
             return Ctx::kSkip;
@@ -352,13 +354,13 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
         std::string* target = nullptr;
         bool* has = nullptr;
         if (f.key == Key::kContent) {
-          target = &out.content;
+          target = &out.choices.back().content;
         } else if (f.key == Key::kReasoningContent) {
-          target = &reasoning_content_;
-          has = &has_reasoning_content_;
+          target = &reasoning_.back().content;
+          has = &reasoning_.back().has_content;
         } else if (f.key == Key::kReasoning) {
-          target = &reasoning_;
-          has = &has_reasoning_;
+          target = &reasoning_.back().alt;
+          has = &reasoning_.back().has_alt;
         }
         if (target != nullptr) {
           if (kind == kString) {
@@ -372,24 +374,25 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
       }
       case Ctx::kLogprobs:
         if (f.key == Key::kContent) {
-          out.logprobs.clear();
+          out.choices.back().logprobs.clear();
           return kind == kArray ? Ctx::kLpContent : Ctx::kSkip;
         }
         return Ctx::kSkip;
       case Ctx::kLpContent:
         if (kind != kObject) return Ctx::kSkip;
-        out.logprobs.emplace_back().logprob = -1e9;
+        out.choices.back().logprobs.emplace_back().logprob = -1e9;
         return Ctx::kToken;
       case Ctx::kToken:
       case Ctx::kAlt: {
         std::string* token = nullptr;
         double* logprob = nullptr;
+        TokenLogprob& lp = out.choices.back().logprobs.back();
         if (f.ctx == Ctx::kToken) {
-          token = &out.logprobs.back().token;
-          logprob = &out.logprobs.back().logprob;
+          token = &lp.token;
+          logprob = &lp.logprob;
         } else {
-          token = &out.logprobs.back().top.back().first;
-          logprob = &out.logprobs.back().top.back().second;
+          token = &lp.top.back().first;
+          logprob = &lp.top.back().second;
         }
         if (f.key == Key::kToken) {
           if (kind == kString) {
@@ -404,14 +407,14 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
             WrongType("logprob");
           }
         } else if (f.key == Key::kTopLogprobs && kind == kArray) {
-          out.logprobs.back().top.clear();
+          lp.top.clear();
           return Ctx::kTop;
         }
         return Ctx::kSkip;
       }
       case Ctx::kTop:
         if (kind != kObject) return Ctx::kSkip;
-        out.logprobs.back().top.emplace_back("", -1e9);
+        out.choices.back().logprobs.back().top.emplace_back("", -1e9);
         return Ctx::kAlt;
       case Ctx::kUsage:
         if (f.key == Key::kPromptTokens || f.key == Key::kCompletionTokens) {
@@ -443,15 +446,14 @@ class CompletionReader : public nlohmann::json_sax<nlohmann::json> {
     stack_.pop_back();
     return true;
   }
-  void ClearReasoning() {
-    reasoning_content_.clear();
-    reasoning_.clear();
-    has_reasoning_content_ = has_reasoning_ = false;
-  }
+  // A choice's reasoning under either name, until FinishReasoning().
+  struct Reasoning {
+    std::string content, alt;
+    bool has_content = false, has_alt = false;
+  };
 
   std::vector<Frame> stack_;
-  std::string reasoning_content_, reasoning_;
-  bool has_reasoning_content_ = false, has_reasoning_ = false;
+  std::vector<Reasoning> reasoning_;  // parallel to out.choices
 };
 
 }  // namespace
@@ -467,7 +469,8 @@ absl::StatusOr<ChatCompletion> ParseChatCompletion(absl::string_view body) {
   if (!parsed || !reader.root_object) {
     return absl::InvalidArgumentError("the judge's reply is not JSON");
   }
-  if (!reader.choices_array || reader.choices == 0 || !reader.choice0_object) {
+  if (!reader.choices_array || reader.out.choices.empty() ||
+      !reader.choice0_object) {
     return absl::InvalidArgumentError("the judge's reply has no choices");
   }
   // The reply is untrusted: a field of another type ("logprob": "x") is
@@ -477,31 +480,47 @@ absl::StatusOr<ChatCompletion> ParseChatCompletion(absl::string_view body) {
         absl::StrCat("the judge's reply has a field of the wrong type (",
                      reader.type_error, ")"));
   }
-  ChatCompletion c = std::move(reader.out);
-  c.reasoning_content = reader.TakeReasoning();
-  return c;
+  reader.FinishReasoning();
+  return std::move(reader.out);
 }
 
 DecodedCall ChatJudgeCodec::Decode(GradingMode mode, const GradeInput& input,
                                    absl::Span<const uint32_t> criteria,
                                    absl::string_view body) const {
   mode = Resolve(mode);
+  absl::StatusOr<ChatCompletion> c = ParseChatCompletion(body);
+  if (!c.ok()) {
+    DecodedCall out;
+    out.verdicts.resize(criteria.size());
+    out.error = std::string(c.status().message());
+    for (Verdict& v : out.verdicts) {
+      v.status = CriterionStatus::kParseError;
+      v.explanation = out.error;
+    }
+    return out;
+  }
+  DecodedCall out = DecodeChoice(mode, input, criteria, c->choices[0]);
+  out.prompt_tokens = c->prompt_tokens;
+  out.completion_tokens = c->completion_tokens;
+  for (size_t i = 1; i < c->choices.size(); ++i) {
+    out.more_choices.push_back(
+        DecodeChoice(mode, input, criteria, c->choices[i]));
+  }
+  return out;
+}
+
+DecodedCall ChatJudgeCodec::DecodeChoice(GradingMode mode,
+                                         const GradeInput& input,
+                                         absl::Span<const uint32_t> criteria,
+                                         const ChatChoice& choice) const {
   DecodedCall out;
   out.verdicts.resize(criteria.size());
   for (Verdict& v : out.verdicts) v.status = CriterionStatus::kParseError;
-  absl::StatusOr<ChatCompletion> c = ParseChatCompletion(body);
-  if (!c.ok()) {
-    out.error = std::string(c.status().message());
-    for (Verdict& v : out.verdicts) v.explanation = out.error;
-    return out;
-  }
-  out.prompt_tokens = c->prompt_tokens;
-  out.completion_tokens = c->completion_tokens;
   // Reasoning models sometimes put the whole answer in reasoning_content.
-  absl::string_view text = c->content;
-  absl::Span<const TokenLogprob> logprobs = c->logprobs;
+  absl::string_view text = choice.content;
+  absl::Span<const TokenLogprob> logprobs = choice.logprobs;
   if (absl::StripAsciiWhitespace(text).empty()) {
-    text = c->reasoning_content;
+    text = choice.reasoning_content;
     logprobs = {};
   }
   VerdictParse parse;
@@ -536,7 +555,7 @@ DecodedCall ChatJudgeCodec::Decode(GradingMode mode, const GradeInput& input,
         break;
     }
   }
-  const bool truncated = c->finish_reason == "length";
+  const bool truncated = choice.finish_reason == "length";
   if (truncated && !complete) {
     out.outcome = DecodedCall::Outcome::kTruncated;
     out.error = "the judge's answer was cut off (finish_reason: length)";

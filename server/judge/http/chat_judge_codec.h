@@ -39,14 +39,24 @@ struct CallParams {
   // Replaces the configured seed (vote samples must differ); unset = the
   // judge's `seed`, if any.
   std::optional<int64_t> seed;
+  // Choices asked for in one call (the API's `n`): votes drawn by one
+  // request, so the prompt is sent, billed and prefilled once.
+  int n = 1;
 };
 
-// The parts of a Chat Completions response rewardd reads.
-struct ChatCompletion {
+// One choice of a Chat Completions response: the parts rewardd reads.
+struct ChatChoice {
   std::string content;
   std::string reasoning_content;  // vLLM/SGLang reasoning parsers
   std::string finish_reason;
   std::vector<TokenLogprob> logprobs;
+};
+
+// The parts of a Chat Completions response rewardd reads.
+struct ChatCompletion {
+  // In the reply's order; never empty once parsed. Choices past the first
+  // come from calls that ask for n > 1.
+  std::vector<ChatChoice> choices;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
 };
@@ -68,6 +78,9 @@ struct DecodedCall {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   std::string error;  // why not kOk
+  // A call with n > 1 choices: choices 1, 2, ... decoded the same way (the
+  // fields above are choice 0's). A choice the reply lacks is absent here.
+  std::vector<DecodedCall> more_choices;
 };
 
 class ChatJudgeCodec {
@@ -95,6 +108,10 @@ class ChatJudgeCodec {
   const PromptTemplates& templates() const { return templates_; }
 
  private:
+  DecodedCall DecodeChoice(GradingMode mode, const GradeInput& input,
+                           absl::Span<const uint32_t> criteria,
+                           const ChatChoice& choice) const;
+
   GradingMode default_mode_;
   PromptTemplates templates_;
   std::string head_all_in_one_;     // {"model":..,"messages":[{system},

@@ -131,6 +131,8 @@ absl::StatusOr<HttpJudgeConfig> ParseHttpJudgeConfig(
         c.vote_temperature = value.get<double>();
         if (c.vote_temperature <= 0 || c.vote_temperature > 2)
           return err(key, "must be in (0, 2]: samples at 0 would not differ");
+      } else if (key == "vote_via_n") {
+        c.vote_via_n = value.get<bool>();
       } else if (key == "templates_file") {
         c.templates_file = Resolve(base_dir, value.get<std::string>());
       } else {

@@ -78,6 +78,13 @@ struct HttpJudgeConfig {
   int votes = 1;
   VoteAggregation vote_aggregation = VoteAggregation::kMajority;
   double vote_temperature = 0.7;
+  // How the samples are drawn: one call asking for `n` choices (true, the
+  // default: the prompt is sent, billed and prefilled once; vLLM, SGLang,
+  // OpenAI and LiteLLM accept `n`), or one call per sample (false: for
+  // endpoints that ignore or refuse `n`). A reply with fewer choices than
+  // asked is tallied over the choices it has and counted
+  // (rewardd_judge_parse_failures_total{kind="short_choices"}).
+  bool vote_via_n = true;
 };
 
 // Reads one judge entry. Relative file paths are resolved against
