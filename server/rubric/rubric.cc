@@ -36,19 +36,19 @@ constexpr KindName kKindNames[] = {
 
 bool IsWordByte(char c) { return absl::ascii_isalnum(c) || c == '_'; }
 
-// LITERAL when `pattern` is exactly \bLITERAL\b with LITERAL made of ASCII
+// True when `pattern` is exactly \bLITERAL\b with LITERAL made of ASCII
 // word bytes and spaces, first and last a word byte (so RE2's \b there means
-// "the neighbouring byte is not a word byte"); "" otherwise.
-std::string WholeWordLiteral(absl::string_view pattern) {
+// "the neighbouring byte is not a word byte").
+bool IsWholeWordLiteral(absl::string_view pattern) {
   if (!absl::ConsumePrefix(&pattern, "\\b") ||
       !absl::ConsumeSuffix(&pattern, "\\b") || pattern.empty() ||
       !IsWordByte(pattern.front()) || !IsWordByte(pattern.back())) {
-    return "";
+    return false;
   }
   for (char c : pattern) {
-    if (!IsWordByte(c) && c != ' ') return "";
+    if (!IsWordByte(c) && c != ' ') return false;
   }
-  return std::string(pattern);
+  return true;
 }
 
 absl::Status ValidateCheck(const std::string& where, Check& check) {
@@ -72,8 +72,7 @@ absl::Status ValidateCheck(const std::string& where, Check& check) {
       check.regex = std::move(re);
       check.prefilter =
           RegexPrefilter::Create(check.pattern, !check.case_insensitive);
-      check.word_literal = WholeWordLiteral(check.pattern);
-      if (check.case_insensitive) absl::AsciiStrToLower(&check.word_literal);
+      check.whole_word = IsWholeWordLiteral(check.pattern);
       return absl::OkStatus();
     }
     case Check::Kind::kContains:

@@ -51,6 +51,13 @@ struct Check {
   std::vector<std::string> values;  // contains / starts / ends
   bool match_any = false;           // kContains: any instead of all
   bool case_insensitive = false;
+  // Set when validated and the pattern is a whole-word literal,
+  // `\bLITERAL\b` (LITERAL of ASCII letters, digits, '_' and spaces,
+  // starting and ending with a word byte): the usual shape of a rubric
+  // regex, matched as a substring with word boundaries instead of through
+  // RE2 (same verdicts, see check_evaluator.cc). A flag, not a copy of the
+  // literal: it sits in padding, and rubric sets hold millions of checks.
+  bool whole_word = false;
   std::optional<int64_t> min;  // counts
   std::optional<int64_t> max;
   double value = 0;  // kNumeric
@@ -61,12 +68,6 @@ struct Check {
   // Literals every match contains (regex_prefilter.h), compiled with
   // `regex`; null when the pattern has none worth testing.
   std::shared_ptr<const RegexPrefilter> prefilter;
-  // Set when the pattern is a whole-word literal, `\bLITERAL\b` (LITERAL of
-  // ASCII letters, digits, '_' and spaces, starting and ending with a word
-  // byte): the usual shape of a rubric regex, matched as a substring with
-  // word boundaries instead of through RE2 (same verdicts, see
-  // check_evaluator.cc). Lower-cased when the check is case-insensitive.
-  std::string word_literal;
 };
 
 // Stable names used in JSON files and messages: "regex", "contains", ...

@@ -180,7 +180,7 @@ TEST(CheckEvaluator, WholeWordLiteralsMatchExactlyAsRe2Does) {
     c.pattern = pattern;
     c.case_insensitive = ci;
     c = Validated(c);
-    EXPECT_FALSE(c.word_literal.empty()) << pattern << ": fast path unused";
+    EXPECT_TRUE(c.whole_word) << pattern << ": fast path unused";
     for (const std::string& text : texts) {
       re2::StringPiece match;
       const bool expected =
@@ -203,7 +203,7 @@ TEST(CheckEvaluator, WholeWordLiteralsMatchExactlyAsRe2Does) {
         R"(\bpenicillin)", R"(\b\d+\b)"}) {
     Check c = Make(Check::Kind::kRegex);
     c.pattern = other;
-    EXPECT_TRUE(Validated(c).word_literal.empty()) << other;
+    EXPECT_FALSE(Validated(c).whole_word) << other;
   }
 }
 

@@ -47,7 +47,7 @@ bool Contains(CheckSubject& subject, absl::string_view needle,
 
 bool IsWordByte(char c) { return absl::ascii_isalnum(c) || c == '_'; }
 
-// The leftmost match of `\bLITERAL\b` (Check::word_literal) in `text`, or
+// The leftmost match of `\bLITERAL\b` (Check::whole_word) in `text`, or
 // npos. `haystack` is `text` itself, or its ASCII lowercase form (same
 // length) for a case-insensitive check. RE2's \b is an ASCII word boundary
 // in UTF-8 mode, and LITERAL starts and ends with a word byte, so a match is
@@ -77,17 +77,23 @@ CheckResult EvaluateRegex(const Check& check, const RE2& re,
   // A whole-word literal without RE2. Case-insensitive RE2 also folds
   // non-ASCII letters onto ASCII ones (a Kelvin sign matches k), so that
   // case only for ASCII text; a case-sensitive literal is bytes either way.
-  if (!check.word_literal.empty() &&
-      (!check.case_insensitive || subject.ascii())) {
+  if (check.whole_word && (!check.case_insensitive || subject.ascii())) {
+    absl::string_view literal =
+        absl::string_view(check.pattern).substr(2, check.pattern.size() - 4);
+    if (check.case_insensitive) {
+      thread_local std::string lowered_literal;
+      lowered_literal.assign(literal.data(), literal.size());
+      absl::AsciiStrToLower(&lowered_literal);
+      literal = lowered_literal;
+    }
     const size_t at = FindWholeWord(
         response, check.case_insensitive ? subject.lowered() : response,
-        check.word_literal);
+        literal);
     r.met = at != absl::string_view::npos;
     if (explain) {
       r.explanation =
-          r.met ? absl::StrCat(
-                      "pattern matched ",
-                      Quote(response.substr(at, check.word_literal.size())))
+          r.met ? absl::StrCat("pattern matched ",
+                               Quote(response.substr(at, literal.size())))
                 : absl::StrCat("pattern ", Quote(check.pattern), " not found");
     }
     return r;
