@@ -225,7 +225,7 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
     CriterionStatus status = CriterionStatus::kJudgeError;
     std::string message;
     // A call with n > 1 choices: the verdicts of choices 2, 3, ...
-    std::vector<std::vector<Verdict>> more_choices;
+    std::vector<std::vector<Verdict>> more_choices = {};
   };
 
   JudgePool(HttpJudgeConfig config, JudgePoolOptions options,

@@ -118,7 +118,8 @@ TEST(CheckEvaluator, RegexPrefilterNeverChangesAVerdict) {
       "Penicillin allergy is likely.",
       "the PENICILLIN dose",
       "apenicillinb",
-      "\xe2\x84\xaaelvin scale",  // KELVIN SIGN + "elvin"
+      "\xe2\x84\xaa"
+      "elvin scale",  // KELVIN SIGN + "elvin"
       "Kelvin",
       "a dose of 500mg",
       "DOSE OF 20 MG",
@@ -167,12 +168,15 @@ TEST(CheckEvaluator, WholeWordLiteralsMatchExactlyAsRe2Does) {
       "(penicillin)",
       "\xc3\xa9penicillin\xc3\xa9",  // non-ASCII neighbours: boundaries
       "k1q0 k11q0 k1q00 xk1q0", "k1q00 k1q0",
-      "\xe2\x84\xaaelvin scale",  // KELVIN SIGN + "elvin"
+      "\xe2\x84\xaa"
+      "elvin scale",  // KELVIN SIGN + "elvin"
       "kelvin",
       // Inside a term, (?i) RE2 folds these onto ASCII: a KELVIN SIGN for
       // k and a LONG S for s. An ASCII lowercase cannot, so these texts
       // must go to RE2.
-      "Septic \xc5\xbfhock", "mar\xe2\x84\xaaer",
+      "Septic \xc5\xbfhock",
+      "mar\xe2\x84\xaa"
+      "er",
       "Septic  shock, then septic shock", "icu_2 ICU_2 ICU_22", "x", "a x b",
       "xx x_ _x"};
   for (const auto& [pattern, ci] : patterns) {

@@ -125,7 +125,8 @@ TEST(ChatJudgeCodecTest, BodyIsValidJsonWithSamplingAndExtras) {
   auto input = PaperInput("R1");
   input->response += "\n\"quotes\" and \\ backslashes\t\x01";
   std::string body;
-  codec.EncodeBody(GradingMode::kAllInOne, input, {0, 1}, {0.5, 64}, &body);
+  codec.EncodeBody(GradingMode::kAllInOne, input, {0, 1},
+                   CallParams{0.5, 64, std::nullopt}, &body);
   nlohmann::json j = nlohmann::json::parse(body);
   EXPECT_EQ(j["model"], "judge-model");
   EXPECT_EQ(j["temperature"], 0.5);
