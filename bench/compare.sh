@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of two rewardd binaries (say, before and after a
+# change) on the shapes of bench scenarios 1a and 2, alternating round after
+# round so that the host's noise hits both alike (docs/benchmarks.md).
+#
+#   bench/compare.sh overhead OLD_REWARDD NEW_REWARDD [rounds]
+#       scenario 1a's shape (embedded judge, 20 checks, rubric by reference),
+#       closed loop at saturation: calls/s and rewardd CPU per call for
+#       OLD, NEW and bare-server.
+#   bench/compare.sh judge OLD_REWARDD NEW_REWARDD [rounds]
+#       scenario 2's shape (judge-sim L = 200 ms, C = 256, per_criterion):
+#       judge calls/s and rewardd CPU per judge call.
+#
+# The other binaries (reward-bench, bare-server, judge-sim) come from
+# BUILD_DIR (default build-perf). Prints one line per run, then the means.
+set -euo pipefail
+mode="${1:?overhead or judge}"
+old="$(realpath "${2:?old rewardd}")"
+new="$(realpath "${3:?new rewardd}")"
+rounds="${4:-3}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="$(realpath "${BUILD_DIR:-${here}/../build-perf}")"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts "$@" in the background; its port is read from $work/$name.port.
+start() {
+  local name="$1"
+  shift
+  nice -n -10 "$@" --port_file="$work/$name.port" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  eval "${name}_pid=$!"
+  for _ in $(seq 200); do
+    [[ -s "$work/$name.port" ]] && break
+    sleep 0.05
+  done
+  eval "${name}_port=$(cat "$work/$name.port")"
+}
+
+report() {  # label json: one line from reward-bench's JSON (also kept)
+  /usr/bin/python3 - "$1" "$2" "$mode" <<'EOF' | tee -a "$work/lines"
+import json, sys
+label, path, mode = sys.argv[1:4]
+r = json.load(open(path))
+if mode == "judge":
+    done = r["judge_stats"]["completed"]
+    print("%-4s judge calls/s %7.1f  rewardd CPU/judge call %6.1f us" % (
+        label, done / r["measured_seconds"],
+        r["server_cpu_seconds"] / max(1, done) * 1e6))
+else:
+    print("%-4s calls/s %8.0f  server CPU/call %5.1f us" % (
+        label, r["calls_per_second"],
+        r["server_cpu_seconds"] / max(1, r["calls"]) * 1e6))
+EOF
+}
+
+if [[ "$mode" == overhead ]]; then
+  common=(--criteria=20 --response_bytes=1500 --distinct_prompts=64
+          --group_size=16)
+  mkdir -p "$work/rubrics"
+  "$build/bench/reward-bench" --write_rubric_set="$work/rubrics/benchset.jsonl" \
+    "${common[@]}" >/dev/null
+  for who in old new; do
+    bin="$old"; [[ "$who" == new ]] && bin="$new"
+    start "$who" "$bin" --listen=127.0.0.1:0 --rubric_dir="$work/rubrics" \
+      --rubric_poll_seconds=0 --metrics_listen=127.0.0.1:0
+  done
+  start bare "$build/bench/bare-server" --listen=127.0.0.1:0 --criteria=20
+  for r in $(seq "$rounds"); do
+    for who in old new bare; do
+      pid_var="${who}_pid"; port_var="${who}_port"
+      nice -n -10 "$build/bench/reward-bench" --target="127.0.0.1:${!port_var}" \
+        "${common[@]}" --rubric=checks_ref --rubric_set=benchset --channels=2 \
+        --concurrency=64 --warmup_s=0.5 --duration_s=4 \
+        --server_pid="${!pid_var}" --json_out="$work/$who.json" >/dev/null
+      report "$who" "$work/$who.json"
+    done
+  done
+elif [[ "$mode" == judge ]]; then
+  for r in $(seq "$rounds"); do
+    for who in old new; do
+      bin="$old"; [[ "$who" == new ]] && bin="$new"
+      nice -n -10 "$build/tools/judge-sim/judge-sim" --port=0 --capacity=256 \
+        --latency_ms=200 --jitter_ms=20 >"$work/sim.log" 2>&1 &
+      sim=$!
+      for _ in $(seq 200); do
+        grep -q "listening on" "$work/sim.log" && break
+        sleep 0.05
+      done
+      url="http://$(grep -o 'listening on [^ ]*' "$work/sim.log" | cut -d' ' -f3)"
+      cat >"$work/judges.json" <<EOF
+{"default": "sim", "cache_max_bytes": 268435456, "judges": [{"name": "sim",
+ "model": "judge-sim", "replicas": ["$url/v1"], "mode": "per_criterion",
+ "timeout_ms": 60000, "pool": {"max_queue_size": 1000000,
+ "max_in_flight_per_replica": 256}}]}
+EOF
+      start rw "$bin" --listen=127.0.0.1:0 --judges_config="$work/judges.json" \
+        --rubric_poll_seconds=0 --metrics_listen=127.0.0.1:0
+      nice -n -10 "$build/bench/reward-bench" --target="127.0.0.1:$rw_port" \
+        --rubric=text --criteria=20 --response_bytes=1500 --judge=sim \
+        --grading_mode=per_criterion --skip_cache --concurrency=26 \
+        --warmup_s=2 --duration_s=8 --deadline_ms=60000 --server_pid="$rw_pid" \
+        --judge_stats="$url" --judge_reset --json_out="$work/$who.json" >/dev/null
+      kill "$rw_pid" "$sim"
+      wait "$rw_pid" "$sim" 2>/dev/null || true
+      rm -f "$work/rw.port"
+      report "$who" "$work/$who.json"
+    done
+  done
+else
+  echo "mode must be overhead or judge" >&2
+  exit 2
+fi
+awk '{k=$1; n[k]++; for (i=2;i<=NF;i++) if ($i ~ /^[0-9.]+$/) v[k,i]+=$i; m=NF}
+     END {for (k in n) {printf "%s mean:", k;
+          for (i=2;i<=m;i++) if ((k,i) in v) printf " %.1f", v[k,i]/n[k];
+          printf "  (%d runs)\n", n[k]}}' "$work/lines"
