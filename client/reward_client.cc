@@ -280,6 +280,23 @@ struct AsyncCall {
   Callback done;
 };
 
+// Frees the call, then runs its callback. The ClientContext must go first:
+// it holds a reference to the gRPC call, and a caller that destroys the
+// RewardClient as soon as its callback ran would otherwise race this thread
+// releasing that last reference against the channel's teardown (gRPC 1.51
+// then aborts in grpc_cq_internal_unref: "prior > 0").
+template <typename Call>
+void FinishAsyncCall(Call* call, const grpc::Status& status) {
+  auto done = std::move(call->done);
+  auto response = std::move(call->response);
+  delete call;
+  if (status.ok()) {
+    std::move(done)(std::move(response));
+  } else {
+    std::move(done)(ToAbslStatus(status));
+  }
+}
+
 }  // namespace
 
 void RewardClient::GradeAsync(GradeRequest request, GradeCallback done) {
@@ -288,14 +305,7 @@ void RewardClient::GradeAsync(GradeRequest request, GradeCallback done) {
   PrepareContext(call->context, true);
   PickChannel().stub->async()->Grade(
       &call->context, &call->request, &call->response,
-      [call](grpc::Status status) {
-        std::unique_ptr<Call> owned(call);
-        if (status.ok()) {
-          std::move(owned->done)(std::move(owned->response));
-        } else {
-          std::move(owned->done)(ToAbslStatus(status));
-        }
-      });
+      [call](grpc::Status status) { FinishAsyncCall(call, status); });
 }
 
 void RewardClient::GradeGroupAsync(GradeGroupRequest request,
@@ -306,14 +316,7 @@ void RewardClient::GradeGroupAsync(GradeGroupRequest request,
   PrepareContext(call->context, true);
   PickChannel().stub->async()->GradeGroup(
       &call->context, &call->request, &call->response,
-      [call](grpc::Status status) {
-        std::unique_ptr<Call> owned(call);
-        if (status.ok()) {
-          std::move(owned->done)(std::move(owned->response));
-        } else {
-          std::move(owned->done)(ToAbslStatus(status));
-        }
-      });
+      [call](grpc::Status status) { FinishAsyncCall(call, status); });
 }
 
 std::unique_ptr<GradeStreamSession> RewardClient::OpenStream(
