@@ -348,10 +348,7 @@ RewardServiceImpl::RewardServiceImpl(const RubricStore* store,
       grader_(grader),
       options_(options),
       observer_(observer),
-      inline_rubrics_(options.inline_rubric_cache_size) {
-  SetMessageAllocatorFor_Grade(&grade_allocator_);
-  SetMessageAllocatorFor_GradeGroup(&group_allocator_);
-}
+      inline_rubrics_(options.inline_rubric_cache_size) {}
 
 template <typename Req>
 absl::StatusOr<std::shared_ptr<GradeInput>> RewardServiceImpl::ResolveBase(

@@ -27,7 +27,6 @@
 #include "reward/v1/reward.grpc.pb.h"
 #include "server/grading/grader.h"
 #include "server/rubric/rubric_store.h"
-#include "server/service/arena_message_allocator.h"
 #include "server/service/grade_observer.h"
 #include "server/service/inline_rubric_cache.h"
 #include "server/service/token_auth.h"
@@ -92,8 +91,7 @@ class RewardServiceImpl final
 
   // Grades one request (Grade and each GradeStream item) into `out`, which
   // must stay alive until `done` runs. Filling the caller's message (for
-  // Grade, gRPC's own, on the call's arena) spares a copy and a heap tree
-  // of criterion results per call.
+  // Grade, gRPC's own response) spares a copy per call.
   void GradeOne(const reward::v1::GradeRequest& request,
                 grpc::CallbackServerContext* context,
                 std::shared_ptr<const Cancellation> cancellation,
@@ -161,12 +159,6 @@ class RewardServiceImpl final
   std::atomic<bool> draining_{false};
   mutable std::atomic<int64_t> in_flight_{0};
   mutable std::atomic<int64_t> open_streams_{0};
-  // Each unary grading call's messages live on one arena (see the header).
-  ArenaMessageAllocator<reward::v1::GradeRequest, reward::v1::GradeResponse>
-      grade_allocator_;
-  ArenaMessageAllocator<reward::v1::GradeGroupRequest,
-                        reward::v1::GradeGroupResponse>
-      group_allocator_;
 };
 
 }  // namespace rewardd
