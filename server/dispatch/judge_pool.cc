@@ -1332,6 +1332,43 @@ void TallyAndAnswer(VoteState& state, VoteAggregation how,
   std::move(state.done)(std::move(out));
 }
 
+// The samples of a vote drawn as the choices of one call (vote_via_n):
+// `samples[i]` gets choice i. A call refused or failed as a whole fails every
+// sample the same way; choices the reply lacks are failed samples, never
+// copies of the ones it has (they would be made-up agreeing votes).
+void SplitChoices(absl::StatusOr<JudgeResult> r, int votes,
+                  std::vector<absl::StatusOr<JudgeResult>>& samples) {
+  if (!r.ok()) {
+    for (int i = 0; i < votes; ++i) samples[i] = r.status();
+    return;
+  }
+  const bool call_failed =
+      r->more_samples.empty() &&
+      std::none_of(
+          r->verdicts.begin(), r->verdicts.end(),
+          [](const Verdict& v) { return v.status == CriterionStatus::kOk; });
+  const size_t returned = 1 + r->more_samples.size();
+  for (int i = 0; i < votes; ++i) {
+    JudgeResult one;
+    one.queue_time = r->queue_time;
+    one.judge_time = r->judge_time;
+    if (i == 0 || call_failed) {
+      one.verdicts = r->verdicts;
+    } else if (static_cast<size_t>(i) < returned) {
+      one.verdicts = std::move(r->more_samples[i - 1]);
+    } else {
+      one.verdicts.resize(r->verdicts.size());
+      for (Verdict& v : one.verdicts) {
+        v.status = CriterionStatus::kJudgeError;
+        v.explanation =
+            absl::StrCat("the judge returned ", returned, " of ", votes,
+                         " choices; set vote_via_n: false if it ignores n");
+      }
+    }
+    samples[i] = std::move(one);
+  }
+}
+
 }  // namespace
 
 void JudgePool::GradeVotes(JudgeWork work, JudgeCallback done, int votes) {
@@ -1407,38 +1444,7 @@ void JudgePool::GradeVotes(JudgeWork work, JudgeCallback done, int votes) {
         JudgeWork{work.input, work.criteria},
         [state, votes, how = config_.vote_aggregation,
          cache = cache_](absl::StatusOr<JudgeResult> r) {
-          for (int i = 0; i < votes; ++i) {
-            if (!r.ok()) {
-              state->samples[i] = r.status();
-              continue;
-            }
-            JudgeResult one;
-            one.queue_time = r->queue_time;
-            one.judge_time = r->judge_time;
-            const bool call_failed =
-                r->more_samples.empty() &&
-                std::none_of(r->verdicts.begin(), r->verdicts.end(),
-                             [](const Verdict& v) {
-                               return v.status == CriterionStatus::kOk;
-                             });
-            if (i == 0 || call_failed) {
-              // A failed call failed every sample the same way.
-              one.verdicts = r->verdicts;
-            } else if (static_cast<size_t>(i) <= r->more_samples.size()) {
-              one.verdicts = std::move(r->more_samples[i - 1]);
-            } else {
-              // Choices the judge did not return are failed samples, not
-              // votes (vote_via_n: false draws one call per sample).
-              one.verdicts.resize(r->verdicts.size());
-              for (Verdict& v : one.verdicts) {
-                v.status = CriterionStatus::kJudgeError;
-                v.explanation = absl::StrCat(
-                    "the judge returned ", 1 + r->more_samples.size(), " of ",
-                    votes, " choices; set vote_via_n: false if it ignores n");
-              }
-            }
-            state->samples[i] = std::move(one);
-          }
+          SplitChoices(std::move(r), votes, state->samples);
           TallyAndAnswer(*state, how, cache.get());
         },
         &sample);

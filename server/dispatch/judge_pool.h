@@ -45,15 +45,19 @@
 //   nullptr disables it.
 // max_votes (16): the most samples a request may ask for (GradeOptions.votes;
 //   more is INVALID_ARGUMENT). The judge's default is its config's `votes`
-//   (1). A grading with n > 1 votes sends n calls at the judge's
-//   vote_temperature (0.7) with seeds seed, seed+1, ... (seed 1 when the
-//   judge has none), each a normal call (queued, balanced, retried; n queue
-//   slots, refused as a whole when they do not fit); their verdicts are
+//   (1). A grading with n > 1 votes draws n samples at the judge's
+//   vote_temperature (0.7): with the judge's `vote_via_n` (the default) one
+//   call asking for n choices (seed `seed`, 1 when the judge has none; one
+//   queue slot), else n calls with seeds seed, seed+1, ... (n queue slots,
+//   refused as a whole when they do not fit). Either way each call is a
+//   normal one (queued, balanced, retried) and the samples' verdicts are
 //   tallied (vote_tally.h: majority or mean, a tie is unmet) with the
-//   agreement reported. Samples never read or write the verdict cache; the
-//   tallied verdicts are cached under a key that includes n, the aggregation
-//   and the vote temperature. n votes cost n calls: use them where the
-//   judge's noise matters (borderline criteria, soft rewards from `mean`).
+//   agreement reported; choices a reply lacks are failed samples, not votes.
+//   Samples never read or write the verdict cache; the tallied verdicts are
+//   cached under a key that includes n, the aggregation and the vote
+//   temperature. n votes cost n times the judge's decoding (and without
+//   vote_via_n, n prompts): use them where the judge's noise matters
+//   (borderline criteria, soft rewards from `mean`).
 // requests_per_minute (0 = off) / tokens_per_minute (0 = off) /
 //   rate_limit_burst (1 s): limits for hosted APIs (rate_limiter.h). A call
 //   starts only when both token buckets allow it; its tokens are estimated

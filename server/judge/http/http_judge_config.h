@@ -72,8 +72,9 @@ struct HttpJudgeConfig {
   std::string templates_file;
 
   // Votes: samples per grading (1 = a single call; a request may override
-  // with GradeOptions.votes). Samples are drawn at `vote_temperature` with
-  // seeds seed, seed + 1, ... (seed defaults to 1 when unset), so they
+  // with GradeOptions.votes). Samples are drawn at `vote_temperature` (as n
+  // choices of one call with `seed`, or, without `vote_via_n`, one call each
+  // with seeds seed, seed + 1, ...; seed defaults to 1 when unset), so they
   // differ; `vote_aggregation` combines them.
   int votes = 1;
   VoteAggregation vote_aggregation = VoteAggregation::kMajority;
