@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -34,19 +33,17 @@ constexpr KindName kKindNames[] = {
     {Check::Kind::kNumeric, "numeric"},
 };
 
-bool IsWordByte(char c) { return absl::ascii_isalnum(c) || c == '_'; }
-
 // True when `pattern` is exactly \bLITERAL\b with LITERAL made of ASCII
 // word bytes and spaces, first and last a word byte (so RE2's \b there means
 // "the neighbouring byte is not a word byte").
 bool IsWholeWordLiteral(absl::string_view pattern) {
   if (!absl::ConsumePrefix(&pattern, "\\b") ||
       !absl::ConsumeSuffix(&pattern, "\\b") || pattern.empty() ||
-      !IsWordByte(pattern.front()) || !IsWordByte(pattern.back())) {
+      !IsRegexWordByte(pattern.front()) || !IsRegexWordByte(pattern.back())) {
     return false;
   }
   for (char c : pattern) {
-    if (!IsWordByte(c) && c != ' ') return false;
+    if (!IsRegexWordByte(c) && c != ' ') return false;
   }
   return true;
 }

@@ -70,6 +70,13 @@ struct Check {
   std::shared_ptr<const RegexPrefilter> prefilter;
 };
 
+// RE2's word bytes (\w, and so what \b separates): ASCII letters, digits
+// and '_'. Check::whole_word patterns are made of them (and spaces).
+inline bool IsRegexWordByte(char c) {
+  const char lower = static_cast<char>(c | 0x20);
+  return (c >= '0' && c <= '9') || (lower >= 'a' && lower <= 'z') || c == '_';
+}
+
 // Stable names used in JSON files and messages: "regex", "contains", ...
 absl::string_view CheckKindName(Check::Kind kind);
 // Returns false when `name` is not a check kind.

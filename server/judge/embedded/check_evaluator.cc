@@ -45,8 +45,6 @@ bool Contains(CheckSubject& subject, absl::string_view needle,
   return ContainsSubstring(subject.lowered(), lowered_needle);
 }
 
-bool IsWordByte(char c) { return absl::ascii_isalnum(c) || c == '_'; }
-
 // The leftmost match of `\bLITERAL\b` (Check::whole_word) in `text`, or
 // npos. `haystack` is `text` itself, or its ASCII lowercase form (same
 // length) for a case-insensitive check. RE2's \b is an ASCII word boundary
@@ -61,8 +59,8 @@ size_t FindWholeWord(absl::string_view text, absl::string_view haystack,
         std::string_view(literal.data(), literal.size()));
     if (at == std::string_view::npos) return absl::string_view::npos;
     const size_t begin = from + at, end = begin + literal.size();
-    if ((begin == 0 || !IsWordByte(text[begin - 1])) &&
-        (end == text.size() || !IsWordByte(text[end]))) {
+    if ((begin == 0 || !IsRegexWordByte(text[begin - 1])) &&
+        (end == text.size() || !IsRegexWordByte(text[end]))) {
       return begin;
     }
     from = begin + 1;
