@@ -141,6 +141,10 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
           integer(h, "max_host_connections", http.max_host_connections);
       http.max_total_connections =
           integer(h, "max_total_connections", http.max_total_connections);
+      http.shards = integer(h, "shards", http.shards);
+      if (http.shards < 1 || http.shards > 64) {
+        throw std::out_of_range("must be 1 to 64");
+      }
       if (h.contains("ca_file")) {
         field = "http.ca_file";
         http.ca_file = h["ca_file"].get<std::string>();

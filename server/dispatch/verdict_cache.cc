@@ -1,9 +1,8 @@
 #include "server/dispatch/verdict_cache.h"
 
-#include <openssl/sha.h>
-
 #include <cstring>
-#include <string>
+
+#include "server/util/sha256.h"
 
 namespace rewardd {
 namespace {
@@ -13,63 +12,48 @@ namespace {
 constexpr size_t kEntryOverhead =
     3 * sizeof(void*) + sizeof(Verdict) + 64 + sizeof(CacheKey) * 2;
 
-// One-shot SHA256() over a reused thread-local buffer: the streaming
-// SHA256_* calls are deprecated in OpenSSL 3 and EVP contexts allocate.
-void Append(std::string* buf, absl::string_view s) {
+// Fields are length-prefixed, so that boundaries cannot shift between them.
+void AppendField(Sha256* h, absl::string_view s) {
   const uint64_t n = s.size();
-  buf->append(reinterpret_cast<const char*>(&n), sizeof(n));
-  buf->append(s.data(), s.size());
+  h->Update(&n, sizeof(n));
+  h->Update(s);
 }
 
-void AppendRaw(std::string* buf, const void* p, size_t n) {
-  buf->append(static_cast<const char*>(p), n);
-}
-
-CacheKey Digest(const std::string& buf) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(),
-         digest);
+CacheKey KeyOf(Sha256* h) {
+  const Sha256::Digest digest = h->Final();
   CacheKey k;
-  std::memcpy(&k.hi, digest, 8);
-  std::memcpy(&k.lo, digest + 8, 8);
+  std::memcpy(&k.hi, digest.data(), 8);
+  std::memcpy(&k.lo, digest.data() + 8, 8);
   return k;
-}
-
-std::string& Buffer() {
-  thread_local std::string buf;
-  buf.clear();
-  return buf;
 }
 
 }  // namespace
 
 CacheKey CacheKey::Base(absl::string_view fingerprint, GradingMode mode,
                         absl::string_view prompt, absl::string_view response) {
-  std::string& buf = Buffer();
-  Append(&buf, fingerprint);
+  Sha256 h;
+  AppendField(&h, fingerprint);
   const int m = static_cast<int>(mode);
-  AppendRaw(&buf, &m, sizeof(m));
-  Append(&buf, prompt);
-  Append(&buf, response);
-  CacheKey k = Digest(buf);
-  if (buf.capacity() > (1 << 20)) std::string().swap(buf);
-  return k;
+  h.Update(&m, sizeof(m));
+  AppendField(&h, prompt);
+  AppendField(&h, response);
+  return KeyOf(&h);
 }
 
 CacheKey CacheKey::ForCriterion(const CacheKey& base, const Criterion& c) {
-  std::string& buf = Buffer();
-  AppendRaw(&buf, &base, sizeof(base));
-  Append(&buf, c.id);
-  Append(&buf, c.text);
-  return Digest(buf);
+  Sha256 h;
+  h.Update(&base, sizeof(base));
+  AppendField(&h, c.id);
+  AppendField(&h, c.text);
+  return KeyOf(&h);
 }
 
 CacheKey CacheKey::ForCall(const CacheKey& base,
                            absl::Span<const CacheKey> criteria) {
-  std::string& buf = Buffer();
-  AppendRaw(&buf, &base, sizeof(base));
-  for (const CacheKey& k : criteria) AppendRaw(&buf, &k, sizeof(k));
-  return Digest(buf);
+  Sha256 h;
+  h.Update(&base, sizeof(base));
+  for (const CacheKey& k : criteria) h.Update(&k, sizeof(k));
+  return KeyOf(&h);
 }
 
 std::optional<Verdict> VerdictCache::Lookup(const CacheKey& key) {

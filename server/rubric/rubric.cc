@@ -1,7 +1,5 @@
 #include "server/rubric/rubric.h"
 
-#include <openssl/sha.h>
-
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
@@ -11,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "re2/re2.h"
 #include "server/rubric/regex_prefilter.h"
+#include "server/util/sha256.h"
 
 namespace rewardd {
 namespace {
@@ -117,11 +116,9 @@ absl::Status ValidateCheck(const std::string& where, Check& check) {
 }
 
 std::string HexSha256(absl::string_view data, size_t hex_digits) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         digest);
-  std::string hex = absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  const Sha256::Digest digest = Sha256::Of(data);
+  std::string hex = absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(digest.data()), digest.size()));
   hex.resize(hex_digits);
   return hex;
 }

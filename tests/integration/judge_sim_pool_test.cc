@@ -455,6 +455,53 @@ TEST_F(JudgePoolTest, JudgesConfigBuildsWorkingJudges) {
   ShutdownJudges(*judges);
 }
 
+// The HTTP loop spreads calls over several libcurl multi handles, each with
+// its own connections; a connection cap in the config must still hold over
+// all of them together, and without one the shards must not serialize calls.
+TEST_F(JudgePoolTest, ConnectionCapHoldsAcrossTheLoopsShards) {
+  sim_->SetLatency(absl::Milliseconds(20), absl::ZeroDuration());
+  for (const int cap : {3, 0}) {
+    SCOPED_TRACE(cap);
+    nlohmann::json doc = {
+        {"http", {{"shards", 8}, {"max_host_connections", cap}}},
+        {"judges",
+         {{{"name", "j"},
+           {"model", "m"},
+           {"mode", "per_criterion"},
+           {"replicas", {sim_->base_url()}},
+           {"pool", {{"max_in_flight_per_replica", 16}}}}}}};
+    absl::StatusOr<std::vector<std::shared_ptr<Judge>>> judges =
+        BuildJudges(doc, ".");
+    ASSERT_TRUE(judges.ok()) << judges.status();
+    sim_->ResetStats();
+    auto in = Input("R1", GradingMode::kDefault);
+    std::vector<JudgeWaiter> waiters(rubric_->criteria.size());
+    for (uint32_t i = 0; i < rubric_->criteria.size(); ++i) {
+      (*judges)[0]->Grade(JudgeWork{in, {i}}, waiters[i].Callback());
+    }
+    for (uint32_t i = 0; i < rubric_->criteria.size(); ++i) {
+      ExpectRuleVerdicts(waiters[i].Wait(), *in, {i});
+    }
+    const SimStats st = sim_->stats();
+    EXPECT_EQ(st.per_criterion, static_cast<int64_t>(rubric_->criteria.size()));
+    if (cap > 0) {
+      EXPECT_LE(st.concurrent_peak, cap);
+    } else {
+      EXPECT_GT(st.concurrent_peak, 3);
+    }
+    ShutdownJudges(*judges);
+  }
+  nlohmann::json bad = {
+      {"http", {{"shards", 0}}},
+      {"judges",
+       {{{"name", "j"}, {"model", "m"}, {"replicas", {sim_->base_url()}}}}}};
+  absl::StatusOr<std::vector<std::shared_ptr<Judge>>> refused =
+      BuildJudges(bad, ".");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("shards"));
+}
+
 // ---------------------------------------------------------------------------
 // Votes: against a judge-sim that samples at temperature > 0, so that the
 // expected tally follows from its documented draw (SimSampledVerdict).

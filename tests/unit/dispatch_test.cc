@@ -1,7 +1,10 @@
 // Dispatcher building blocks without a network: replica choice and circuit
 // breakers, the verdict cache, retry backoff, and the judges config reader.
 #include <fstream>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -13,6 +16,7 @@
 #include "server/dispatch/verdict_cache.h"
 #include "server/dispatch/vote_tally.h"
 #include "server/judge/http/http_judge_config.h"
+#include "server/util/sha256.h"
 
 namespace rewardd {
 namespace {
@@ -115,6 +119,50 @@ Criterion Crit(const std::string& id, const std::string& text) {
   c.id = id;
   c.text = text;
   return c;
+}
+
+std::string Hex(const Sha256::Digest& d) {
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+}
+
+// Cache keys and rubric content hashes rest on this: FIPS 180-2's vectors,
+// digests fed in pieces, and threads hashing at once on their own contexts.
+TEST(Sha256Test, KnownVectorsPiecesAndThreads) {
+  const std::string kEmpty =
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  const std::string kAbc =
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const std::string k448 =
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+  const std::string long_input =
+      "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  EXPECT_EQ(Hex(Sha256::Of("")), kEmpty);
+  EXPECT_EQ(Hex(Sha256::Of("abc")), kAbc);
+  EXPECT_EQ(Hex(Sha256::Of(long_input)), k448);
+  {
+    Sha256 h;
+    h.Update("ab");
+    h.Update("");
+    h.Update("c");
+    EXPECT_EQ(Hex(h.Final()), kAbc);
+  }
+  // The thread's context is reused: a second digest starts afresh.
+  EXPECT_EQ(Hex(Sha256::Of("abc")), kAbc);
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        if (Hex(Sha256::Of(i % 2 ? "abc" : long_input)) !=
+            (i % 2 ? kAbc : k448)) {
+          ++wrong[t];
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_THAT(wrong, ::testing::Each(0));
 }
 
 TEST(VerdictCacheTest, KeysSeparateEveryInput) {

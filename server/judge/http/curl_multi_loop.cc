@@ -35,6 +35,7 @@ struct CurlMultiLoop::Transfer {
   CURL* easy = nullptr;
   HttpResult result;
   absl::Time start;
+  Shard* shard = nullptr;  // while added to its multi handle
   char error[CURL_ERROR_SIZE];
 };
 
@@ -74,8 +75,10 @@ absl::StatusOr<std::shared_ptr<CurlMultiLoop>> CurlMultiLoop::Create(
         absl::StrCat("curl_global_init: ", curl_easy_strerror(global)));
   }
   std::shared_ptr<CurlMultiLoop> loop(new CurlMultiLoop(std::move(options)));
-  if (loop->multi_ == nullptr) {
-    return absl::InternalError("curl_multi_init failed");
+  for (const Shard& shard : loop->shards_) {
+    if (shard.multi == nullptr) {
+      return absl::InternalError("curl_multi_init failed");
+    }
   }
   if (loop->epoll_fd_ < 0 || loop->wake_epoll_fd_ < 0 || loop->wake_fd_ < 0) {
     return absl::InternalError(
@@ -104,20 +107,36 @@ CurlMultiLoop::CurlMultiLoop(Options options) : options_(std::move(options)) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
     epoll_ctl(wake_epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   }
-  multi_ = curl_multi_init();
-  if (multi_ == nullptr) return;
-  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMultiLoop::OnSocket);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMultiLoop::OnTimer);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  if (options_.max_host_connections > 0) {
-    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
-                      options_.max_host_connections);
+  // A connection cap is split exactly over the shards, so there are no
+  // more shards than the smallest cap allows.
+  long shards = std::clamp(options_.shards, 1, 64);
+  for (long cap :
+       {options_.max_host_connections, options_.max_total_connections}) {
+    if (cap > 0) shards = std::min(shards, cap);
   }
-  if (options_.max_total_connections > 0) {
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
-                      options_.max_total_connections);
+  shards_.resize(shards);
+  for (long i = 0; i < shards; ++i) {
+    const auto per_shard = [shards, i](long cap) {
+      return cap / shards + (i < cap % shards ? 1 : 0);
+    };
+    Shard& shard = shards_[i];
+    shard.loop = this;
+    shard.multi = curl_multi_init();
+    if (shard.multi == nullptr) return;
+    CURLM* multi = shard.multi;
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &CurlMultiLoop::OnSocket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, &shard);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &CurlMultiLoop::OnTimer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, &shard);
+    if (options_.max_host_connections > 0) {
+      curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                        per_shard(options_.max_host_connections));
+    }
+    if (options_.max_total_connections > 0) {
+      curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+                        per_shard(options_.max_total_connections));
+    }
   }
 }
 
@@ -134,7 +153,9 @@ CurlMultiLoop::~CurlMultiLoop() {
   for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
   // Closing the cached connections calls OnSocket(REMOVE): the epoll set
   // must still exist.
-  if (multi_ != nullptr) curl_multi_cleanup(multi_);
+  for (Shard& shard : shards_) {
+    if (shard.multi != nullptr) curl_multi_cleanup(shard.multi);
+  }
   if (wake_fd_ >= 0) close(wake_fd_);
   if (wake_epoll_fd_ >= 0) close(wake_epoll_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
@@ -217,13 +238,16 @@ int64_t CurlMultiLoop::in_flight() const {
 
 int CurlMultiLoop::OnSocket(CURL* easy, curl_socket_t s, int what, void* user,
                             void* socket_data) {
-  auto* self = static_cast<CurlMultiLoop*>(user);
+  auto* shard = static_cast<Shard*>(user);
+  CurlMultiLoop* self = shard->loop;
   if (s < 0) return 0;
   const size_t fd = static_cast<size_t>(s);
   if (fd >= self->fd_wanted_.size()) {
     self->fd_wanted_.resize(fd + 64, 0);
     self->fd_registered_.resize(fd + 64, 0);
+    self->fd_shard_.resize(fd + 64, 0);
   }
+  self->fd_shard_[fd] = static_cast<uint16_t>(shard - self->shards_.data());
   if (what == CURL_POLL_REMOVE) {
     // Left registered (see fd_wanted_); Run() drops it if it fires.
     self->fd_wanted_[fd] = 0;
@@ -263,11 +287,27 @@ int CurlMultiLoop::OnCloseSocket(void* user, curl_socket_t s) {
 }
 
 int CurlMultiLoop::OnTimer(CURLM* multi, long timeout_ms, void* user) {
-  auto* self = static_cast<CurlMultiLoop*>(user);
-  self->curl_deadline_ = timeout_ms < 0
-                             ? absl::InfiniteFuture()
-                             : absl::Now() + absl::Milliseconds(timeout_ms);
+  auto* shard = static_cast<Shard*>(user);
+  shard->deadline = timeout_ms < 0
+                        ? absl::InfiniteFuture()
+                        : absl::Now() + absl::Milliseconds(timeout_ms);
   return 0;
+}
+
+CurlMultiLoop::Shard* CurlMultiLoop::LeastBusyShard() {
+  Shard* best = &shards_[0];
+  for (Shard& shard : shards_) {
+    if (shard.running < best->running) best = &shard;
+  }
+  return best;
+}
+
+absl::Time CurlMultiLoop::CurlDeadline() const {
+  absl::Time earliest = absl::InfiniteFuture();
+  for (const Shard& shard : shards_) {
+    earliest = std::min(earliest, shard.deadline);
+  }
+  return earliest;
 }
 
 CURL* CurlMultiLoop::TakeEasy() {
@@ -339,11 +379,15 @@ void CurlMultiLoop::Start(std::unique_ptr<Transfer> t) {
           : 0L);
   Transfer* raw = t.release();
   running_[raw->id] = raw;
-  CURLMcode mc = curl_multi_add_handle(multi_, easy);
+  Shard* shard = LeastBusyShard();
+  CURLMcode mc = curl_multi_add_handle(shard->multi, easy);
   if (mc != CURLM_OK) {
     running_.erase(raw->id);
     Complete(raw, CURLE_FAILED_INIT, false);
+    return;
   }
+  raw->shard = shard;
+  ++shard->running;
 }
 
 // Takes ownership of `t` back from running_/the multi handle, recycles the
@@ -361,7 +405,10 @@ void CurlMultiLoop::Complete(Transfer* t, CURLcode code, bool cancelled) {
     if (!cancelled) {
       curl_easy_getinfo(owned->easy, CURLINFO_RESPONSE_CODE, &r.status);
     }
-    curl_multi_remove_handle(multi_, owned->easy);
+    if (owned->shard != nullptr) {
+      curl_multi_remove_handle(owned->shard->multi, owned->easy);
+      --owned->shard->running;
+    }
     // The buffer dies with the transfer; nothing may write to it later.
     curl_easy_setopt(owned->easy, CURLOPT_ERRORBUFFER, nullptr);
     idle_easy_.push_back(owned->easy);
@@ -380,24 +427,26 @@ void CurlMultiLoop::Complete(Transfer* t, CURLcode code, bool cancelled) {
 }
 
 void CurlMultiLoop::ReapDone() {
-  int queued = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    Transfer* t = nullptr;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-    const CURLcode code = msg->data.result;
-    running_.erase(t->id);
-    Complete(t, code, false);
+  for (Shard& shard : shards_) {
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(shard.multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      const CURLcode code = msg->data.result;
+      running_.erase(t->id);
+      Complete(t, code, false);
+    }
   }
 }
 
-void CurlMultiLoop::CurlTimeoutAction() {
+void CurlMultiLoop::CurlTimeoutAction(Shard* shard) {
   // One-shot: libcurl re-arms it through OnTimer during the call if it still
   // needs one. Left in the past, the loop would call this again at once,
   // forever (100% of a CPU after any transfer timed out).
-  curl_deadline_ = absl::InfiniteFuture();
+  shard->deadline = absl::InfiniteFuture();
   int running = 0;
-  curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+  curl_multi_socket_action(shard->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
 void CurlMultiLoop::Run() {
@@ -464,8 +513,10 @@ void CurlMultiLoop::Run() {
     // before any wait.
     const absl::Time now = absl::Now();
     int running = 0;
-    if (curl_deadline_ <= now) {
-      CurlTimeoutAction();
+    if (CurlDeadline() <= now) {
+      for (Shard& shard : shards_) {
+        if (shard.deadline <= now) CurlTimeoutAction(&shard);
+      }
       ReapDone();
       continue;
     }
@@ -474,7 +525,7 @@ void CurlMultiLoop::Run() {
     {
       absl::MutexLock lock(&mu_);
       if (pending_.empty() && cancels_.empty() && !shutdown_) {
-        absl::Time next = curl_deadline_;
+        absl::Time next = CurlDeadline();
         if (!timers_.empty()) next = std::min(next, timers_.top().when);
         // At most a small share of a typical call (see Options::coalesce):
         // the judge idles while a reply waits.
@@ -530,7 +581,8 @@ void CurlMultiLoop::Run() {
       const int flags = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) |
                         ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                         ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
-      curl_multi_socket_action(multi_, fd, flags, &running);
+      curl_multi_socket_action(shards_[fd_shard_[slot]].multi, fd, flags,
+                               &running);
       socket_events = true;
     }
     if (socket_events && options_.coalesce > absl::ZeroDuration()) {
@@ -538,8 +590,10 @@ void CurlMultiLoop::Run() {
     }
     // libcurl's deadline; on an idle timeout as well, in case one was
     // missed.
-    if (curl_deadline_ <= absl::Now() || (n == 0 && timeout_ms > 0)) {
-      CurlTimeoutAction();
+    const absl::Time after = absl::Now();
+    const bool idle_timeout = n == 0 && timeout_ms > 0;
+    for (Shard& shard : shards_) {
+      if (shard.deadline <= after || idle_timeout) CurlTimeoutAction(&shard);
     }
     ReapDone();
   }
