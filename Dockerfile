@@ -47,6 +47,7 @@ RUN apt-get update \
       libre2-9 \
       libjemalloc2 \
       libyaml-cpp0.7 \
+      libsimdjson14 \
       libssl3 \
       libstdc++6 \
       ca-certificates \

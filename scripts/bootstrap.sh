@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev
+  libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libsimdjson-dev
   libcpp-httplib-dev libssl-dev libyaml-cpp-dev libjemalloc-dev
   libgtest-dev libgmock-dev
   prometheus python3-grpcio python3-protobuf

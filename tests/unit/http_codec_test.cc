@@ -2,6 +2,7 @@
 // fencing, the request body, judge config parsing and API keys.
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
@@ -293,6 +294,60 @@ TEST(ChatJudgeCodecTest, DecodeMissingUnknownAndTruncated) {
   d = codec.Decode(GradingMode::kPerCriterion, *input, {4}, reasoning);
   EXPECT_EQ(d.outcome, DecodedCall::Outcome::kOk);
   EXPECT_TRUE(d.verdicts[0].met);
+}
+
+// The reply parser's contract (server/judge/http/chat_completion.h): the
+// fields rewardd reads, the last of a repeated key, vLLM's other name for
+// reasoning, and refusals (never a guessed value) for what is not a chat
+// completion.
+TEST(ChatCompletionTest, ReadsWhatRewarddUsesAndRefusesTheRest) {
+  absl::StatusOr<ChatCompletion> c = ParseChatCompletion(R"({
+    "choices": "replaced by the repeated key below",
+    "id": "x", "extra": {"nested": [1, {"choices": []}]},
+    "choices": [{"index": 0, "finish_reason": "length",
+                 "message": {"content": "first", "reasoning": "why",
+                             "content": "{\"c1\": \"yes\"}"},
+                 "logprobs": {"content": [
+                   {"token": "yes", "logprob": -0.25,
+                    "top_logprobs": [{"token": "yes", "logprob": -0.25},
+                                     {"token": "no", "logprob": -1.5}]},
+                   "skipped: not an object"]}}],
+    "usage": {"prompt_tokens": 1e65, "completion_tokens": 7}})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->choices.size(), 1u);
+  const ChatChoice& ch = c->choices[0];
+  EXPECT_EQ(ch.content, R"({"c1": "yes"})");
+  EXPECT_EQ(ch.reasoning_content, "why");
+  EXPECT_EQ(ch.finish_reason, "length");
+  ASSERT_EQ(ch.logprobs.size(), 1u);
+  EXPECT_EQ(ch.logprobs[0].token, "yes");
+  EXPECT_EQ(ch.logprobs[0].logprob, -0.25);
+  ASSERT_EQ(ch.logprobs[0].top.size(), 2u);
+  EXPECT_EQ(ch.logprobs[0].top[1].first, "no");
+  EXPECT_EQ(ch.logprobs[0].top[1].second, -1.5);
+  EXPECT_EQ(c->prompt_tokens, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(c->completion_tokens, 7);
+
+  const std::pair<const char*, const char*> refused[] = {
+      {R"([{"choices": []}])", "not JSON"},
+      {R"({"choices": [{"message": {"content": "x"}}])", "not JSON"},
+      {R"({"choices": [], "usage": {}})", "no choices"},
+      {R"({"choices": ["text"]})", "no choices"},
+      {R"({"choices": {"0": {}}})", "no choices"},
+      {R"({"choices": [{"logprobs": {"content": [{"logprob": "x"}]}}]})",
+       "wrong type (logprob)"},
+      {R"({"choices": [{}], "usage": {"prompt_tokens": "12"}})",
+       "wrong type (prompt_tokens)"},
+      // Beyond 64-bit integers: refused, not rounded.
+      {R"({"choices": [{}], "usage": {"prompt_tokens": 123456789012345678901}})",
+       "not JSON"},
+  };
+  for (const auto& [reply, why] : refused) {
+    absl::StatusOr<ChatCompletion> r = ParseChatCompletion(reply);
+    ASSERT_FALSE(r.ok()) << reply;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(r.status().message(), testing::HasSubstr(why)) << reply;
+  }
 }
 
 TEST(HttpJudgeConfigTest, ParsesAndRejectsWithTheFieldNamed) {

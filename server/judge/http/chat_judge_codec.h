@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "server/judge/http/chat_completion.h"
 #include "server/judge/http/http_judge_config.h"
 #include "server/judge/http/prompt_template.h"
 #include "server/judge/http/verdict_parser.h"
@@ -43,26 +44,6 @@ struct CallParams {
   // request, so the prompt is sent, billed and prefilled once.
   int n = 1;
 };
-
-// One choice of a Chat Completions response: the parts rewardd reads.
-struct ChatChoice {
-  std::string content;
-  std::string reasoning_content;  // vLLM/SGLang reasoning parsers
-  std::string finish_reason;
-  std::vector<TokenLogprob> logprobs;
-};
-
-// The parts of a Chat Completions response rewardd reads.
-struct ChatCompletion {
-  // In the reply's order; never empty once parsed. Choices past the first
-  // come from calls that ask for n > 1.
-  std::vector<ChatChoice> choices;
-  int64_t prompt_tokens = 0;
-  int64_t completion_tokens = 0;
-};
-
-// Fails (INVALID_ARGUMENT) when `body` is not a chat completion.
-absl::StatusOr<ChatCompletion> ParseChatCompletion(absl::string_view body);
 
 struct DecodedCall {
   enum class Outcome {
