@@ -209,6 +209,18 @@ JudgePool::JudgePool(HttpJudgeConfig config, JudgePoolOptions options,
 JudgePool::~JudgePool() { Shutdown(); }
 
 void JudgePool::Grade(JudgeWork work, JudgeCallback done) {
+  // One call answers one verdict in per_criterion mode: more criteria in
+  // one piece would leave all but the first without an answer (the Grader
+  // splits its work; another caller must too).
+  if (codec_.Resolve(work.input->mode) == GradingMode::kPerCriterion &&
+      work.criteria.size() != 1) {
+    std::move(done)(absl::InvalidArgumentError(
+        absl::StrCat("judge '", config_.name,
+                     "': per_criterion mode grades one criterion "
+                     "per piece of work; this one has ",
+                     work.criteria.size())));
+    return;
+  }
   const uint32_t votes = work.input->votes > 0
                              ? work.input->votes
                              : static_cast<uint32_t>(config_.votes);

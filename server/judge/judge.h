@@ -86,7 +86,8 @@ struct GradeInput {
 };
 
 // One unit of judge work: the response in `input` against the criteria at
-// `criteria` (indices into input->rubric->criteria).
+// `criteria` (indices into input->rubric->criteria). In per_criterion mode
+// a piece has exactly one criterion (Grader::Expand splits the work so).
 struct JudgeWork {
   std::shared_ptr<const GradeInput> input;
   std::vector<uint32_t> criteria;
@@ -115,7 +116,8 @@ struct JudgeResult {
 // Called exactly once per Grade() call. A non-OK status means the work was
 // refused as a whole and no judge saw it: RESOURCE_EXHAUSTED (queue full),
 // UNAVAILABLE (shutting down), DEADLINE_EXCEEDED (could not start in time),
-// INVALID_ARGUMENT (more votes than the judge allows).
+// INVALID_ARGUMENT (more votes than the judge allows, or a per_criterion
+// piece of work with other than one criterion).
 // Failures of judge calls themselves come back as OK results whose verdicts
 // carry kJudgeError / kTimeout / kParseError, so they are reported per
 // criterion.

@@ -139,6 +139,23 @@ TEST_F(JudgePoolTest, PerCriterionOneCallEachWithExplanations) {
             static_cast<int64_t>(rubric_->criteria.size()));
 }
 
+// A per_criterion call answers one verdict: a piece with several criteria
+// is refused whole, before any call, rather than answered for its first
+// criterion only.
+TEST_F(JudgePoolTest, PerCriterionRefusesAPieceOfSeveralCriteria) {
+  HttpJudgeConfig c = Config();
+  c.default_mode = GradingMode::kPerCriterion;
+  auto pool = Pool(c);
+  for (std::vector<uint32_t> criteria :
+       {std::vector<uint32_t>{0, 1}, std::vector<uint32_t>{}}) {
+    const JudgeOutcome o =
+        GradeSync(*pool, Input("R1", GradingMode::kDefault), criteria);
+    EXPECT_EQ(o.status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(o.status.message(), HasSubstr("one criterion"));
+  }
+  EXPECT_EQ(sim_->stats().calls, 0);
+}
+
 TEST_F(JudgePoolTest, ChunkedUsesTheObjectFormatForItsSubset) {
   auto pool = Pool(Config());
   auto in = Input("R1", GradingMode::kChunked);
