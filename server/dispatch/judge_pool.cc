@@ -613,6 +613,7 @@ void JudgePool::Send(const CallPtr& call, int replica, int slot, uint32_t seq) {
                     &req.body);
   req.headers = headers_;
   req.timeout = std::min(config_.timeout, deadline - now);
+  req.max_response_bytes = static_cast<size_t>(config_.max_reply_bytes);
   counters_.calls_started.fetch_add(1, std::memory_order_relaxed);
   const uint64_t id = loop_->Submit(
       std::move(req),

@@ -240,6 +240,29 @@ TEST_F(JudgePoolTest, RetriesRunOutIntoJudgeErrorNotUnmet) {
   EXPECT_EQ(sim_->stats().calls, 3);
 }
 
+// A reply body past max_reply_bytes fails the call (retried, then
+// JUDGE_ERROR saying why): rewardd never buffers an endpoint's reply
+// without bound, and never turns it into a verdict.
+TEST_F(JudgePoolTest, OversizedRepliesFailTheCallNotTheServer) {
+  JudgePoolOptions o = FastRetries();
+  o.max_attempts = 2;
+  o.breaker_failures = 100;
+  HttpJudgeConfig c = Config();
+  c.max_reply_bytes = 64;  // judge-sim's all_in_one replies are ~400 bytes
+  auto pool = Pool(c, o);
+  const JudgeOutcome out = GradeSync(*pool, Input("R1"), All(*rubric_));
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  for (const Verdict& v : out.result.verdicts) {
+    EXPECT_EQ(v.status, CriterionStatus::kJudgeError);
+    EXPECT_THAT(v.explanation, HasSubstr("larger than 64 bytes"));
+  }
+  EXPECT_EQ(sim_->stats().calls, 2);
+  // The same judge with the default cap grades normally.
+  auto roomy = Pool(Config(), o);
+  auto in = Input("R1");
+  ExpectRuleVerdicts(GradeSync(*roomy, in, All(*rubric_)), *in, All(*rubric_));
+}
+
 TEST_F(JudgePoolTest, UnparsableAnswersAreRetriedThenParseError) {
   auto pool = Pool(Config());
   SimFaults f;

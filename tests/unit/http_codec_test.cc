@@ -328,6 +328,16 @@ TEST(ChatCompletionTest, ReadsWhatRewarddUsesAndRefusesTheRest) {
   EXPECT_EQ(c->prompt_tokens, std::numeric_limits<int64_t>::max());
   EXPECT_EQ(c->completion_tokens, 7);
 
+  // A reply over 1 MiB is read by a parser of its own (not kept per
+  // thread); then a small one by the thread's parser again.
+  const std::string long_content(3 << 20, 'x');
+  for (const std::string& content : {long_content, std::string("short")}) {
+    absl::StatusOr<ChatCompletion> r = ParseChatCompletion(nlohmann::json{
+        {"choices", {{{"message", {{"content", content}}}}}}}.dump());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->choices[0].content, content);
+  }
+
   const std::pair<const char*, const char*> refused[] = {
       {R"([{"choices": []}])", "not JSON"},
       {R"({"choices": [{"message": {"content": "x"}}])", "not JSON"},
@@ -357,12 +367,14 @@ TEST(HttpJudgeConfigTest, ParsesAndRejectsWithTheFieldNamed) {
                       {"mode", "per_criterion"},
                       {"seed", 3},
                       {"timeout_ms", 1500},
+                      {"max_reply_bytes", 4096},
                       {"extra_body", {{"chat_template_kwargs", {{"x", 1}}}}}};
   absl::StatusOr<HttpJudgeConfig> c = ParseHttpJudgeConfig(j, "/etc");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->replicas[0], "http://a:1/v1");
   EXPECT_EQ(c->default_mode, GradingMode::kPerCriterion);
   EXPECT_EQ(c->timeout, absl::Milliseconds(1500));
+  EXPECT_EQ(c->max_reply_bytes, 4096);
 
   nlohmann::json bad = j;
   bad["extra_body"] = {{"temperature", 1}};
@@ -375,6 +387,10 @@ TEST(HttpJudgeConfigTest, ParsesAndRejectsWithTheFieldNamed) {
   bad = j;
   bad["replicas"] = {"ftp://x"};
   EXPECT_FALSE(ParseHttpJudgeConfig(bad, "").ok());
+  bad = j;
+  bad["max_reply_bytes"] = 0;
+  EXPECT_THAT(std::string(ParseHttpJudgeConfig(bad, "").status().message()),
+              testing::HasSubstr("max_reply_bytes"));
 }
 
 TEST(HttpJudgeConfigTest, ApiKeyFromEnvOrFileNeverInErrors) {

@@ -225,9 +225,15 @@ class Reader {
 }  // namespace
 
 absl::StatusOr<ChatCompletion> ParseChatCompletion(absl::string_view body) {
-  // One parser per thread: its buffers grow to the largest reply seen and
-  // are reused (a parse copies the body into its padded buffer).
-  thread_local simdjson::dom::parser parser;
+  // One parser per thread, reused (a parse copies the body into its padded
+  // buffer, and its buffers grow to the largest body seen); a reply over
+  // 1 MiB gets a parser of its own, so that an idle thread does not keep
+  // the memory of the largest reply it ever read.
+  constexpr size_t kKeptParserBytes = 1 << 20;
+  thread_local simdjson::dom::parser kept;
+  simdjson::dom::parser one_off;  // allocates only if used
+  simdjson::dom::parser& parser =
+      body.size() <= kKeptParserBytes ? kept : one_off;
   element doc;
   object root;
   if (parser.parse(body.data(), body.size(), /*realloc_if_needed=*/true)

@@ -36,15 +36,11 @@ struct CurlMultiLoop::Transfer {
   HttpResult result;
   absl::Time start;
   Shard* shard = nullptr;  // while added to its multi handle
+  bool too_large = false;  // the body passed request.max_response_bytes
   char error[CURL_ERROR_SIZE];
 };
 
 namespace {
-
-size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
 
 // Only Retry-After matters to the dispatcher; the delta-seconds form is what
 // vLLM, LiteLLM and OpenAI send (an HTTP-date is ignored).
@@ -276,6 +272,17 @@ int CurlMultiLoop::OnSocket(CURL* easy, curl_socket_t s, int what, void* user,
   return 0;
 }
 
+size_t CurlMultiLoop::OnBody(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string& body = t->result.body;
+  if (size * n > t->request.max_response_bytes - body.size()) {
+    t->too_large = true;
+    return 0;  // libcurl ends the transfer with CURLE_WRITE_ERROR
+  }
+  body.append(data, size * n);
+  return size * n;
+}
+
 int CurlMultiLoop::OnCloseSocket(void* user, curl_socket_t s) {
   auto* self = static_cast<CurlMultiLoop*>(user);
   const size_t fd = static_cast<size_t>(s);
@@ -321,7 +328,7 @@ CURL* CurlMultiLoop::TakeEasy() {
   // What every call shares is set once per handle; handles are recycled
   // without curl_easy_reset, and Start() sets every per-call option anew.
   curl_easy_setopt(easy, CURLOPT_POST, 1L);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlMultiLoop::OnBody);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
@@ -360,7 +367,7 @@ void CurlMultiLoop::Start(std::unique_ptr<Transfer> t) {
                    static_cast<curl_off_t>(req.body.size()));
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
                    req.headers != nullptr ? req.headers->list() : nullptr);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t->result.body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t->result);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
@@ -415,6 +422,9 @@ void CurlMultiLoop::Complete(Transfer* t, CURLcode code, bool cancelled) {
   }
   if (cancelled) {
     r.error = "cancelled";
+  } else if (owned->too_large) {
+    r.error = absl::StrCat("the reply was larger than ",
+                           owned->request.max_response_bytes, " bytes");
   } else if (code != CURLE_OK) {
     r.error = owned->error[0] != '\0' ? std::string(owned->error)
                                       : std::string(curl_easy_strerror(code));

@@ -79,6 +79,9 @@ struct HttpRequest {
   std::shared_ptr<const HttpHeaders> headers;
   // Whole-transfer timeout (connect + request + response); <= 0 = none.
   absl::Duration timeout = absl::Seconds(60);
+  // A longer response body fails the transfer (CURLE_WRITE_ERROR, with an
+  // error that says so) instead of growing the buffer further.
+  size_t max_response_bytes = size_t{64} << 20;
 };
 
 struct HttpResult {
@@ -214,6 +217,9 @@ class CurlMultiLoop {
   static int OnSocket(CURL* easy, curl_socket_t s, int what, void* user,
                       void* socket_data);
   static int OnTimer(CURLM* multi, long timeout_ms, void* user);
+  // CURLOPT_WRITEFUNCTION: appends to the transfer's body, up to its
+  // request's max_response_bytes.
+  static size_t OnBody(char* data, size_t size, size_t n, void* user);
   // CURLOPT_CLOSESOCKETFUNCTION: forgets the descriptor's registration.
   static int OnCloseSocket(void* user, curl_socket_t s);
 

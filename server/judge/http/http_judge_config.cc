@@ -105,6 +105,9 @@ absl::StatusOr<HttpJudgeConfig> ParseHttpJudgeConfig(
         c.timeout = absl::Milliseconds(GetInteger<int64_t>(value));
         if (c.timeout <= absl::ZeroDuration())
           return err(key, "must be positive");
+      } else if (key == "max_reply_bytes") {
+        c.max_reply_bytes = GetInteger<int64_t>(value);
+        if (c.max_reply_bytes < 1) return err(key, "must be positive");
       } else if (key == "parse_retries") {
         c.parse_retries = GetInteger<int>(value);
         if (c.parse_retries < 0) return err(key, "must be >= 0");

@@ -58,6 +58,11 @@ struct HttpJudgeConfig {
   // Per-call timeout (a hung replica); the request deadline may cut it
   // shorter.
   absl::Duration timeout = absl::Seconds(60);
+  // A reply body larger than this ends the call as failed (retried like a
+  // dropped connection): a misbehaving or hostile endpoint cannot make
+  // rewardd buffer without bound. 64 MiB holds n = 8 choices of 32k tokens
+  // with 20 top_logprobs each.
+  int64_t max_reply_bytes = int64_t{64} << 20;
 
   // Unparsable answers are retried this many times, each at a temperature
   // raised by `parse_retry_temperature_step` (capped at 1).
