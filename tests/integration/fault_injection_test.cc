@@ -131,6 +131,16 @@ class FaultInjection : public ::testing::Test {
     for (auto& c : callers) c.join();
   }
 
+  // Drives `n` requests with `faults` on: every request gets an answer and
+  // none is silently wrong (`problems`). RPC errors are left to the test:
+  // some faults may cause them.
+  void DriveWith(const SimFaults& faults, int n, Tally& tally) {
+    sim_->SetFaults(faults);
+    Drive(n, tally);
+    EXPECT_EQ(tally.answers, n);
+    EXPECT_THAT(tally.problems, ::testing::IsEmpty());
+  }
+
   void ExpectHealthyAfterwards() {
     sim_->SetFaults({});
     absl::SleepFor(absl::Milliseconds(400));  // a breaker may be open
@@ -152,11 +162,8 @@ TEST_F(FaultInjection, TransientErrorsAreRetriedAway) {
   faults.retry_after = absl::Milliseconds(0);
   faults.rate_500 = 0.15;
   faults.rate_reset = 0.1;
-  sim_->SetFaults(faults);
   Tally tally;
-  Drive(200, tally);
-  EXPECT_EQ(tally.answers, 200);
-  EXPECT_THAT(tally.problems, ::testing::IsEmpty());
+  DriveWith(faults, 200, tally);
   EXPECT_TRUE(tally.rpc_errors.empty());
   // Three attempts per call: nearly everything succeeds; the rest is
   // reported invalid, never scored.
@@ -169,11 +176,8 @@ TEST_F(FaultInjection, GarbageAndTruncatedVerdictsBecomeStatuses) {
   faults.rate_garbage = 0.3;
   faults.rate_truncate = 0.2;
   faults.rate_think = 0.3;
-  sim_->SetFaults(faults);
   Tally tally;
-  Drive(150, tally);
-  EXPECT_EQ(tally.answers, 150);
-  EXPECT_THAT(tally.problems, ::testing::IsEmpty());
+  DriveWith(faults, 150, tally);
   EXPECT_TRUE(tally.rpc_errors.empty());
   EXPECT_GT(tally.valid, 0);
   ExpectHealthyAfterwards();
@@ -183,11 +187,8 @@ TEST_F(FaultInjection, HangsPastTheDeadlineNeverBecomeRewards) {
   SimFaults faults;
   faults.rate_hang = 0.2;
   faults.hang = absl::Seconds(10);
-  sim_->SetFaults(faults);
   Tally tally;
-  Drive(60, tally);
-  EXPECT_EQ(tally.answers, 60);
-  EXPECT_THAT(tally.problems, ::testing::IsEmpty());
+  DriveWith(faults, 60, tally);
   // A hung call is retried, or ends as TIMEOUT/JUDGE_ERROR statuses, or the
   // client's deadline passes first: never a reward.
   for (const auto& [code, n] : tally.rpc_errors) {
@@ -199,12 +200,9 @@ TEST_F(FaultInjection, HangsPastTheDeadlineNeverBecomeRewards) {
 TEST_F(FaultInjection, JudgeDownThenBack) {
   SimFaults faults;
   faults.rate_500 = 1.0;  // the judge is down
-  sim_->SetFaults(faults);
   Tally down;
-  Drive(40, down);
-  EXPECT_EQ(down.answers, 40);
+  DriveWith(faults, 40, down);
   EXPECT_EQ(down.valid, 0);
-  EXPECT_THAT(down.problems, ::testing::IsEmpty());
   EXPECT_TRUE(down.rpc_errors.empty());
   ExpectHealthyAfterwards();  // the breaker closes again
 }
