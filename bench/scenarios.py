@@ -334,38 +334,28 @@ class Suite:
         criteria = 20
         # Twice the judge's capacity in flight: the pool queue keeps it busy.
         conc = max(1, math.ceil(2 * capacity / criteria))
+        def window(duration_s, *shape):
+            res = self.bench(rw, *shape, "--rubric=text", "--criteria=%d" % criteria,
+                             "--response_bytes=1500", "--judge=sim",
+                             "--grading_mode=per_criterion", "--skip_cache",
+                             "--warmup_s=%g" % self.d(1.5, 2),
+                             "--duration_s=%g" % duration_s, "--deadline_ms=60000",
+                             "--server_pid=%d" % rw.pid, "--judge_stats=" + sim.url,
+                             "--judge_reset")
+            if not res.get("judge_stats"):
+                raise RuntimeError("no judge-sim /stats")
+            return res
+
         # Several measurement windows, the best kept (as scenario 1 keeps its
         # best round): a busy host only ever adds CPU time per call (cache
         # and SMT contention), never removes it.
-        runs = []
-        for _ in range(self.d(1, 3)):
-            res = self.bench(rw, "--rubric=text", "--criteria=%d" % criteria,
-                             "--response_bytes=1500", "--judge=sim",
-                             "--grading_mode=per_criterion", "--skip_cache",
-                             "--concurrency=%d" % conc,
-                             "--warmup_s=%g" % self.d(1.5, 2),
-                             "--duration_s=%g" % self.d(4, 10), "--deadline_ms=60000",
-                             "--server_pid=%d" % rw.pid, "--judge_stats=" + sim.url,
-                             "--judge_reset")
-            if not res.get("judge_stats"):
-                raise RuntimeError("no judge-sim /stats")
-            runs.append(res)
+        runs = [window(self.d(4, 10), "--concurrency=%d" % conc)
+                for _ in range(self.d(1, 3))]
         # The same work as GRPO sends it, a group of 16 responses per call
         # (GradeGroup): information only, the target is on unary calls.
-        group_runs = []
-        for _ in range(self.d(1, 2)):
-            res = self.bench(rw, "--shape=group", "--group_size=16",
-                             "--rubric=text", "--criteria=%d" % criteria,
-                             "--response_bytes=1500", "--judge=sim",
-                             "--grading_mode=per_criterion", "--skip_cache",
-                             "--concurrency=%d" % max(1, math.ceil(conc / 16)),
-                             "--warmup_s=%g" % self.d(1.5, 2),
-                             "--duration_s=%g" % self.d(4, 8), "--deadline_ms=60000",
-                             "--server_pid=%d" % rw.pid, "--judge_stats=" + sim.url,
-                             "--judge_reset")
-            if not res.get("judge_stats"):
-                raise RuntimeError("no judge-sim /stats")
-            group_runs.append(res)
+        group_runs = [window(self.d(4, 8), "--shape=group", "--group_size=16",
+                             "--concurrency=%d" % max(1, math.ceil(conc / 16)))
+                      for _ in range(self.d(1, 2))]
         self.stop(rw, sim)
         ideal = capacity / (latency / 1000.0)
         cpu_runs = [r["server_cpu_seconds"] / max(1, r["judge_stats"]["completed"]) * 1e6
