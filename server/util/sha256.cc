@@ -20,23 +20,32 @@ const EVP_MD* Algorithm() {
 
 struct ThreadContext {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool in_use = false;
   ~ThreadContext() { EVP_MD_CTX_free(ctx); }
 };
 
-EVP_MD_CTX* ThisThreadsContext() {
+ThreadContext& ThisThreadsContext() {
   thread_local ThreadContext t;
   if (t.ctx == nullptr) std::abort();  // out of memory
-  return t.ctx;
+  return t;
 }
 
 }  // namespace
 
-Sha256::Sha256() : ctx_(ThisThreadsContext()) {
+Sha256::Sha256() {
+  ThreadContext& t = ThisThreadsContext();
+  // Two live digests on one thread would interleave in one context.
+  if (t.in_use) std::abort();
+  t.in_use = true;
+  in_use_ = &t.in_use;
+  ctx_ = t.ctx;
   if (EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_), Algorithm(),
                          nullptr) != 1) {
     std::abort();
   }
 }
+
+Sha256::~Sha256() { *in_use_ = false; }
 
 void Sha256::Update(const void* data, size_t size) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, size);

@@ -13,7 +13,8 @@
 //   Sha256::Digest d2 = Sha256::Of("abc");  // one shot
 //
 // Thread-safety: an Sha256 is used by one thread, and only one Sha256 may be
-// live per thread at a time (they share the thread's context). Different
+// live per thread at a time (they share the thread's context; a second one
+// aborts the process rather than corrupt the first's digest). Different
 // threads hash independently.
 #ifndef REWARDD_SERVER_UTIL_SHA256_H_
 #define REWARDD_SERVER_UTIL_SHA256_H_
@@ -30,6 +31,7 @@ class Sha256 {
   using Digest = std::array<uint8_t, 32>;
 
   Sha256();
+  ~Sha256();
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
 
@@ -41,7 +43,8 @@ class Sha256 {
   static Digest Of(absl::string_view bytes);
 
  private:
-  void* ctx_;  // this thread's EVP_MD_CTX
+  void* ctx_;     // this thread's EVP_MD_CTX
+  bool* in_use_;  // this thread's context is taken (by this object)
 };
 
 }  // namespace rewardd

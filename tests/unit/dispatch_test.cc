@@ -149,6 +149,13 @@ TEST(Sha256Test, KnownVectorsPiecesAndThreads) {
   }
   // The thread's context is reused: a second digest starts afresh.
   EXPECT_EQ(Hex(Sha256::Of("abc")), kAbc);
+  // Two live digests on one thread would share its context: refused loudly.
+  EXPECT_DEATH(
+      {
+        Sha256 outer;
+        Sha256 inner;
+      },
+      "");
   std::vector<std::thread> threads;
   std::vector<int> wrong(4, 0);
   for (int t = 0; t < 4; ++t) {
