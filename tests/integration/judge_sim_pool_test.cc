@@ -542,6 +542,65 @@ TEST_F(JudgePoolTest, ConnectionCapHoldsAcrossTheLoopsShards) {
   EXPECT_THAT(refused.status().message(), HasSubstr("shards"));
 }
 
+// The loop ends a call at its HttpRequest::timeout itself (libcurl is not
+// given the timeout): hung calls end as timed out, earliest deadline first,
+// while a call without a timeout keeps waiting until it is cancelled.
+TEST_F(JudgePoolTest, HttpTimeoutsEndHungCallsInDeadlineOrder) {
+  sim_->SetLatency(absl::Seconds(20), absl::ZeroDuration());
+  struct Ended {
+    int64_t timeout_ms;
+    HttpResult result;
+  };
+  absl::Mutex mu;
+  std::vector<Ended> ended;
+  const auto submit = [&](int64_t timeout_ms) {
+    HttpRequest r;
+    r.url = sim_->base_url() + "/chat/completions";
+    r.body = R"({"model": "judge-sim", "messages": []})";
+    r.headers = HttpHeaders::Make({"Content-Type: application/json"});
+    r.timeout = absl::Milliseconds(timeout_ms);
+    return loop_->Submit(std::move(r), [&, timeout_ms](HttpResult res) {
+      absl::MutexLock lock(&mu);
+      ended.push_back({timeout_ms, std::move(res)});
+    });
+  };
+  const uint64_t untimed = submit(0);
+  const std::vector<int64_t> timeouts = {700, 200, 500, 300, 600, 400};
+  for (int64_t ms : timeouts) submit(ms);
+  {
+    absl::MutexLock lock(&mu);
+    const auto all_timed_ended = [&] {
+      return ended.size() == timeouts.size();
+    };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_timed_ended),
+                                    absl::Seconds(15)));
+  }
+  absl::SleepFor(absl::Milliseconds(100));
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(ended.size(), timeouts.size()) << "the untimed call ended early";
+  for (size_t i = 0; i < ended.size(); ++i) {
+    const Ended& e = ended[i];
+    SCOPED_TRACE(e.timeout_ms);
+    EXPECT_EQ(e.timeout_ms, 200 + 100 * static_cast<int64_t>(i));
+    EXPECT_TRUE(e.result.timed_out()) << e.result.error;
+    EXPECT_FALSE(e.result.cancelled);
+    EXPECT_THAT(e.result.error, HasSubstr("timed out after"));
+    EXPECT_GE(e.result.elapsed, absl::Milliseconds(e.timeout_ms));
+    EXPECT_LT(e.result.elapsed,
+              absl::Milliseconds(e.timeout_ms) + absl::Seconds(5));
+  }
+  mu.Unlock();
+  loop_->Cancel(untimed);
+  mu.Lock();
+  const auto untimed_ended = [&] {
+    return ended.size() == timeouts.size() + 1;
+  };
+  ASSERT_TRUE(
+      mu.AwaitWithTimeout(absl::Condition(&untimed_ended), absl::Seconds(5)));
+  EXPECT_TRUE(ended.back().result.cancelled);
+  EXPECT_EQ(ended.back().timeout_ms, 0);
+}
+
 // ---------------------------------------------------------------------------
 // Votes: against a judge-sim that samples at temperature > 0, so that the
 // expected tally follows from its documented draw (SimSampledVerdict).
