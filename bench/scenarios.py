@@ -105,12 +105,13 @@ class Suite:
             "bench": os.path.join(self.build, "bench/reward-bench"),
             "bare": os.path.join(self.build, "bench/bare-server"),
             "sim": os.path.join(self.build, "tools/judge-sim/judge-sim"),
+            "floor": os.path.join(self.build, "bench/http-floor-bench"),
         }
         for key in ("rewardd", "bench", "bare"):
             if not os.access(self.bin[key], os.X_OK):
                 sys.exit("missing %s: build it first:\n  cmake -S %s -B %s -G Ninja "
                          "-DCMAKE_BUILD_TYPE=Release && ninja -C %s rewardd "
-                         "reward-bench bare-server judge-sim"
+                         "reward-bench bare-server judge-sim http-floor-bench"
                          % (self.bin[key], REPO, self.build, self.build))
         self.work = tempfile.mkdtemp(prefix="rewardd-bench.")
         self.procs = []
@@ -346,11 +347,39 @@ class Suite:
                 raise RuntimeError("no judge-sim /stats")
             return res
 
+        # The HTTP path alone (http-floor-bench: CurlMultiLoop, libcurl and
+        # the kernel's TCP work, nothing of rewardd) against the same judge,
+        # with bodies of the size rewardd sent: the floor under rewardd's
+        # figure. Each rewardd window is followed by a floor window, so the
+        # ratio of the two sees the same host.
+        def floor_window(duration_s, body_bytes):
+            if not os.access(self.bin["floor"], os.X_OK):
+                return None
+            out = self.file("floor.json")
+            cmd = [self.bin["floor"], "--url=%s/v1" % sim.url,
+                   "--in_flight=%d" % capacity, "--body_bytes=%d" % body_bytes,
+                   "--warmup_s=%g" % self.d(1.5, 2), "--duration_s=%g" % duration_s,
+                   "--json_out=" + out]
+            if self.args.nice:
+                cmd = ["nice", "-n", str(self.args.nice)] + cmd
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            if r.returncode != 0:
+                raise RuntimeError("http-floor-bench failed (%d): %s" % (
+                    r.returncode, r.stderr.strip()))
+            with open(out) as f:
+                return json.load(f)
+
         # Several measurement windows, the best kept (as scenario 1 keeps its
         # best round): a busy host only ever adds CPU time per call (cache
         # and SMT contention), never removes it.
-        runs = [window(self.d(4, 10), "--concurrency=%d" % conc)
-                for _ in range(self.d(1, 3))]
+        runs, floors = [], []
+        for _ in range(self.d(1, 3)):
+            runs.append(window(self.d(4, 10), "--concurrency=%d" % conc))
+            js = runs[-1]["judge_stats"]
+            # judge-sim counts the messages' text; the JSON around it adds
+            # about 150 bytes.
+            body = int(js["prompt_bytes"] / max(1, js["calls"])) + 150
+            floors.append(floor_window(self.d(4, 10), body))
         # The same work as GRPO sends it, a group of 16 responses per call
         # (GradeGroup): information only, the target is on unary calls.
         group_runs = [window(self.d(4, 8), "--shape=group", "--group_size=16",
@@ -370,6 +399,8 @@ class Suite:
                           for r in runs)
         ratio = calls_per_s / ideal
         cpu_us = min(cpu_runs)
+        floor_us = [f["cpu_us_per_call"] for f in floors if f]
+        over_floor = [c / f for c, f in zip(cpu_runs, floor_us)]
         failed = sum(r["failed_total"] for r in runs + group_runs)
         invalid = sum(r["invalid_items"] for r in runs + group_runs)
         self.record(
@@ -381,14 +412,19 @@ class Suite:
              "group16_cpu_us_per_judge_call": round(group_cpu, 1),
              "group16_judge_calls_over_C_L": round(group_ratio, 3),
              "grade_calls_per_s": round(res["calls_per_second"], 1),
+             "http_floor_cpu_us_per_call_each_run": [round(f, 1) for f in floor_us],
+             "rewardd_over_http_floor_each_run": [round(r, 2) for r in over_floor],
              "failed_calls": failed, "invalid_results": invalid},
             ratio=ratio, ratio_name="judge calls/s / (C/L)",
             target=">= 0.95, and < 100 us rewardd CPU per judge call",
             passed=ratio >= 0.95 and cpu_us < 100 and failed == 0,
             note="rewardd CPU per judge call: %.1f us (best of %s us); "
-                 "in groups of 16 (GradeGroup): %.1f us at %.3f of C/L" % (
+                 "in groups of 16 (GradeGroup): %.1f us at %.3f of C/L; "
+                 "HTTP floor (http-floor-bench, same judge): %s us, rewardd "
+                 "over the floor %s" % (
                 cpu_us, ", ".join("%.1f" % c for c in cpu_runs), group_cpu,
-                group_ratio))
+                group_ratio, ", ".join("%.1f" % f for f in floor_us) or "not built",
+                ", ".join("%.2f" % r for r in over_floor) or "-"))
 
     def s3_prefix_sharing(self):
         sim = self.start_sim("s3-sim", 2, 64)
