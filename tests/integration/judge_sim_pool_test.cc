@@ -5,6 +5,7 @@
 // (SimRuleVerdict), never from constants.
 #include <fstream>
 
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -599,6 +600,68 @@ TEST_F(JudgePoolTest, HttpTimeoutsEndHungCallsInDeadlineOrder) {
       mu.AwaitWithTimeout(absl::Condition(&untimed_ended), absl::Seconds(5)));
   EXPECT_TRUE(ended.back().result.cancelled);
   EXPECT_EQ(ended.back().timeout_ms, 0);
+}
+
+// Entries of completed calls stay in the loop's deadline heap until they
+// surface or are compacted away: thousands of them neither delay a hung
+// call's timeout (compaction keeps live entries) nor wake an idle loop.
+TEST_F(JudgePoolTest,
+       CompletedCallsDeadlinesNeitherDelayTimeoutsNorWakeTheLoop) {
+  SimFaults hang_first;
+  hang_first.fail_first = 1;
+  hang_first.fail_first_kind = "hang";
+  sim_->SetFaults(hang_first);
+  sim_->SetLatency(absl::ZeroDuration(), absl::ZeroDuration());
+  const auto request = [&](absl::Duration timeout) {
+    HttpRequest r;
+    r.url = sim_->base_url() + "/chat/completions";
+    r.body = R"({"model": "judge-sim", "messages": []})";
+    r.headers = HttpHeaders::Make({"Content-Type: application/json"});
+    r.timeout = timeout;
+    return r;
+  };
+  absl::Notification hung_done;
+  HttpResult hung;
+  loop_->Submit(request(absl::Milliseconds(1500)), [&](HttpResult r) {
+    hung = std::move(r);
+    hung_done.Notify();
+  });
+  // The hang goes to the first request the simulator reads: this one.
+  for (int i = 0; i < 500 && sim_->stats().faults_hang == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(sim_->stats().faults_hang, 1);
+  // Well past the compaction threshold (twice the live calls + 1024), in
+  // waves the simulator's 40 connection threads serve without waiting.
+  constexpr int kCalls = 3008, kWave = 16;
+  constexpr absl::Duration kFastTimeout = absl::Seconds(4);
+  const absl::Time first_fast = absl::Now();
+  int ok = 0;
+  for (int wave = 0; wave < kCalls / kWave; ++wave) {
+    absl::BlockingCounter left(kWave);
+    std::atomic<int> wave_ok{0};
+    for (int i = 0; i < kWave; ++i) {
+      loop_->Submit(request(kFastTimeout), [&](HttpResult r) {
+        if (r.transport_ok() && r.status == 200) wave_ok.fetch_add(1);
+        left.DecrementCount();
+      });
+    }
+    left.Wait();
+    ok += wave_ok.load();
+  }
+  EXPECT_EQ(ok, kCalls);
+  ASSERT_TRUE(hung_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(hung.timed_out()) << hung.error;
+  EXPECT_GE(hung.elapsed, absl::Milliseconds(1500));
+  EXPECT_LT(hung.elapsed, absl::Milliseconds(1500) + absl::Seconds(5));
+  // Idle now, while the completed calls' deadlines pass (unless the waves
+  // took longer than kFastTimeout): a few iterations a second, not one per
+  // stale deadline.
+  absl::SleepFor(std::max(absl::Milliseconds(200),
+                          first_fast + kFastTimeout - absl::Now()));
+  const uint64_t before = loop_->iterations();
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_LT(loop_->iterations() - before, 20u);
 }
 
 // ---------------------------------------------------------------------------

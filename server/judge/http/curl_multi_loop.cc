@@ -29,10 +29,6 @@ std::shared_ptr<const HttpHeaders> HttpHeaders::Make(
 
 HttpHeaders::~HttpHeaders() { curl_slist_free_all(list_); }
 
-namespace {
-constexpr size_t kNotInHeap = ~size_t{0};
-}  // namespace
-
 struct CurlMultiLoop::Transfer {
   uint64_t id = 0;
   HttpRequest request;
@@ -40,8 +36,6 @@ struct CurlMultiLoop::Transfer {
   CURL* easy = nullptr;
   HttpResult result;
   absl::Time start;
-  absl::Time deadline = absl::InfiniteFuture();  // start + request.timeout
-  size_t deadline_slot = kNotInHeap;             // index in deadlines_
   Shard* shard = nullptr;  // while added to its multi handle
   bool too_large = false;  // the body passed request.max_response_bytes
   char error[CURL_ERROR_SIZE];
@@ -389,8 +383,7 @@ void CurlMultiLoop::Start(std::unique_ptr<Transfer> t) {
   Transfer* raw = t.release();
   running_[raw->id] = raw;
   if (req.timeout > absl::ZeroDuration()) {
-    raw->deadline = raw->start + req.timeout;
-    PushDeadline(raw);
+    PushDeadline(raw->start + req.timeout, raw->id);
   }
   Shard* shard = LeastBusyShard();
   CURLMcode mc = curl_multi_add_handle(shard->multi, easy);
@@ -407,7 +400,6 @@ void CurlMultiLoop::Start(std::unique_ptr<Transfer> t) {
 // easy handle and runs the callback.
 void CurlMultiLoop::Complete(Transfer* t, CURLcode code, bool cancelled) {
   std::unique_ptr<Transfer> owned(t);
-  RemoveDeadline(t);
   HttpResult& r = owned->result;
   r.curl_code = code;
   r.cancelled = cancelled;
@@ -443,60 +435,31 @@ void CurlMultiLoop::Complete(Transfer* t, CURLcode code, bool cancelled) {
   std::move(owned->done)(std::move(r));
 }
 
-void CurlMultiLoop::PushDeadline(Transfer* t) {
-  t->deadline_slot = deadlines_.size();
-  deadlines_.push_back(t);
-  SiftDeadline(t->deadline_slot);
-}
-
-void CurlMultiLoop::RemoveDeadline(Transfer* t) {
-  const size_t i = t->deadline_slot;
-  if (i == kNotInHeap) return;
-  t->deadline_slot = kNotInHeap;
-  Transfer* last = deadlines_.back();
-  deadlines_.pop_back();
-  if (last == t) return;
-  deadlines_[i] = last;
-  last->deadline_slot = i;
-  SiftDeadline(i);
-}
-
-// Moves the entry at `i` up or down until the heap order holds again.
-void CurlMultiLoop::SiftDeadline(size_t i) {
-  Transfer* t = deadlines_[i];
-  while (i > 0) {
-    const size_t parent = (i - 1) / 2;
-    if (deadlines_[parent]->deadline <= t->deadline) break;
-    deadlines_[i] = deadlines_[parent];
-    deadlines_[i]->deadline_slot = i;
-    i = parent;
+void CurlMultiLoop::PushDeadline(absl::Time when, uint64_t id) {
+  deadlines_.push_back({when, id});
+  std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
+  // Entries of completed transfers leave only as they reach the top; when
+  // they outnumber the live ones, drop them all at once (amortized O(1)).
+  if (deadlines_.size() > 2 * running_.size() + 1024) {
+    deadlines_.erase(std::remove_if(deadlines_.begin(), deadlines_.end(),
+                                    [this](const Deadline& d) {
+                                      return !running_.contains(d.id);
+                                    }),
+                     deadlines_.end());
+    std::make_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
   }
-  const size_t n = deadlines_.size();
-  while (true) {
-    size_t child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n &&
-        deadlines_[child + 1]->deadline < deadlines_[child]->deadline) {
-      ++child;
-    }
-    if (t->deadline <= deadlines_[child]->deadline) break;
-    deadlines_[i] = deadlines_[child];
-    deadlines_[i]->deadline_slot = i;
-    i = child;
-  }
-  deadlines_[i] = t;
-  t->deadline_slot = i;
 }
 
-absl::Time CurlMultiLoop::NextTransferDeadline() const {
-  return deadlines_.empty() ? absl::InfiniteFuture()
-                            : deadlines_.front()->deadline;
-}
-
-void CurlMultiLoop::ExpireDeadlines(absl::Time now) {
-  while (!deadlines_.empty() && deadlines_.front()->deadline <= now) {
-    Transfer* t = deadlines_.front();
-    running_.erase(t->id);
+absl::Time CurlMultiLoop::ExpireDeadlines(absl::Time now) {
+  while (!deadlines_.empty()) {
+    const Deadline top = deadlines_.front();
+    auto it = running_.find(top.id);
+    if (it != running_.end() && top.when > now) return top.when;
+    std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
+    deadlines_.pop_back();
+    if (it == running_.end()) continue;  // completed already
+    Transfer* t = it->second;
+    running_.erase(it);
     // libcurl's wording for CURLOPT_TIMEOUT, which callers may show.
     std::snprintf(
         t->error, sizeof(t->error),
@@ -504,8 +467,9 @@ void CurlMultiLoop::ExpireDeadlines(absl::Time now) {
         "bytes received",
         static_cast<long long>(absl::ToInt64Milliseconds(t->request.timeout)),
         t->result.body.size());
-    Complete(t, CURLE_OPERATION_TIMEDOUT, false);  // removes it from the heap
+    Complete(t, CURLE_OPERATION_TIMEDOUT, false);
   }
+  return absl::InfiniteFuture();
 }
 
 void CurlMultiLoop::ReapDone() {
@@ -594,7 +558,7 @@ void CurlMultiLoop::Run() {
     // libcurl asked to be called now (e.g. a handle was just added): do it
     // before any wait.
     const absl::Time now = absl::Now();
-    ExpireDeadlines(now);
+    const absl::Time transfer_deadline = ExpireDeadlines(now);
     int running = 0;
     if (CurlDeadline() <= now) {
       for (Shard& shard : shards_) {
@@ -608,7 +572,7 @@ void CurlMultiLoop::Run() {
     {
       absl::MutexLock lock(&mu_);
       if (pending_.empty() && cancels_.empty() && !shutdown_) {
-        absl::Time next = std::min(CurlDeadline(), NextTransferDeadline());
+        absl::Time next = std::min(CurlDeadline(), transfer_deadline);
         if (!timers_.empty()) next = std::min(next, timers_.top().when);
         // At most a small share of a typical call (see Options::coalesce):
         // the judge idles while a reply waits.
