@@ -9,6 +9,7 @@
 //
 //   http-floor-bench --url=http://127.0.0.1:8000/v1 --in_flight=256
 //       --body_bytes=3000 --warmup_s=2 --duration_s=8 --json_out=floor.json
+// Exit status 1 when any call failed (the figure would not be the floor).
 #include <unistd.h>
 
 #include <atomic>
@@ -41,7 +42,7 @@ namespace {
 // One chat request that judge-sim answers in the per_criterion format (its
 // text mentions "criteria_met"), padded to `bytes` with response text.
 std::string Body(size_t bytes) {
-  std::string content =
+  const std::string content =
       "Grade the response against the criterion. Answer a JSON object "
       "{\\\"criteria_met\\\": true|false, \\\"explanation\\\": \\\"...\\\"}."
       "\\n<response-0f3a>\\n";
@@ -138,7 +139,8 @@ int Main() {
   }
   // Calls still in flight are not waited for (the judge may be slow).
   std::fflush(stdout);
-  _exit(0);
+  // A failed call is not the floor's work: the figure would mislead.
+  _exit(d.failed.load() == 0 ? 0 : 1);
 }
 
 }  // namespace

@@ -101,6 +101,16 @@ class JudgePoolTest : public ::testing::Test {
     }
   }
 
+  // A chat request straight to the loop (no pool), ending after `timeout`.
+  HttpRequest RawRequest(absl::Duration timeout) const {
+    HttpRequest r;
+    r.url = sim_->base_url() + "/chat/completions";
+    r.body = R"({"model": "judge-sim", "messages": []})";
+    r.headers = HttpHeaders::Make({"Content-Type: application/json"});
+    r.timeout = timeout;
+    return r;
+  }
+
   std::unique_ptr<JudgeSim> sim_;
   std::shared_ptr<CurlMultiLoop> loop_;
   std::vector<std::shared_ptr<JudgePool>> pools_;
@@ -555,15 +565,11 @@ TEST_F(JudgePoolTest, HttpTimeoutsEndHungCallsInDeadlineOrder) {
   absl::Mutex mu;
   std::vector<Ended> ended;
   const auto submit = [&](int64_t timeout_ms) {
-    HttpRequest r;
-    r.url = sim_->base_url() + "/chat/completions";
-    r.body = R"({"model": "judge-sim", "messages": []})";
-    r.headers = HttpHeaders::Make({"Content-Type: application/json"});
-    r.timeout = absl::Milliseconds(timeout_ms);
-    return loop_->Submit(std::move(r), [&, timeout_ms](HttpResult res) {
-      absl::MutexLock lock(&mu);
-      ended.push_back({timeout_ms, std::move(res)});
-    });
+    return loop_->Submit(RawRequest(absl::Milliseconds(timeout_ms)),
+                         [&, timeout_ms](HttpResult res) {
+                           absl::MutexLock lock(&mu);
+                           ended.push_back({timeout_ms, std::move(res)});
+                         });
   };
   const uint64_t untimed = submit(0);
   const std::vector<int64_t> timeouts = {700, 200, 500, 300, 600, 400};
@@ -612,17 +618,9 @@ TEST_F(JudgePoolTest,
   hang_first.fail_first_kind = "hang";
   sim_->SetFaults(hang_first);
   sim_->SetLatency(absl::ZeroDuration(), absl::ZeroDuration());
-  const auto request = [&](absl::Duration timeout) {
-    HttpRequest r;
-    r.url = sim_->base_url() + "/chat/completions";
-    r.body = R"({"model": "judge-sim", "messages": []})";
-    r.headers = HttpHeaders::Make({"Content-Type: application/json"});
-    r.timeout = timeout;
-    return r;
-  };
   absl::Notification hung_done;
   HttpResult hung;
-  loop_->Submit(request(absl::Milliseconds(1500)), [&](HttpResult r) {
+  loop_->Submit(RawRequest(absl::Milliseconds(1500)), [&](HttpResult r) {
     hung = std::move(r);
     hung_done.Notify();
   });
@@ -641,7 +639,7 @@ TEST_F(JudgePoolTest,
     absl::BlockingCounter left(kWave);
     std::atomic<int> wave_ok{0};
     for (int i = 0; i < kWave; ++i) {
-      loop_->Submit(request(kFastTimeout), [&](HttpResult r) {
+      loop_->Submit(RawRequest(kFastTimeout), [&](HttpResult r) {
         if (r.transport_ok() && r.status == 200) wave_ok.fetch_add(1);
         left.DecrementCount();
       });
