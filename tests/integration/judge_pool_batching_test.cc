@@ -370,8 +370,8 @@ TEST_F(JudgePoolBatchingTest, HedgesAnswerStragglersFromTheFastReplica) {
   while (pool->stats().in_flight > 0 && absl::Now() < until) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  const double to_slow = CounterValue(registry_, "rewardd_judge_calls_total",
-                                      {{"replica", "0"}});
+  const double to_slow =
+      CounterValue(registry_, "rewardd_judge_calls_total", {{"replica", "0"}});
   // Every call sent to the slow replica was either hedged or a hedge (of a
   // fast-replica call that outlived the delay): none was left to wait. A
   // hedge there may be aborted before the simulator even reads it.
