@@ -1,4 +1,4 @@
-// Fuzz target: the judges config reader (server/dispatch/judges_config.h).
+// Fuzz target: the judges config reader (server/judge/pool/judges_config.h).
 // The file is operator input, but a typo must give an error naming the
 // field, never a crash or an uncaught exception at start-up. The input is
 // the file's text; it is parsed as LoadJudgesConfig does and handed to
@@ -21,7 +21,7 @@
 
 #include "fuzz/fuzz_check.h"
 #include "nlohmann/json.hpp"
-#include "server/dispatch/judges_config.h"
+#include "server/judge/pool/judges_config.h"
 #include "server/judge/http/http_judge_config.h"
 
 namespace rewardd {

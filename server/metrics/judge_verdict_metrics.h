@@ -35,7 +35,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "reward/v1/reward.pb.h"
-#include "server/metrics/judge_pool_metrics.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 #include "server/metrics/read_mostly_map.h"
 
 namespace rewardd {

@@ -32,13 +32,13 @@
 #include "absl/status/status.h"
 #include "prometheus/collectable.h"
 #include "prometheus/registry.h"
-#include "server/metrics/judge_pool_metrics.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 #include "server/metrics/judge_verdict_metrics.h"
 #include "server/metrics/reward_metrics.h"
 #include "server/metrics/rubric_store_metrics.h"
 #include "server/metrics/serving_metrics.h"
 #include "server/rubric/rubric_store.h"
-#include "server/service/grade_observer.h"
+#include "server/grading/grade_observer.h"
 
 namespace rewardd {
 

@@ -6,7 +6,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
-#include "server/metrics/judge_pool_metrics.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 
 namespace rewardd {
 

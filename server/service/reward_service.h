@@ -27,7 +27,7 @@
 #include "reward/v1/reward.grpc.pb.h"
 #include "server/grading/grader.h"
 #include "server/rubric/rubric_store.h"
-#include "server/service/grade_observer.h"
+#include "server/grading/grade_observer.h"
 #include "server/service/inline_rubric_cache.h"
 #include "server/service/token_auth.h"
 

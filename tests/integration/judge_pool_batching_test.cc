@@ -19,9 +19,9 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "prometheus/registry.h"
-#include "server/dispatch/judge_pool.h"
-#include "server/dispatch/judges_config.h"
-#include "server/metrics/judge_pool_metrics.h"
+#include "server/judge/pool/judge_pool.h"
+#include "server/judge/pool/judges_config.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 #include "tests/integration/judge_test_support.h"
 #include "tools/judge-sim/judge_sim.h"
 

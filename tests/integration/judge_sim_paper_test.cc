@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/dispatch/judges_config.h"
+#include "server/judge/pool/judges_config.h"
 #include "server/grading/grader.h"
 #include "tests/integration/judge_test_support.h"
 #include "tools/judge-sim/judge_sim.h"

@@ -10,8 +10,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/dispatch/judge_pool.h"
-#include "server/dispatch/judges_config.h"
+#include "server/judge/pool/judge_pool.h"
+#include "server/judge/pool/judges_config.h"
 #include "tests/integration/judge_test_support.h"
 #include "tools/judge-sim/judge_sim.h"
 

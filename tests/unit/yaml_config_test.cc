@@ -12,8 +12,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/dispatch/judge_pool.h"
-#include "server/dispatch/judges_config.h"
+#include "server/judge/pool/judge_pool.h"
+#include "server/judge/pool/judges_config.h"
 #include "server/util/yaml_json.h"
 
 namespace rewardd {

@@ -1,6 +1,6 @@
 // The wire format of one judge call: builds the Chat Completions request
 // body for a piece of judge work and turns the response body into
-// per-criterion verdicts. No I/O; the dispatcher (server/dispatch/) moves the
+// per-criterion verdicts. No I/O; the dispatcher (server/judge/pool/) moves the
 // bytes, retries and balances.
 //
 //   ChatJudgeCodec codec(config, PromptTemplates::Default());

@@ -23,7 +23,7 @@
 
 namespace rewardd {
 
-// How vote samples become one verdict (see server/dispatch/vote_tally.h).
+// How vote samples become one verdict (see server/judge/pool/vote_tally.h).
 enum class VoteAggregation {
   kMajority = 0,  // met iff more than half of the valid samples say met
   kMean,          // the same, and probability = the share of "met" samples

@@ -19,11 +19,11 @@ absl::Status ParseBigGenRecord(const Json& record, RecordContext& ctx,
     return ctx.Error("missing field \"atomic_checklist\"");
   }
   Rubric rubric;
-  RUBRIC_ASSIGN_OR_RETURN(rubric.prompt,
+  REWARDD_ASSIGN_OR_RETURN(rubric.prompt,
                           PromptField(record, "input", false, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(rubric.id,
+  REWARDD_ASSIGN_OR_RETURN(rubric.id,
                           RubricIdField(record, "id", rubric.prompt, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(std::vector<std::string> items,
+  REWARDD_ASSIGN_OR_RETURN(std::vector<std::string> items,
                           StringArray(record, "atomic_checklist", ctx, ""));
   if (items.empty()) {
     ctx.Warn("atomic_checklist is empty; record skipped");

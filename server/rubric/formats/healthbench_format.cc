@@ -13,15 +13,15 @@ namespace rubric_formats {
 absl::Status ParseHealthBenchRecord(const Json& record, RecordContext& ctx,
                                     std::vector<Rubric>& out) {
   Rubric rubric;
-  RUBRIC_ASSIGN_OR_RETURN(rubric.prompt,
+  REWARDD_ASSIGN_OR_RETURN(rubric.prompt,
                           PromptField(record, "prompt", false, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(
+  REWARDD_ASSIGN_OR_RETURN(
       rubric.id, RubricIdField(record, "prompt_id", rubric.prompt, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(const Json* list,
+  REWARDD_ASSIGN_OR_RETURN(const Json* list,
                           RequiredArray(record, "rubrics", ctx, ""));
   // Points are what HealthBench scores with, so a criterion without them is
   // a broken record rather than a weight-1 criterion.
-  RUBRIC_RETURN_IF_ERROR(ParseCriterionList(*list, "criterion", "points",
+  REWARDD_RETURN_IF_ERROR(ParseCriterionList(*list, "criterion", "points",
                                             /*weight_required=*/true,
                                             /*id_key=*/nullptr, ctx,
                                             rubric.criteria));

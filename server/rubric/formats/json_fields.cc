@@ -185,8 +185,8 @@ absl::StatusOr<std::string> PromptField(const Json& obj, const char* key,
       return ctx.Error(absl::StrCat(where, "is not a {role, content} object"));
     }
     ChatMessage msg;
-    RUBRIC_ASSIGN_OR_RETURN(msg.role, RequiredString(m, "role", ctx, where));
-    RUBRIC_ASSIGN_OR_RETURN(msg.content,
+    REWARDD_ASSIGN_OR_RETURN(msg.role, RequiredString(m, "role", ctx, where));
+    REWARDD_ASSIGN_OR_RETURN(msg.content,
                             RequiredString(m, "content", ctx, where));
     messages.push_back(std::move(msg));
   }
@@ -238,16 +238,16 @@ absl::Status ParseCriterionList(const Json& list, const char* text_key,
     }
     Criterion criterion;
     if (id_key != nullptr) {
-      RUBRIC_ASSIGN_OR_RETURN(criterion.id,
+      REWARDD_ASSIGN_OR_RETURN(criterion.id,
                               OptionalString(c, id_key, ctx, where));
     }
     if (criterion.id.empty()) criterion.id = DefaultCriterionId(i);
-    RUBRIC_ASSIGN_OR_RETURN(criterion.text,
+    REWARDD_ASSIGN_OR_RETURN(criterion.text,
                             RequiredString(c, text_key, ctx, where));
-    RUBRIC_ASSIGN_OR_RETURN(
+    REWARDD_ASSIGN_OR_RETURN(
         criterion.weight,
         NumberField(c, weight_key, weight_required, 1, ctx, where));
-    RUBRIC_ASSIGN_OR_RETURN(criterion.tags, StringArray(c, "tags", ctx, where));
+    REWARDD_ASSIGN_OR_RETURN(criterion.tags, StringArray(c, "tags", ctx, where));
     out.push_back(std::move(criterion));
   }
   return absl::OkStatus();

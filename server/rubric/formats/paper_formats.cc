@@ -20,13 +20,13 @@ namespace {
 absl::Status ParsePaperRecord(const Json& record, const char* list_key,
                               RecordContext& ctx, std::vector<Rubric>& out) {
   Rubric rubric;
-  RUBRIC_ASSIGN_OR_RETURN(rubric.prompt,
+  REWARDD_ASSIGN_OR_RETURN(rubric.prompt,
                           PromptField(record, "prompt", false, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(rubric.id,
+  REWARDD_ASSIGN_OR_RETURN(rubric.id,
                           RubricIdField(record, "id", rubric.prompt, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(const Json* list,
+  REWARDD_ASSIGN_OR_RETURN(const Json* list,
                           RequiredArray(record, list_key, ctx, ""));
-  RUBRIC_RETURN_IF_ERROR(ParseCriterionList(*list, "criterion", "weight",
+  REWARDD_RETURN_IF_ERROR(ParseCriterionList(*list, "criterion", "weight",
                                             /*weight_required=*/false,
                                             /*id_key=*/"local_id", ctx,
                                             rubric.criteria));
@@ -48,12 +48,12 @@ absl::Status ParsePaperCodeRecord(const Json& record, RecordContext& ctx,
 
 absl::Status ParsePaperAppendixRecord(const Json& record, RecordContext& ctx,
                                       std::vector<Rubric>& out) {
-  RUBRIC_ASSIGN_OR_RETURN(std::string prompt,
+  REWARDD_ASSIGN_OR_RETURN(std::string prompt,
                           PromptField(record, "prompt", false, ctx));
   // A file with one example (the paper's) names its rubrics "initial" and
   // "refined"; records with an "id" get "<id>/initial", "<id>/refined" so
   // that several examples can share a file.
-  RUBRIC_ASSIGN_OR_RETURN(std::string record_id,
+  REWARDD_ASSIGN_OR_RETURN(std::string record_id,
                           OptionalString(record, "id", ctx, ""));
   bool any = false;
   for (const char* stage : {"initial", "refined"}) {
@@ -65,9 +65,9 @@ absl::Status ParsePaperAppendixRecord(const Json& record, RecordContext& ctx,
     rubric.id = record_id.empty() ? std::string(stage)
                                   : absl::StrCat(record_id, "/", stage);
     ctx.set_rubric_id(rubric.id);
-    RUBRIC_ASSIGN_OR_RETURN(const Json* list,
+    REWARDD_ASSIGN_OR_RETURN(const Json* list,
                             RequiredArray(record, key.c_str(), ctx, ""));
-    RUBRIC_RETURN_IF_ERROR(ParseCriterionList(*list, "criterion", "weight",
+    REWARDD_RETURN_IF_ERROR(ParseCriterionList(*list, "criterion", "weight",
                                               /*weight_required=*/false,
                                               /*id_key=*/"local_id", ctx,
                                               rubric.criteria));

@@ -21,23 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/rubric/rubric.h"
-
-// Evaluates a StatusOr expression; returns its status on error, otherwise
-// moves the value into `lhs` (a declaration or an lvalue).
-#define RUBRIC_ASSIGN_OR_RETURN(lhs, expr) \
-  RUBRIC_ASSIGN_OR_RETURN_IMPL(RUBRIC_CONCAT(_status_or_, __LINE__), lhs, expr)
-#define RUBRIC_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                                 \
-  if (!tmp.ok()) return std::move(tmp).status();     \
-  lhs = std::move(tmp).value()
-#define RUBRIC_CONCAT(a, b) RUBRIC_CONCAT_IMPL(a, b)
-#define RUBRIC_CONCAT_IMPL(a, b) a##b
-
-#define RUBRIC_RETURN_IF_ERROR(expr) \
-  do {                               \
-    absl::Status _st = (expr);       \
-    if (!_st.ok()) return _st;       \
-  } while (0)
+#include "server/util/status_macros.h"
 
 namespace rewardd {
 namespace rubric_formats {

@@ -71,7 +71,7 @@ absl::StatusOr<Check> ParseCheckJson(const Json& json, const RecordContext& ctx,
                                   Preview(json), ")"));
   }
   const std::string check_where = absl::StrCat(where, "check.");
-  RUBRIC_ASSIGN_OR_RETURN(std::string type,
+  REWARDD_ASSIGN_OR_RETURN(std::string type,
                           RequiredString(json, "type", ctx, check_where));
   if (!ParseCheckKind(type, &check.kind)) {
     return ctx.Error(absl::StrCat(
@@ -91,11 +91,11 @@ absl::StatusOr<Check> ParseCheckJson(const Json& json, const RecordContext& ctx,
           allowed.empty() ? "none" : absl::StrJoin(allowed, ", "), ")"));
     }
   }
-  RUBRIC_ASSIGN_OR_RETURN(check.pattern,
+  REWARDD_ASSIGN_OR_RETURN(check.pattern,
                           OptionalString(json, "pattern", ctx, check_where));
-  RUBRIC_ASSIGN_OR_RETURN(check.values,
+  REWARDD_ASSIGN_OR_RETURN(check.values,
                           StringArray(json, "values", ctx, check_where));
-  RUBRIC_ASSIGN_OR_RETURN(std::string match,
+  REWARDD_ASSIGN_OR_RETURN(std::string match,
                           OptionalString(json, "match", ctx, check_where));
   if (match == "any") {
     check.match_any = true;
@@ -112,12 +112,12 @@ absl::StatusOr<Check> ParseCheckJson(const Json& json, const RecordContext& ctx,
     }
     check.case_insensitive = it->get<bool>();
   }
-  RUBRIC_ASSIGN_OR_RETURN(check.min, OptionalInt(json, "min", ctx, where));
-  RUBRIC_ASSIGN_OR_RETURN(check.max, OptionalInt(json, "max", ctx, where));
+  REWARDD_ASSIGN_OR_RETURN(check.min, OptionalInt(json, "min", ctx, where));
+  REWARDD_ASSIGN_OR_RETURN(check.max, OptionalInt(json, "max", ctx, where));
   const bool numeric = check.kind == Check::Kind::kNumeric;
-  RUBRIC_ASSIGN_OR_RETURN(
+  REWARDD_ASSIGN_OR_RETURN(
       check.value, NumberField(json, "value", numeric, 0, ctx, check_where));
-  RUBRIC_ASSIGN_OR_RETURN(check.tolerance, NumberField(json, "tolerance", false,
+  REWARDD_ASSIGN_OR_RETURN(check.tolerance, NumberField(json, "tolerance", false,
                                                        0, ctx, check_where));
   return check;
 }
@@ -128,13 +128,13 @@ absl::Status ParseRewarddRecord(const Json& record, RecordContext& ctx,
   if (record.contains("prompt") && record.contains("messages")) {
     return ctx.Error("give either \"prompt\" or \"messages\", not both");
   }
-  RUBRIC_ASSIGN_OR_RETURN(
+  REWARDD_ASSIGN_OR_RETURN(
       rubric.prompt,
       PromptField(record, record.contains("messages") ? "messages" : "prompt",
                   /*required=*/false, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(rubric.id,
+  REWARDD_ASSIGN_OR_RETURN(rubric.id,
                           RubricIdField(record, "id", rubric.prompt, ctx));
-  RUBRIC_ASSIGN_OR_RETURN(const Json* criteria,
+  REWARDD_ASSIGN_OR_RETURN(const Json* criteria,
                           RequiredArray(record, "criteria", ctx, ""));
   rubric.criteria.reserve(criteria->size());
   for (size_t i = 0; i < criteria->size(); ++i) {
@@ -144,15 +144,15 @@ absl::Status ParseRewarddRecord(const Json& record, RecordContext& ctx,
       return ctx.Error(absl::StrCat(where, "is not an object"));
     }
     Criterion criterion;
-    RUBRIC_ASSIGN_OR_RETURN(criterion.id, OptionalString(c, "id", ctx, where));
+    REWARDD_ASSIGN_OR_RETURN(criterion.id, OptionalString(c, "id", ctx, where));
     if (criterion.id.empty()) criterion.id = DefaultCriterionId(i);
-    RUBRIC_ASSIGN_OR_RETURN(criterion.text,
+    REWARDD_ASSIGN_OR_RETURN(criterion.text,
                             RequiredString(c, "text", ctx, where));
-    RUBRIC_ASSIGN_OR_RETURN(criterion.weight,
+    REWARDD_ASSIGN_OR_RETURN(criterion.weight,
                             NumberField(c, "weight", false, 1, ctx, where));
-    RUBRIC_ASSIGN_OR_RETURN(criterion.tags, StringArray(c, "tags", ctx, where));
+    REWARDD_ASSIGN_OR_RETURN(criterion.tags, StringArray(c, "tags", ctx, where));
     if (auto it = c.find("check"); it != c.end() && !it->is_null()) {
-      RUBRIC_ASSIGN_OR_RETURN(Check check, ParseCheckJson(*it, ctx, where));
+      REWARDD_ASSIGN_OR_RETURN(Check check, ParseCheckJson(*it, ctx, where));
       // {"type": "none"} means no check: keep the null that says so.
       if (check.kind != Check::Kind::kNone) {
         criterion.check = std::make_shared<const Check>(std::move(check));

@@ -1,4 +1,4 @@
-#include "server/dispatch/replica_set.h"
+#include "server/judge/pool/replica_set.h"
 
 #include <algorithm>
 

@@ -20,8 +20,8 @@
 // sample's status and explanation (a failure is never a vote for unmet).
 //
 // Thread-safety: pure function.
-#ifndef REWARDD_SERVER_DISPATCH_VOTE_TALLY_H_
-#define REWARDD_SERVER_DISPATCH_VOTE_TALLY_H_
+#ifndef REWARDD_SERVER_JUDGE_POOL_VOTE_TALLY_H_
+#define REWARDD_SERVER_JUDGE_POOL_VOTE_TALLY_H_
 
 #include <vector>
 
@@ -38,4 +38,4 @@ std::vector<Verdict> TallyVotes(absl::Span<const std::vector<Verdict>> samples,
 
 }  // namespace rewardd
 
-#endif  // REWARDD_SERVER_DISPATCH_VOTE_TALLY_H_
+#endif  // REWARDD_SERVER_JUDGE_POOL_VOTE_TALLY_H_

@@ -18,8 +18,8 @@
 //   }
 //
 // Thread-safety: none; the owning pool guards it with its mutex.
-#ifndef REWARDD_SERVER_DISPATCH_REPLICA_SET_H_
-#define REWARDD_SERVER_DISPATCH_REPLICA_SET_H_
+#ifndef REWARDD_SERVER_JUDGE_POOL_REPLICA_SET_H_
+#define REWARDD_SERVER_JUDGE_POOL_REPLICA_SET_H_
 
 #include <cstdint>
 #include <vector>
@@ -88,4 +88,4 @@ class ReplicaSet {
 
 }  // namespace rewardd
 
-#endif  // REWARDD_SERVER_DISPATCH_REPLICA_SET_H_
+#endif  // REWARDD_SERVER_JUDGE_POOL_REPLICA_SET_H_

@@ -111,8 +111,8 @@
 // run on the calling thread (cache hits, refusals) or on the HTTP loop
 // thread. One mutex guards the queue and replica state; it is never held
 // across I/O, encoding, parsing or a callback.
-#ifndef REWARDD_SERVER_DISPATCH_JUDGE_POOL_H_
-#define REWARDD_SERVER_DISPATCH_JUDGE_POOL_H_
+#ifndef REWARDD_SERVER_JUDGE_POOL_JUDGE_POOL_H_
+#define REWARDD_SERVER_JUDGE_POOL_JUDGE_POOL_H_
 
 #include <atomic>
 #include <cstdint>
@@ -129,14 +129,14 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/dispatch/rate_limiter.h"
-#include "server/dispatch/replica_set.h"
-#include "server/dispatch/verdict_cache.h"
+#include "server/judge/pool/rate_limiter.h"
+#include "server/judge/pool/replica_set.h"
+#include "server/judge/pool/verdict_cache.h"
 #include "server/judge/http/chat_judge_codec.h"
 #include "server/judge/http/curl_multi_loop.h"
 #include "server/judge/http/http_judge_config.h"
 #include "server/judge/judge.h"
-#include "server/metrics/judge_pool_metrics.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 
 namespace rewardd {
 
@@ -375,4 +375,4 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
 
 }  // namespace rewardd
 
-#endif  // REWARDD_SERVER_DISPATCH_JUDGE_POOL_H_
+#endif  // REWARDD_SERVER_JUDGE_POOL_JUDGE_POOL_H_

@@ -13,8 +13,8 @@
 //
 // Thread-safety: all methods are thread-safe (one mutex, held for a hash
 // look-up and a list splice; never across I/O).
-#ifndef REWARDD_SERVER_DISPATCH_VERDICT_CACHE_H_
-#define REWARDD_SERVER_DISPATCH_VERDICT_CACHE_H_
+#ifndef REWARDD_SERVER_JUDGE_POOL_VERDICT_CACHE_H_
+#define REWARDD_SERVER_JUDGE_POOL_VERDICT_CACHE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -90,4 +90,4 @@ class VerdictCache {
 
 }  // namespace rewardd
 
-#endif  // REWARDD_SERVER_DISPATCH_VERDICT_CACHE_H_
+#endif  // REWARDD_SERVER_JUDGE_POOL_VERDICT_CACHE_H_

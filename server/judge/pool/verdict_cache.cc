@@ -1,4 +1,4 @@
-#include "server/dispatch/verdict_cache.h"
+#include "server/judge/pool/verdict_cache.h"
 
 #include <cstring>
 

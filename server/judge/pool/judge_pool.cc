@@ -1,4 +1,4 @@
-#include "server/dispatch/judge_pool.h"
+#include "server/judge/pool/judge_pool.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
-#include "server/dispatch/vote_tally.h"
+#include "server/judge/pool/vote_tally.h"
 #include "server/util/same_object.h"
 
 namespace rewardd {

@@ -22,8 +22,8 @@
 //
 // Thread-safety: LoadJudgesConfig is a pure function of the file (plus the
 // environment for API keys); the judges it returns are thread-safe.
-#ifndef REWARDD_SERVER_DISPATCH_JUDGES_CONFIG_H_
-#define REWARDD_SERVER_DISPATCH_JUDGES_CONFIG_H_
+#ifndef REWARDD_SERVER_JUDGE_POOL_JUDGES_CONFIG_H_
+#define REWARDD_SERVER_JUDGE_POOL_JUDGES_CONFIG_H_
 
 #include <memory>
 #include <string>
@@ -31,9 +31,9 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json_fwd.hpp"
-#include "server/dispatch/judge_pool.h"
+#include "server/judge/pool/judge_pool.h"
 #include "server/judge/judge.h"
-#include "server/metrics/judge_pool_metrics.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 
 namespace rewardd {
 
@@ -60,4 +60,4 @@ void ShutdownJudges(const std::vector<std::shared_ptr<Judge>>& judges);
 
 }  // namespace rewardd
 
-#endif  // REWARDD_SERVER_DISPATCH_JUDGES_CONFIG_H_
+#endif  // REWARDD_SERVER_JUDGE_POOL_JUDGES_CONFIG_H_

@@ -18,8 +18,8 @@
 //
 // Thread-safety: none; the pool calls it under its own mutex. Times are
 // passed in, so tests need no clock.
-#ifndef REWARDD_SERVER_DISPATCH_RATE_LIMITER_H_
-#define REWARDD_SERVER_DISPATCH_RATE_LIMITER_H_
+#ifndef REWARDD_SERVER_JUDGE_POOL_RATE_LIMITER_H_
+#define REWARDD_SERVER_JUDGE_POOL_RATE_LIMITER_H_
 
 #include "absl/time/time.h"
 
@@ -74,4 +74,4 @@ class RateLimiter {
 
 }  // namespace rewardd
 
-#endif  // REWARDD_SERVER_DISPATCH_RATE_LIMITER_H_
+#endif  // REWARDD_SERVER_JUDGE_POOL_RATE_LIMITER_H_

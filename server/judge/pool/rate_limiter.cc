@@ -1,4 +1,4 @@
-#include "server/dispatch/rate_limiter.h"
+#include "server/judge/pool/rate_limiter.h"
 
 #include <algorithm>
 #include <cmath>

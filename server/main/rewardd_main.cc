@@ -20,7 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "server/dispatch/judges_config.h"
+#include "server/judge/pool/judges_config.h"
 #include "server/grading/grader.h"
 #include "server/judge/embedded/embedded_judge.h"
 #include "server/judge/judge_registry.h"

@@ -1,4 +1,4 @@
-#include "server/dispatch/vote_tally.h"
+#include "server/judge/pool/vote_tally.h"
 
 #include "absl/strings/str_cat.h"
 

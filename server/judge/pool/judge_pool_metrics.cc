@@ -1,4 +1,4 @@
-#include "server/metrics/judge_pool_metrics.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 
 #include <string>
 

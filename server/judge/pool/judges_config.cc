@@ -1,4 +1,4 @@
-#include "server/dispatch/judges_config.h"
+#include "server/judge/pool/judges_config.h"
 
 #include <fstream>
 #include <sstream>
