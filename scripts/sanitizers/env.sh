@@ -23,29 +23,9 @@ case "$_san_mode" in
     ;;
   thread)
     export BUILD_DIR=build-tsan SANITIZE=thread
-    # Debian's abseil and gRPC are not built with TSan, so TSan cannot see
-    # absl::Mutex and friends, nor gRPC's completion queues, synchronize:
-    # tsan_annotations.cc annotates them and is linked into every binary
-    # through LDFLAGS (read by CMake when it first configures build-tsan/).
-    # Ninja does not know about it: when it is rebuilt, the executables are
-    # deleted so that they link again.
-    mkdir -p "$BUILD_DIR"
-    _shim="$PWD/$BUILD_DIR/tsan_annotations.o"
-    if [[ ! -f "$_shim" || "$_san_dir/tsan_annotations.cc" -nt "$_shim" ]]; then
-      g++ -std=c++17 -O2 -g -fPIC -c "$_san_dir/tsan_annotations.cc" -o "$_shim"
-      if [[ -f "$BUILD_DIR/CMakeFiles/rules.ninja" ]]; then
-        for _rule in $(sed -n 's/^rule \(CXX_EXECUTABLE_LINKER[^ ]*\)/\1/p' \
-            "$BUILD_DIR/CMakeFiles/rules.ninja"); do
-          ninja -C "$BUILD_DIR" -t clean -r "$_rule" >/dev/null
-        done
-        unset _rule
-      fi
-    fi
-    # -fsanitize=thread and abseil here too: CMake's compiler check links
-    # with LDFLAGS but without the project's options, and the shim calls
-    # libtsan and absl::Condition.
-    export LDFLAGS="${LDFLAGS:+$LDFLAGS }-fsanitize=thread $_shim -labsl_synchronization"
-    unset _shim
+    # The annotations that let TSan see absl::Mutex and gRPC's completion
+    # queues synchronize (tsan_annotations.cc) are linked into every
+    # executable by CMake (REWARDD_SANITIZE=thread).
     # ignore_noninstrumented_modules: accesses made by interceptors (memcpy,
     # operator delete, ...) called from gRPC's own code are not checked, as
     # TSan cannot see the synchronization gRPC does with its atomics; races

@@ -1,6 +1,6 @@
 // ThreadSanitizer annotations for the uninstrumented Debian libraries
 // rewardd synchronizes through, linked into every binary of the TSan build
-// (scripts/sanitizers/env.sh).
+// (CMake links it when REWARDD_SANITIZE=thread).
 //
 // Why: Debian's abseil and gRPC are not built with TSan, so TSan cannot see
 // the synchronization they do, and reports races that are not there:
