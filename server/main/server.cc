@@ -122,6 +122,7 @@ Server::Server(ServerOptions options)
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   std::unique_ptr<Server> server(new Server(std::move(options)));
   REWARDD_RETURN_IF_ERROR(server->BuildJudges());
+  REWARDD_RETURN_IF_ERROR(server->LoadDriftBaseline());
   REWARDD_RETURN_IF_ERROR(server->BuildService());
   REWARDD_RETURN_IF_ERROR(server->StartListeners());
   REWARDD_RETURN_IF_ERROR(server->StartGrpc());
@@ -158,7 +159,11 @@ absl::Status Server::BuildJudges() {
   REWARDD_RETURN_IF_ERROR(
       LogFailure(judges_.SetDefault(default_judge), "judges"));
   grader_ = std::make_unique<Grader>(&judges_);
+  return absl::OkStatus();
+}
 
+// The drift reference windows of an earlier run, when the file exists.
+absl::Status Server::LoadDriftBaseline() {
   if (const std::string& file = options_.drift_baseline_file; !file.empty()) {
     absl::Status s = metrics_->LoadDriftBaseline(file);
     if (!s.ok() && !absl::IsNotFound(s)) {

@@ -94,6 +94,7 @@ class Server {
   explicit Server(ServerOptions options);
 
   absl::Status BuildJudges();
+  absl::Status LoadDriftBaseline();
   absl::Status BuildService();
   absl::Status StartListeners();
   absl::Status StartGrpc();
