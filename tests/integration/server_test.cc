@@ -1,7 +1,8 @@
 // The Server class in-process: started on port 0 with the example rubric
 // sets, graded through a real gRPC channel on loopback, then drained while a
 // GradeStream is open: new calls are refused with UNAVAILABLE until the
-// stream ends, and Drain() returns once nothing is in flight.
+// stream ends, and Drain() returns once nothing is in flight. Also: a rubric
+// reload (SIGHUP's path) and a start-up failure.
 #include "server/main/server.h"
 
 #include <grpcpp/grpcpp.h>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -17,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "reward/v1/reward.grpc.pb.h"
+#include "tests/integration/rewardd_process.h"
 #include "tests/integration/test_requests.h"
 
 namespace rewardd {
@@ -25,6 +28,9 @@ namespace {
 namespace pb = reward::v1;
 using ::rewardd::testing::OneShotClient;
 using ::rewardd::testing::ParisRequest;
+using ::rewardd::testing::ReadFile;
+using ::rewardd::testing::TempDir;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 ServerOptions TestOptions() {
@@ -140,6 +146,46 @@ TEST(ServerTest, DrainRefusesNewCallsAndWaitsForOpenStreams) {
   drainer.join();
   EXPECT_TRUE(drained.HasBeenNotified());
   EXPECT_EQ((*server)->in_flight(), 0);
+}
+
+TEST(ServerTest, ReloadRubricsPicksUpANewSet) {
+  TempDir rubrics;
+  rubrics.Write("demo.json", ReadFile(std::string(REWARDD_SOURCE_DIR) +
+                                      "/examples/rubrics/demo.json"));
+  ServerOptions options = TestOptions();
+  options.metrics_listen = "";  // no /metrics endpoint
+  options.store.dir = rubrics.path();
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->metrics_port(), 0);
+  RewardClient::Options client_options;
+  client_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  std::unique_ptr<RewardClient> client = OneShotClient(client_options);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(WaitServing(*client));
+  auto names = [&] {
+    std::vector<std::string> out;
+    auto sets = client->ListRubricSets();
+    EXPECT_TRUE(sets.ok()) << sets.status();
+    if (sets.ok()) {
+      for (const pb::RubricSetInfo& set : sets->sets()) {
+        out.push_back(set.name());
+      }
+    }
+    return out;
+  };
+  EXPECT_THAT(names(), ElementsAre("demo"));
+
+  // What SIGHUP does in the binary: the reload runs on the store's thread.
+  rubrics.Write("paper.paper_dataset.jsonl",
+                ReadFile(std::string(REWARDD_SOURCE_DIR) +
+                         "/examples/rubrics/paper.paper_dataset.jsonl"));
+  (*server)->ReloadRubrics();
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (names().size() < 2 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(names(), ElementsAre("demo", "paper"));
 }
 
 TEST(ServerTest, CreateFailsOnABadJudgesConfig) {
