@@ -62,7 +62,8 @@ class Admission {
 
   // OK when a new RPC (already counted by RpcStarted) may run: not draining
   // (UNAVAILABLE), a valid token when auth is on (UNAUTHENTICATED), and
-  // within --max_inflight_requests (RESOURCE_EXHAUSTED).
+  // within --max_inflight_requests (RESOURCE_EXHAUSTED). `context` is read
+  // only when auth is on (its metadata carries the token).
   absl::Status Admit(grpc::CallbackServerContext* context) const;
   // RESOURCE_EXHAUSTED past --max_concurrent_streams (this stream counted).
   absl::Status AdmitStream() const;
