@@ -24,6 +24,7 @@
 #include "client/jsonl_grader.h"
 #include "client/progress.h"
 #include "client/reward_client.h"
+#include "server/util/status_macros.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051",
           "Server(s): host:port, a comma-separated list of host:port "
@@ -148,9 +149,8 @@ absl::StatusOr<std::unique_ptr<rewardd::RewardClient>> MakeClient() {
   }
   options.use_tls = absl::GetFlag(FLAGS_tls);
   if (const std::string ca = absl::GetFlag(FLAGS_tls_ca); !ca.empty()) {
-    absl::StatusOr<std::string> pem = ReadPemFile("--tls_ca", ca);
-    if (!pem.ok()) return pem.status();
-    options.tls_root_certs_pem = *std::move(pem);
+    REWARDD_ASSIGN_OR_RETURN(options.tls_root_certs_pem,
+                             ReadPemFile("--tls_ca", ca));
   }
   const std::string cert = absl::GetFlag(FLAGS_tls_client_cert);
   const std::string key = absl::GetFlag(FLAGS_tls_client_key);
@@ -164,13 +164,10 @@ absl::StatusOr<std::unique_ptr<rewardd::RewardClient>> MakeClient() {
       return absl::InvalidArgumentError(
           "--tls_client_cert/--tls_client_key need --tls");
     }
-    absl::StatusOr<std::string> cert_pem =
-        ReadPemFile("--tls_client_cert", cert);
-    if (!cert_pem.ok()) return cert_pem.status();
-    absl::StatusOr<std::string> key_pem = ReadPemFile("--tls_client_key", key);
-    if (!key_pem.ok()) return key_pem.status();
-    options.tls_client_cert_pem = *std::move(cert_pem);
-    options.tls_client_key_pem = *std::move(key_pem);
+    REWARDD_ASSIGN_OR_RETURN(options.tls_client_cert_pem,
+                             ReadPemFile("--tls_client_cert", cert));
+    REWARDD_ASSIGN_OR_RETURN(options.tls_client_key_pem,
+                             ReadPemFile("--tls_client_key", key));
   }
   return rewardd::RewardClient::Create(options);
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "server/util/status_macros.h"
 
 namespace rewardd {
 namespace {
@@ -140,9 +141,8 @@ absl::StatusOr<std::unique_ptr<RewardClient>> RewardClient::Create(
       options.lb_policy.find_first_of("\"\\") != std::string::npos) {
     return absl::InvalidArgumentError("bad lb_policy");
   }
-  absl::StatusOr<std::vector<std::string>> targets =
-      ResolveTargets(options.target);
-  if (!targets.ok()) return targets.status();
+  REWARDD_ASSIGN_OR_RETURN(const std::vector<std::string> targets,
+                           ResolveTargets(options.target));
 
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options.use_tls) {
@@ -174,7 +174,7 @@ absl::StatusOr<std::unique_ptr<RewardClient>> RewardClient::Create(
   }
 
   std::unique_ptr<RewardClient> client(new RewardClient(options));
-  for (const std::string& target : *targets) {
+  for (const std::string& target : targets) {
     Channel c;
     c.channel = grpc::CreateCustomChannel(target, credentials, args);
     c.stub = reward::v1::RewardService::NewStub(c.channel);

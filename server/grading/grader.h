@@ -3,17 +3,22 @@
 // a Score once every piece has answered.
 //
 //   Grader grader(&judges);
-//   grader.Grade(input, "", ScoringOptions{}, [](absl::StatusOr<GradeResult> r)
-//   {
-//     // exactly once, on whichever thread answered last
-//   });
+//   grader.Grade(input, "", ScoringOptions{},
+//                [](absl::StatusOr<GradeResult> r) {
+//                  // exactly once, on whichever thread answered last
+//                });
 //
 // Expansion: kAllInOne -> one JudgeWork with every criterion; kPerCriterion ->
 // one per criterion; kChunked -> chunk_size criteria each (default 5).
+// Aggregation: each piece's verdicts land at its criteria's indices; a piece
+// answered with fewer verdicts than criteria leaves the rest kMissing; the
+// first refusal of any piece fails the response. A judge cannot answer a
+// piece twice: JudgeCallback is move-only and consumed by its call.
 //
 // Thread-safety: Grade() may be called from any thread; the callback runs on
 // the thread of the judge answer that completes the response (for the
-// embedded judge, inside Grade()).
+// embedded judge, inside Grade(); for the HTTP judge, its HTTP loop thread),
+// so it must not block.
 #ifndef REWARDD_SERVER_GRADING_GRADER_H_
 #define REWARDD_SERVER_GRADING_GRADER_H_
 
@@ -39,9 +44,19 @@ struct GradeResult {
   absl::Duration judge_time = absl::ZeroDuration();  // longest of the pieces
 };
 
-// Called exactly once. Non-OK only when the request as a whole failed: an
-// unknown judge (NOT_FOUND), or a refusal from the judge layer
-// (RESOURCE_EXHAUSTED, UNAVAILABLE, DEADLINE_EXCEEDED).
+// Called exactly once. Non-OK only when the request as a whole failed:
+//   NOT_FOUND           `judge_name` is not in the registry (the service
+//                       never gets this: its request resolver checks the name
+//                       first and answers INVALID_ARGUMENT);
+//   or the first refusal of any piece by the judge (judge.h), unchanged:
+//   RESOURCE_EXHAUSTED  queue full;
+//   UNAVAILABLE         shutting down;
+//   DEADLINE_EXCEEDED   could not start before input->deadline;
+//   INVALID_ARGUMENT    more votes than the judge allows.
+// Failed judge calls are not errors here: they come back as verdicts with
+// kJudgeError / kTimeout / kParseError, and the Score says whether the
+// result is valid. These are domain codes; the service maps them to wire
+// codes (server/service/wire_status.h).
 using GradeCallback = absl::AnyInvocable<void(absl::StatusOr<GradeResult>) &&>;
 
 class Grader {

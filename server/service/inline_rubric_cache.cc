@@ -3,6 +3,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/service/proto_convert.h"
+#include "server/util/status_macros.h"
 
 namespace rewardd {
 namespace {
@@ -28,9 +29,8 @@ absl::StatusOr<std::shared_ptr<const Rubric>> InlineRubricCache::Get(
     auto it = rubrics_.find(key);
     if (it != rubrics_.end()) return it->second;
   }
-  absl::StatusOr<Rubric> rubric = RubricFromProto(proto);
-  if (!rubric.ok()) return rubric.status();
-  auto shared = std::make_shared<const Rubric>(std::move(*rubric));
+  REWARDD_ASSIGN_OR_RETURN(Rubric rubric, RubricFromProto(proto));
+  auto shared = std::make_shared<const Rubric>(std::move(rubric));
   if (capacity_ == 0) return shared;
   std::lock_guard<std::mutex> lock(mu_);
   if (rubrics_.size() >= capacity_) rubrics_.clear();

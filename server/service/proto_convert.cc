@@ -208,10 +208,4 @@ void RubricSetInfoToProto(const RubricSet& set, pb::RubricSetInfo* info) {
   info->set_loaded_at_unix(set.loaded_at_unix);
 }
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
-
 }  // namespace rewardd

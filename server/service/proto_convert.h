@@ -1,15 +1,13 @@
 // Conversions between the public API (reward.v1 protos) and the domain types
-// of the grading engine, and from absl::Status to grpc::Status. The service
-// layer is the only one that knows both.
+// of the grading engine. The service layer is the only one that knows both.
+// (Statuses become gRPC codes in wire_status.h.)
 //
 //   absl::StatusOr<Rubric> r = RubricFromProto(request.rubric());
-//   grpc::Status s = ToGrpcStatus(r.status());
+//   GradeResultToProto(result, /*include_explanations=*/false, &response);
 //
 // Thread-safety: stateless functions.
 #ifndef REWARDD_SERVER_SERVICE_PROTO_CONVERT_H_
 #define REWARDD_SERVER_SERVICE_PROTO_CONVERT_H_
-
-#include <grpcpp/support/status.h>
 
 #include "absl/status/statusor.h"
 #include "reward/v1/reward.pb.h"
@@ -32,8 +30,6 @@ void GradeResultToProto(const GradeResult& result, bool include_explanations,
 
 void RubricSetInfoToProto(const RubricSet& set,
                           reward::v1::RubricSetInfo* info);
-
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace rewardd
 

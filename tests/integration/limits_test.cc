@@ -7,35 +7,21 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/rewardd_process.h"
+#include "tests/integration/test_requests.h"
 
 namespace rewardd {
 namespace {
 
 namespace pb = reward::v1;
+using ::rewardd::testing::OneShotClient;
+using ::rewardd::testing::ParisRequest;
 using ::rewardd::testing::RewarddProcess;
 using ::testing::HasSubstr;
-
-pb::GradeRequest Request(const std::string& id) {
-  pb::GradeRequest req;
-  req.set_request_id(id);
-  auto* c = req.mutable_rubric()->add_criteria();
-  c->set_id("paris");
-  c->set_text("Names Paris");
-  c->set_weight(1);
-  c->mutable_check()->set_kind(pb::Check::CONTAINS);
-  c->mutable_check()->add_values("Paris");
-  req.set_response("Paris");
-  return req;
-}
 
 std::unique_ptr<RewardClient> Client(const RewarddProcess& server) {
   RewardClient::Options options;
   options.target = server.address();
-  options.max_attempts = 1;
-  options.deadline = absl::Seconds(10);
-  auto client = RewardClient::Create(options);
-  EXPECT_TRUE(client.ok());
-  return std::move(*client);
+  return OneShotClient(options);
 }
 
 // Opens a stream and waits until the server has answered one item, so the
@@ -46,7 +32,7 @@ std::unique_ptr<GradeStreamSession> OpenedStream(RewardClient& client) {
       {}, [answered](const std::string&, absl::StatusOr<pb::GradeResponse> r) {
         if (!answered->HasBeenNotified()) answered->Notify();
       });
-  EXPECT_TRUE(session->Send(Request("hold")).ok());
+  EXPECT_TRUE(session->Send(ParisRequest("hold")).ok());
   EXPECT_TRUE(answered->WaitForNotificationWithTimeout(absl::Seconds(10)));
   return session;
 }
@@ -59,7 +45,7 @@ TEST(Limits, ConcurrentStreamsAreCapped) {
 
   auto second = client->OpenStream(
       {}, [](const std::string&, absl::StatusOr<pb::GradeResponse>) {});
-  (void)second->Send(Request("refused"));
+  (void)second->Send(ParisRequest("refused"));
   absl::Status refused = second->Finish();
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(refused.message()),
@@ -71,7 +57,7 @@ TEST(Limits, ConcurrentStreamsAreCapped) {
   for (int i = 0; i < 100 && !third.ok(); ++i) {
     auto session = client->OpenStream(
         {}, [](const std::string&, absl::StatusOr<pb::GradeResponse>) {});
-    (void)session->Send(Request("third"));
+    (void)session->Send(ParisRequest("third"));
     third = session->Finish();
     if (!third.ok()) absl::SleepFor(absl::Milliseconds(20));
   }
@@ -84,7 +70,7 @@ TEST(Limits, RequestsInFlightAreCapped) {
   auto client = Client(server);
   auto holder = OpenedStream(*client);  // an open stream is an RPC in flight
 
-  auto refused = client->Grade(Request("refused"));
+  auto refused = client->Grade(ParisRequest("refused"));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(refused.status().message()),
               HasSubstr("(--max_inflight_requests)"));
@@ -94,7 +80,7 @@ TEST(Limits, RequestsInFlightAreCapped) {
   // after the client saw it end.
   absl::StatusOr<pb::GradeResponse> ok;
   for (int i = 0; i < 100; ++i) {
-    ok = client->Grade(Request("after"));
+    ok = client->Grade(ParisRequest("after"));
     if (ok.status().code() != absl::StatusCode::kResourceExhausted) break;
     absl::SleepFor(absl::Milliseconds(20));
   }

@@ -15,26 +15,20 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "tests/integration/rewardd_process.h"
+#include "tests/integration/test_requests.h"
 
 namespace rewardd {
 namespace {
 
 namespace pb = reward::v1;
+using ::rewardd::testing::ParisRequest;
 using ::rewardd::testing::ReadFile;
 using ::rewardd::testing::RewarddProcess;
 using ::rewardd::testing::TempDir;
 
+// Odd requests name Paris (reward 1), even ones do not (reward 0).
 pb::GradeRequest Request(int i) {
-  pb::GradeRequest req;
-  req.set_request_id(absl::StrCat("r", i));
-  auto* c = req.mutable_rubric()->add_criteria();
-  c->set_id("paris");
-  c->set_text("Names Paris");
-  c->set_weight(1);
-  c->mutable_check()->set_kind(pb::Check::CONTAINS);
-  c->mutable_check()->add_values("Paris");
-  req.set_response(i % 2 ? "Paris" : "Rome");
-  return req;
+  return ParisRequest(absl::StrCat("r", i), i % 2 ? "Paris" : "Rome");
 }
 
 // rewardd_requests_total{code="OK",method="Grade"} from one pod's /metrics.

@@ -13,34 +13,22 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/rewardd_process.h"
+#include "tests/integration/test_requests.h"
 
 namespace rewardd {
 namespace {
 
 namespace pb = reward::v1;
+using ::rewardd::testing::OneShotClient;
+using ::rewardd::testing::ParisRequest;
 using ::rewardd::testing::ReadFile;
 using ::rewardd::testing::RewarddProcess;
 using ::rewardd::testing::TempDir;
 
-pb::GradeRequest Request() {
-  pb::GradeRequest req;
-  req.set_request_id("sec");
-  auto* c = req.mutable_rubric()->add_criteria();
-  c->set_id("paris");
-  c->set_text("Names Paris");
-  c->set_weight(1);
-  c->mutable_check()->set_kind(pb::Check::CONTAINS);
-  c->mutable_check()->add_values("Paris");
-  req.set_response("Paris");
-  return req;
-}
+pb::GradeRequest Request() { return ParisRequest("sec"); }
 
 std::unique_ptr<RewardClient> Client(RewardClient::Options options) {
-  options.max_attempts = 1;
-  options.deadline = absl::Seconds(10);
-  auto client = RewardClient::Create(options);
-  EXPECT_TRUE(client.ok()) << client.status();
-  return std::move(*client);
+  return OneShotClient(std::move(options));
 }
 
 // One run of the reward-cli binary: its exit code and what it printed.

@@ -1,0 +1,223 @@
+#include "server/main/flags.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "server/util/status_macros.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
+          "gRPC listen address (host:port). Port 0 picks a free port; see "
+          "--port_file.");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound gRPC port is written to this file once the "
+          "server listens (for scripts and tests that use port 0).");
+ABSL_FLAG(std::string, rubric_dir, "",
+          "Directory of rubric set files (*.json, *.jsonl); one file is one "
+          "set named after the file. Formats: see docs/rubric-formats.md. "
+          "Empty: inline rubrics only.");
+ABSL_FLAG(int, rubric_poll_seconds, 10,
+          "Re-read --rubric_dir this often (0 = only on SIGHUP). Unchanged "
+          "files are not re-parsed; a file that fails to load keeps its "
+          "previous version.");
+ABSL_FLAG(std::string, default_judge, "",
+          "Judge used when a request names none. Empty: the --judges_config "
+          "file's default, or 'embedded' without a config.");
+ABSL_FLAG(std::string, judges_config, "",
+          "JSON file (or YAML, when the name ends in .yaml/.yml) of LLM "
+          "judges behind OpenAI-compatible endpoints (vLLM, SGLang, OpenAI, "
+          "LiteLLM): replicas, model, sampling, grading mode, worker pool "
+          "limits. See docs/judges.md and examples/judges.json or "
+          "examples/judges.yaml. The embedded judge is always available as "
+          "'embedded'.");
+ABSL_FLAG(double, embedded_threshold, 0.5,
+          "Embedded judge: share of a criterion's key terms a response must "
+          "contain for the lexical heuristic to call it met. The embedded "
+          "judge decides criteria with a `check` exactly; for the others it "
+          "uses a LEXICAL HEURISTIC meant for offline runs, demos and tests, "
+          "not a substitute for an LLM judge.");
+ABSL_FLAG(int, drain_seconds, 25,
+          "On SIGTERM/SIGINT: health goes NOT_SERVING at once, new RPCs are "
+          "refused after --drain_grace_seconds, and in-flight RPCs get this "
+          "long to finish before they are cancelled; then exit 0.");
+ABSL_FLAG(double, drain_grace_seconds, 1,
+          "On SIGTERM: how long rewardd keeps accepting RPCs after health "
+          "goes NOT_SERVING, so load balancers can stop sending first; then "
+          "as long again refusing new RPCs with UNAVAILABLE (retryable) "
+          "before the transport closes.");
+ABSL_FLAG(int64_t, max_message_bytes, 64 << 20,
+          "Largest gRPC message accepted (bigger: RESOURCE_EXHAUSTED).");
+ABSL_FLAG(int64_t, max_response_bytes, 1 << 20,
+          "Largest response text accepted for grading (INVALID_ARGUMENT).");
+ABSL_FLAG(int64_t, max_prompt_bytes, 1 << 20,
+          "Largest prompt accepted (INVALID_ARGUMENT).");
+ABSL_FLAG(int64_t, max_criteria_per_rubric, 256,
+          "Most criteria a rubric may have, inline or loaded.");
+ABSL_FLAG(int64_t, max_group_size, 256, "Most responses in one GradeGroup.");
+ABSL_FLAG(int64_t, max_rubric_file_bytes, 512 << 20,
+          "Largest rubric set file loaded from --rubric_dir.");
+ABSL_FLAG(int64_t, max_stream_inflight, 64,
+          "GradeStream items graded at once per stream; reading pauses "
+          "beyond (flow control).");
+ABSL_FLAG(std::vector<std::string>, auth_token_files, {},
+          "Comma-separated files of bearer tokens (one per line; '#' "
+          "comments). When set, every RewardService call needs "
+          "'authorization: Bearer <token>' with one of them "
+          "(UNAUTHENTICATED otherwise). Several tokens allow rotation. "
+          "Health and reflection stay open.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM server certificate chain; with --tls_key_file turns on TLS.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: when set, clients must present a certificate "
+          "signed by it (mutual TLS).");
+ABSL_FLAG(int64_t, max_concurrent_streams, 1024,
+          "GradeStreams open at once; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, max_inflight_requests, 16384,
+          "RPCs served at once; more get RESOURCE_EXHAUSTED (bounds the "
+          "judge work a burst can queue).");
+ABSL_FLAG(int64_t, inline_rubric_cache_size, 4096,
+          "Distinct inline rubrics kept validated, so a rubric sent with "
+          "every request of a group is validated once (0 = off).");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+
+// Metrics and drift (docs/observability.md).
+ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9464",
+          "Prometheus /metrics address (host:port; port 0 picks a free port, "
+          "see --metrics_port_file). Empty: no metrics endpoint.");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "If set, the bound metrics port is written to this file.");
+ABSL_FLAG(int64_t, policy_version_limit, 8,
+          "Distinct policy_version request labels exported as metric labels; "
+          "later values are counted as policy_version=\"other\".");
+ABSL_FLAG(double, tail_threshold, 0.9,
+          "Rewards at or above this count as the high-reward tail "
+          "(rewardd_reward_tail_total).");
+ABSL_FLAG(std::string, criterion_tag_prefixes, "",
+          "Comma-separated prefixes of the criterion tags that get pass-rate "
+          "series (e.g. \"axis:\" for HealthBench). Empty: every tag, up to "
+          "--criterion_tag_limit.");
+ABSL_FLAG(int64_t, criterion_tag_limit, 16,
+          "Distinct criterion tags exported; later ones count as \"other\".");
+ABSL_FLAG(int64_t, drift_reference_size, 1000,
+          "Drift detector: the first N valid rewards of each rubric set form "
+          "its reference window (unless --drift_baseline_file has one).");
+ABSL_FLAG(int64_t, drift_window, 1000,
+          "Drift detector: recent valid rewards per rubric set compared with "
+          "the reference.");
+ABSL_FLAG(std::string, drift_baseline_file, "",
+          "Drift reference windows saved by an earlier run; read at start "
+          "when it exists, written at shutdown per --drift_save_baseline.");
+ABSL_FLAG(std::string, drift_save_baseline, "none",
+          "At shutdown, write to --drift_baseline_file: none, reference (the "
+          "reference windows: keep the baseline across restarts) or window "
+          "(the recent windows: make today's distribution the baseline).");
+ABSL_FLAG(bool, log_requests, false,
+          "Log one JSON line per graded response (request id, rubric, judge, "
+          "reward, timings; never prompt or response text).");
+
+namespace rewardd {
+namespace {
+
+// --drift_save_baseline: none (nullopt), reference or window.
+absl::StatusOr<std::optional<DriftBaselineSource>> DriftSaveFromFlag() {
+  const std::string save = absl::GetFlag(FLAGS_drift_save_baseline);
+  if (save == "none") return std::nullopt;
+  if (save == "reference") return DriftBaselineSource::kReference;
+  if (save == "window") return DriftBaselineSource::kWindow;
+  const char kError[] =
+      "--drift_save_baseline must be none, reference or window";
+  Log(LogLevel::kError, "bad_flag", {{"error", kError}});
+  return absl::InvalidArgumentError(kError);
+}
+
+MetricsOptions MetricsOptionsFromFlags() {
+  MetricsOptions m;
+  m.reward.policy_version_limit = absl::GetFlag(FLAGS_policy_version_limit);
+  m.reward.tail_threshold = absl::GetFlag(FLAGS_tail_threshold);
+  m.reward.criterion_tag_prefixes = absl::StrSplit(
+      absl::GetFlag(FLAGS_criterion_tag_prefixes), ',', absl::SkipEmpty());
+  m.reward.criterion_tag_limit = absl::GetFlag(FLAGS_criterion_tag_limit);
+  m.reward.drift.reference_size = absl::GetFlag(FLAGS_drift_reference_size);
+  m.reward.drift.window_size = absl::GetFlag(FLAGS_drift_window);
+  m.log_requests = absl::GetFlag(FLAGS_log_requests);
+  return m;
+}
+
+ServiceOptions ServiceOptionsFromFlags() {
+  ServiceOptions s;
+  s.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
+  s.max_prompt_bytes = absl::GetFlag(FLAGS_max_prompt_bytes);
+  s.max_criteria_per_rubric = absl::GetFlag(FLAGS_max_criteria_per_rubric);
+  s.max_group_size = absl::GetFlag(FLAGS_max_group_size);
+  s.max_stream_inflight = absl::GetFlag(FLAGS_max_stream_inflight);
+  s.inline_rubric_cache_size = absl::GetFlag(FLAGS_inline_rubric_cache_size);
+  return s;
+}
+
+bool IsRewarddFlagFile(absl::string_view file) {
+  return absl::StrContains(file, "server/main/flags.cc");
+}
+
+}  // namespace
+
+void SetFlagsUsage() {
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = IsRewarddFlagFile;
+  config.contains_helpshort_flags = IsRewarddFlagFile;
+  absl::SetFlagsUsageConfig(config);
+}
+
+absl::StatusOr<ServerOptions> ServerOptionsFromFlags() {
+  ServerOptions o;
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.port_file = absl::GetFlag(FLAGS_port_file);
+  o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  o.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  o.auth_token_files = absl::GetFlag(FLAGS_auth_token_files);
+
+  o.store.dir = absl::GetFlag(FLAGS_rubric_dir);
+  o.store.poll_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_rubric_poll_seconds));
+  o.store.limits.max_file_bytes = absl::GetFlag(FLAGS_max_rubric_file_bytes);
+  o.store.limits.max_criteria_per_rubric =
+      absl::GetFlag(FLAGS_max_criteria_per_rubric);
+  o.embedded.heuristic_threshold = absl::GetFlag(FLAGS_embedded_threshold);
+  o.judges_config = absl::GetFlag(FLAGS_judges_config);
+  o.default_judge = absl::GetFlag(FLAGS_default_judge);
+
+  o.service = ServiceOptionsFromFlags();
+  o.admission.max_concurrent_streams =
+      absl::GetFlag(FLAGS_max_concurrent_streams);
+  o.admission.max_inflight_requests =
+      absl::GetFlag(FLAGS_max_inflight_requests);
+
+  o.metrics = MetricsOptionsFromFlags();
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
+  o.drift_baseline_file = absl::GetFlag(FLAGS_drift_baseline_file);
+  REWARDD_ASSIGN_OR_RETURN(o.drift_save_baseline, DriftSaveFromFlag());
+
+  o.drain_grace = absl::Seconds(absl::GetFlag(FLAGS_drain_grace_seconds));
+  o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
+  return o;
+}
+
+absl::StatusOr<LogLevel> LogLevelFromFlags() {
+  LogLevel level;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    return absl::InvalidArgumentError(
+        "--log_level must be debug, info, warning or error");
+  }
+  return level;
+}
+
+int DrainSecondsFlag() { return absl::GetFlag(FLAGS_drain_seconds); }
+
+}  // namespace rewardd
