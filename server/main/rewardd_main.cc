@@ -25,7 +25,7 @@
 #include "server/judge/embedded/embedded_judge.h"
 #include "server/judge/judge_registry.h"
 #include "server/metrics/metrics_server.h"
-#include "server/metrics/rewardd_metrics.h"
+#include "server/metrics/server_metrics.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/reward_service.h"
 #include "server/service/token_auth.h"
@@ -237,7 +237,7 @@ int RunServer() {
       absl::GetFlag(FLAGS_drift_reference_size);
   metrics_options.reward.drift.window_size = absl::GetFlag(FLAGS_drift_window);
   metrics_options.log_requests = absl::GetFlag(FLAGS_log_requests);
-  RewarddMetrics metrics(metrics_options);
+  ServerMetrics metrics(metrics_options);
   const bool metrics_on = !absl::GetFlag(FLAGS_metrics_listen).empty();
 
   JudgeRegistry judges;

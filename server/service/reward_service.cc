@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -15,6 +16,16 @@ namespace {
 
 namespace pb = reward::v1;
 using LabelMap = google::protobuf::Map<std::string, std::string>;
+
+// The request's labels as the grade observer takes them (views into `labels`).
+std::vector<GradeLabel> LabelViews(const LabelMap& labels) {
+  std::vector<GradeLabel> views;
+  views.reserve(labels.size());
+  for (const auto& label : labels) {
+    views.emplace_back(label.first, label.second);
+  }
+  return views;
+}
 
 // The deadline judge work must meet: the RPC's, less a margin (a tenth of
 // the time left, at most 100 ms) so that a response whose judges ran out of
@@ -98,7 +109,7 @@ class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
   }
 
   void Respond(const absl::Status& status) {
-    code_ = static_cast<grpc::StatusCode>(status.code());
+    code_ = status.code();
     Finish(ToGrpcStatus(status));
   }
 
@@ -126,7 +137,7 @@ class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
   const absl::string_view method_;
   const absl::Time started_;
   const std::shared_ptr<Cancellation> cancellation_;
-  grpc::StatusCode code_ = grpc::StatusCode::OK;
+  absl::StatusCode code_ = absl::StatusCode::kOk;
 };
 
 // GradeStream: reads requests, grades up to max_stream_inflight at once, and
@@ -149,7 +160,7 @@ class GradeStreamReactor
     absl::Status admit = service_->Admit(context);
     if (admit.ok()) admit = service_->AdmitStream();
     if (!admit.ok()) {
-      code_ = static_cast<grpc::StatusCode>(admit.code());
+      code_ = admit.code();
       absl::MutexLock lock(&mu_);
       finished_ = true;
       Finish(ToGrpcStatus(admit));
@@ -279,7 +290,7 @@ class GradeStreamReactor
   grpc::CallbackServerContext* context_;
   const absl::Time started_;
   const std::shared_ptr<Cancellation> cancellation_;
-  grpc::StatusCode code_ = grpc::StatusCode::OK;
+  absl::StatusCode code_ = absl::StatusCode::kOk;
   pb::GradeRequest incoming_;  // only one read is outstanding at a time
 
   absl::Mutex mu_;
@@ -471,10 +482,16 @@ void RewardServiceImpl::GradeResolved(
         }
         out->set_request_id(std::move(request_id));
         GradeResultToProto(*result, explanations, out);
-        out->mutable_timings()->set_total_seconds(
-            absl::ToDoubleSeconds(absl::Now() - result->input->received));
-        if (observer_ != nullptr)
-          observer_->OnGraded(*result->input, labels, *out);
+        const absl::Duration total = absl::Now() - result->input->received;
+        out->mutable_timings()->set_total_seconds(absl::ToDoubleSeconds(total));
+        if (observer_ != nullptr) {
+          const std::vector<GradeLabel> label_views = LabelViews(labels);
+          GradedRequest graded;
+          graded.request_id = out->request_id();
+          graded.labels = label_views;
+          graded.total_time = total;
+          observer_->OnGraded(*result, graded);
+        }
         std::move(done)(absl::OkStatus());
       });
 }
