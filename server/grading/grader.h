@@ -3,10 +3,10 @@
 // a Score once every piece has answered.
 //
 //   Grader grader(&judges);
-//   grader.Grade(input, "", ScoringOptions{}, [](absl::StatusOr<GradeResult> r)
-//   {
-//     // exactly once, on whichever thread answered last
-//   });
+//   grader.Grade(input, "", ScoringOptions{},
+//                [](absl::StatusOr<GradeResult> r) {
+//                  // exactly once, on whichever thread answered last
+//                });
 //
 // Expansion: kAllInOne -> one JudgeWork with every criterion; kPerCriterion ->
 // one per criterion; kChunked -> chunk_size criteria each (default 5).
