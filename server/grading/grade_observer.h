@@ -1,31 +1,55 @@
 // A hook for whoever watches graded responses and finished RPCs (metrics,
-// drift detection). The service calls it on the thread that finished the
-// work; implementations must be cheap and must not block.
+// drift detection). It speaks domain types only (GradeResult, absl status
+// codes), so its implementations need neither protobuf nor gRPC. The service
+// calls it on the thread that finished the work; implementations must be
+// cheap and must not block.
+//
+//   class MyObserver : public GradeObserver { ... };
+//   // In the service, once a response is graded:
+//   GradedRequest request;
+//   request.request_id = id;
+//   request.labels = labels;  // a span of GradeLabel
+//   request.total_time = absl::Now() - received;
+//   observer->OnGraded(result, request);
 //
 // Thread-safety: implementations must be safe to call from any thread.
-#ifndef REWARDD_SERVER_SERVICE_GRADE_OBSERVER_H_
-#define REWARDD_SERVER_SERVICE_GRADE_OBSERVER_H_
+#ifndef REWARDD_SERVER_GRADING_GRADE_OBSERVER_H_
+#define REWARDD_SERVER_GRADING_GRADE_OBSERVER_H_
 
-#include <grpcpp/support/status.h>
+#include <cstddef>
+#include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "reward/v1/reward.pb.h"
-#include "server/judge/judge.h"
+#include "absl/types/span.h"
+#include "server/grading/grader.h"
 
 namespace rewardd {
+
+// One request label, e.g. {"policy_version", "ckpt-1200"}.
+using GradeLabel = std::pair<absl::string_view, absl::string_view>;
+
+// What only the service knows about a graded response. Views into the
+// request; valid for the duration of the OnGraded() call.
+struct GradedRequest {
+  absl::string_view request_id;
+  absl::Span<const GradeLabel> labels;  // the request's labels
+  // From the request's arrival to its graded answer.
+  absl::Duration total_time = absl::ZeroDuration();
+};
 
 class GradeObserver {
  public:
   virtual ~GradeObserver() = default;
-  // One graded response (valid or not). `input` has the rubric (criterion
-  // tags) and the response text; `labels` are the request's labels.
-  virtual void OnGraded(
-      const GradeInput& input,
-      const google::protobuf::Map<std::string, std::string>& labels,
-      const reward::v1::GradeResponse& response) = 0;
-  // One finished RPC ("Grade", "GradeGroup", ...).
-  virtual void OnRpcDone(absl::string_view method, grpc::StatusCode code,
+  // One graded response (valid or not). `result.input` has the rubric
+  // (criterion tags), rubric set and response text; `result.verdicts` are
+  // parallel to the rubric's criteria.
+  virtual void OnGraded(const GradeResult& result,
+                        const GradedRequest& request) = 0;
+  // One finished RPC ("Grade", "GradeGroup", ...) with the status code it
+  // ended with.
+  virtual void OnRpcDone(absl::string_view method, absl::StatusCode code,
                          absl::Duration latency) = 0;
   // GradeGroup sizes and GradeStream items, counted as they arrive.
   virtual void OnGroupSize(size_t responses) = 0;
@@ -34,4 +58,4 @@ class GradeObserver {
 
 }  // namespace rewardd
 
-#endif  // REWARDD_SERVER_SERVICE_GRADE_OBSERVER_H_
+#endif  // REWARDD_SERVER_GRADING_GRADE_OBSERVER_H_

@@ -117,7 +117,7 @@ absl::Status LogFailure(absl::Status status, absl::string_view event,
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
       store_(std::make_unique<RubricStore>(options_.store)),
-      metrics_(std::make_unique<RewarddMetrics>(options_.metrics)) {}
+      metrics_(std::make_unique<ServerMetrics>(options_.metrics)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   std::unique_ptr<Server> server(new Server(std::move(options)));

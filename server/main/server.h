@@ -43,7 +43,7 @@
 #include "server/judge/judge_registry.h"
 #include "server/main/server_options.h"
 #include "server/metrics/metrics_server.h"
-#include "server/metrics/rewardd_metrics.h"
+#include "server/metrics/server_metrics.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/admission.h"
 #include "server/service/reward_service.h"
@@ -111,7 +111,7 @@ class Server {
   // what uses it. Metrics come before the judges: their worker pools create
   // their metric series at start-up.
   std::unique_ptr<RubricStore> store_;
-  std::unique_ptr<RewarddMetrics> metrics_;
+  std::unique_ptr<ServerMetrics> metrics_;
   JudgeRegistry judges_;
   std::unique_ptr<Grader> grader_;
   std::optional<TokenAuth> auth_;

@@ -17,7 +17,7 @@
 
 #include "absl/time/time.h"
 #include "server/judge/embedded/embedded_judge.h"
-#include "server/metrics/rewardd_metrics.h"
+#include "server/metrics/server_metrics.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/admission.h"
 #include "server/service/service_options.h"

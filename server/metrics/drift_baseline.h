@@ -5,8 +5,9 @@
 //
 //   DriftBaseline baseline;
 //   baseline.sets["medical"] = {0.5, 0.75, ...};
-//   absl::Status s = SaveDriftBaseline("/var/lib/rewardd/drift.json",
-//   baseline); absl::StatusOr<DriftBaseline> b = LoadDriftBaseline(path);
+//   absl::Status s =
+//       SaveDriftBaseline("/var/lib/rewardd/drift.json", baseline);
+//   absl::StatusOr<DriftBaseline> b = LoadDriftBaseline(path);
 //
 // Format (JSON, one object):
 //   {"format": "rewardd-drift-baseline", "version": 1,

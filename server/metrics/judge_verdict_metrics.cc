@@ -8,45 +8,44 @@
 namespace rewardd {
 namespace {
 
-namespace pb = reward::v1;
-
-// CriterionResult.Status -> index into the status names.
-int StatusIndex(pb::CriterionResult::Status status) {
+// Verdict status -> index into the status names (the enum's order).
+int StatusIndex(CriterionStatus status) {
   switch (status) {
-    case pb::CriterionResult::OK:
+    case CriterionStatus::kOk:
       return 0;
-    case pb::CriterionResult::JUDGE_ERROR:
+    case CriterionStatus::kJudgeError:
       return 1;
-    case pb::CriterionResult::PARSE_ERROR:
+    case CriterionStatus::kParseError:
       return 2;
-    case pb::CriterionResult::MISSING:
+    case CriterionStatus::kMissing:
       return 3;
-    case pb::CriterionResult::TIMEOUT:
+    case CriterionStatus::kTimeout:
       return 4;
-    default:
-      return 5;  // SKIPPED, unspecified
+    case CriterionStatus::kSkipped:
+      break;
   }
+  return 5;
 }
 
 // The call outcome of one locally graded response: its worst criterion.
-JudgeCallOutcome LocalOutcome(const pb::GradeResponse& response) {
+JudgeCallOutcome LocalOutcome(const std::vector<Verdict>& verdicts) {
   JudgeCallOutcome outcome = JudgeCallOutcome::kOk;
-  for (const pb::CriterionResult& c : response.criteria()) {
-    switch (c.status()) {
-      case pb::CriterionResult::OK:
+  for (const Verdict& v : verdicts) {
+    switch (v.status) {
+      case CriterionStatus::kOk:
         break;
-      case pb::CriterionResult::TIMEOUT:
+      case CriterionStatus::kTimeout:
         return JudgeCallOutcome::kTimeout;
-      case pb::CriterionResult::PARSE_ERROR:
-      case pb::CriterionResult::MISSING:
+      case CriterionStatus::kParseError:
+      case CriterionStatus::kMissing:
         outcome = JudgeCallOutcome::kParseError;
         break;
-      case pb::CriterionResult::SKIPPED:
+      case CriterionStatus::kSkipped:
         if (outcome == JudgeCallOutcome::kOk) {
           outcome = JudgeCallOutcome::kCancelled;
         }
         break;
-      default:
+      case CriterionStatus::kJudgeError:
         return JudgeCallOutcome::kError;
     }
   }
@@ -124,23 +123,21 @@ JudgeVerdictMetrics::Cell* JudgeVerdictMetrics::FindJudge(
   return c != nullptr ? c : other_.get();
 }
 
-void JudgeVerdictMetrics::OnGraded(const pb::GradeResponse& response) {
-  if (response.criteria_size() == 0) return;  // never reached a judge
-  Cell* cell = FindJudge(response.judge());
+void JudgeVerdictMetrics::OnGraded(const GradeResult& result) {
+  if (result.verdicts.empty()) return;  // never reached a judge
+  Cell* cell = FindJudge(result.judge);
   // Counted here, then added once per status: a counter increment is a
   // compare-and-swap on a line every grading thread shares.
   std::array<int, kStatuses> counts{};
-  for (const pb::CriterionResult& c : response.criteria()) {
-    ++counts[StatusIndex(c.status())];
-  }
+  for (const Verdict& v : result.verdicts) ++counts[StatusIndex(v.status)];
   for (int i = 0; i < kStatuses; ++i) {
     if (counts[i] > 0) cell->verdicts[i]->Increment(counts[i]);
   }
-  const double judge_seconds = response.timings().judge_seconds();
+  const double judge_seconds = absl::ToDoubleSeconds(result.judge_time);
   cell->judge_seconds->Observe(judge_seconds);
-  cell->queue_seconds->Observe(response.timings().queue_seconds());
+  cell->queue_seconds->Observe(absl::ToDoubleSeconds(result.queue_time));
   if (cell->local != nullptr) {
-    cell->local->replica(0).CallDone(LocalOutcome(response),
+    cell->local->replica(0).CallDone(LocalOutcome(result.verdicts),
                                      absl::Seconds(judge_seconds));
   }
 }

@@ -8,7 +8,7 @@
 // graded response, so dashboards show every judge the same way.
 //
 //   JudgeVerdictMetrics judges(registry, &pool_families, {"embedded"});
-//   judges.OnGraded(response);
+//   judges.OnGraded(result);  // a GradeResult
 //
 // Series:
 //   rewardd_judge_verdicts_total{judge,status}   ok, judge_error,
@@ -34,7 +34,7 @@
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-#include "reward/v1/reward.pb.h"
+#include "server/grading/grader.h"
 #include "server/judge/pool/judge_pool_metrics.h"
 #include "server/metrics/read_mostly_map.h"
 
@@ -52,7 +52,9 @@ class JudgeVerdictMetrics {
                       size_t judge_limit = 32);
   ~JudgeVerdictMetrics();
 
-  void OnGraded(const reward::v1::GradeResponse& response);
+  // One graded response; nothing when it has no verdicts (it never
+  // reached a judge).
+  void OnGraded(const GradeResult& result);
 
   // "ok", "judge_error", "parse_error", "missing", "timeout", "skipped".
   static absl::string_view StatusName(int index);

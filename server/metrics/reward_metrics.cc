@@ -9,7 +9,6 @@
 namespace rewardd {
 namespace {
 
-namespace pb = reward::v1;
 using prometheus::BuildCounter;
 using prometheus::BuildHistogram;
 
@@ -265,15 +264,15 @@ void RewardMetrics::PrepareRubricSet(absl::string_view rubric_set,
   }
 }
 
-void RewardMetrics::OnGraded(const GradeInput& input,
-                             absl::string_view policy_version,
-                             const pb::GradeResponse& response) {
+void RewardMetrics::OnGraded(const GradeResult& result,
+                             absl::string_view policy_version) {
+  const GradeInput& input = *result.input;
   SetCell* set =
       FindSet(input.rubric_set.empty() ? kInlineSet : input.rubric_set);
   PolicyCell* cell = FindPolicy(*set, policy_versions_.Resolve(policy_version));
 
-  if (response.valid()) {
-    const double reward = response.reward();
+  if (result.score.valid) {
+    const double reward = result.score.reward;
     cell->valid->Increment();
     cell->reward->Observe(reward);
     if (reward >= options_.tail_threshold) cell->tail->Increment();
@@ -284,24 +283,23 @@ void RewardMetrics::OnGraded(const GradeInput& input,
     cell->invalid->Increment();
   }
 
-  // Criterion outcomes by tag. Criteria are parallel to the rubric's; a
-  // response without per-criterion results (a whole-item error) has none.
+  // Criterion outcomes by tag. Verdicts are parallel to the rubric's
+  // criteria; a response without per-criterion results has none.
   if (input.rubric == nullptr) return;
   const std::vector<Criterion>& criteria = input.rubric->criteria;
-  const int n = std::min<int>(response.criteria_size(), criteria.size());
+  const size_t n = std::min(result.verdicts.size(), criteria.size());
   TagCell* all = cell->tags[tags_.slots()].load(std::memory_order_acquire);
   // The all-criteria cell is counted here and added once per outcome: a
   // counter increment is an atomic compare-and-swap on a line every
   // grading thread shares, 20 per response otherwise.
   double pass = 0, fail = 0, no_verdict = 0;
-  for (int i = 0; i < n; ++i) {
-    const pb::CriterionResult& r = response.criteria(i);
+  for (size_t i = 0; i < n; ++i) {
+    const Verdict& verdict = result.verdicts[i];
     prometheus::Counter* TagCell::*which = &TagCell::no_verdict;
     double* count = &no_verdict;
-    if (r.status() == pb::CriterionResult::OK) {
-      const bool met = r.verdict() == pb::CriterionResult::MET;
+    if (verdict.status == CriterionStatus::kOk) {
       const bool desirable = criteria[i].weight >= 0;
-      const bool passed = met == desirable;
+      const bool passed = verdict.met == desirable;
       which = passed ? &TagCell::pass : &TagCell::fail;
       count = passed ? &pass : &fail;
     }

@@ -1,12 +1,12 @@
 // Reward metrics per rubric set and policy version: what the people running
 // RL training watch for reward hacking and drift. Fed one graded response
-// at a time (RewarddMetrics::OnGraded); every handle is cached in a
+// at a time (ServerMetrics::OnGraded); every handle is cached in a
 // read-mostly table, so the hot path is a few lock-free look-ups and
 // increments.
 //
 //   RewardMetrics rewards(registry, RewardMetricsOptions{});
 //   rewards.PrepareRubricSet("medical");  // series at 0 before traffic
-//   rewards.OnGraded(input, "ckpt-1200", response);
+//   rewards.OnGraded(result, "ckpt-1200");  // a GradeResult
 //
 // Series (label values bounded: rubric_set by the store's files, at most
 // rubric_set_limit; policy_version: the first policy_version_limit distinct
@@ -47,8 +47,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
-#include "reward/v1/reward.pb.h"
-#include "server/judge/judge.h"
+#include "server/grading/grader.h"
 #include "server/metrics/drift_baseline.h"
 #include "server/metrics/drift_detector.h"
 #include "server/metrics/label_limiter.h"
@@ -90,10 +89,9 @@ class RewardMetrics {
   void PrepareRubricSet(absl::string_view rubric_set,
                         const RubricSet* rubrics = nullptr);
 
-  // One graded response. `input.rubric` is the rubric that graded it
-  // (criteria parallel to response.criteria()).
-  void OnGraded(const GradeInput& input, absl::string_view policy_version,
-                const reward::v1::GradeResponse& response);
+  // One graded response. `result.input->rubric` is the rubric that graded
+  // it (criteria parallel to result.verdicts).
+  void OnGraded(const GradeResult& result, absl::string_view policy_version);
 
   // The drift gauges, computed now.
   void CollectDrift(std::vector<prometheus::MetricFamily>* out) const;

@@ -66,7 +66,7 @@ void ServingMetrics::SetInFlightSource(std::function<int64_t()> source) {
   in_flight_source_ = std::move(source);
 }
 
-void ServingMetrics::RpcDone(absl::string_view method, grpc::StatusCode code,
+void ServingMetrics::RpcDone(absl::string_view method, absl::StatusCode code,
                              absl::Duration latency) {
   // Five short names: a linear scan beats hashing, and needs no map.
   size_t m = 0;

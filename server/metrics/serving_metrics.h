@@ -5,7 +5,7 @@
 //
 //   ServingMetrics serving(registry);
 //   serving.SetInFlightSource([&service] { return service.in_flight(); });
-//   serving.RpcDone("Grade", grpc::StatusCode::OK, absl::Milliseconds(3));
+//   serving.RpcDone("Grade", absl::StatusCode::kOk, absl::Milliseconds(3));
 //
 // Series:
 //   rewardd_requests_total{method,code}          counter
@@ -20,13 +20,12 @@
 #ifndef REWARDD_SERVER_METRICS_SERVING_METRICS_H_
 #define REWARDD_SERVER_METRICS_SERVING_METRICS_H_
 
-#include <grpcpp/support/status.h>
-
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "prometheus/counter.h"
@@ -42,13 +41,14 @@ class ServingMetrics {
   static constexpr std::array<absl::string_view, 6> kMethods = {
       "Grade",          "GradeGroup", "GradeStream",
       "ListRubricSets", "GetRubric",  "other"};
-  static constexpr int kCodes = 17;  // grpc::StatusCode 0..16
+  // absl::StatusCode 0..16, numbered as gRPC numbers its codes.
+  static constexpr int kCodes = 17;
 
   explicit ServingMetrics(prometheus::Registry& registry);
 
   void SetInFlightSource(std::function<int64_t()> source);
 
-  void RpcDone(absl::string_view method, grpc::StatusCode code,
+  void RpcDone(absl::string_view method, absl::StatusCode code,
                absl::Duration latency);
   void StreamItem() { stream_items_->Increment(); }
   void GroupSize(size_t responses) {

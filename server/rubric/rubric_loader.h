@@ -5,7 +5,8 @@
 //
 //   // "medical.healthbench.jsonl": set "medical", format from the file name.
 //   absl::StatusOr<RubricSet> set =
-//   LoadRubricFile("rubrics/medical.healthbench.jsonl"); if (!set.ok()) {
+//       LoadRubricFile("rubrics/medical.healthbench.jsonl");
+//   if (!set.ok()) {
 //     // "medical.healthbench.jsonl line 3 (rubric 'x'): criterion #2:
 //     //  points is not a number (got a string \"3\")"
 //   }

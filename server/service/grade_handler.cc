@@ -3,11 +3,25 @@
 #include <algorithm>
 #include <chrono>
 #include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "server/service/proto_convert.h"
 
 namespace rewardd {
+namespace {
+
+// The request's labels as the grade observer takes them (views into `labels`).
+std::vector<GradeLabel> LabelViews(
+    const google::protobuf::Map<std::string, std::string>& labels) {
+  std::vector<GradeLabel> views;
+  views.reserve(labels.size());
+  for (const auto& label : labels)
+    views.emplace_back(label.first, label.second);
+  return views;
+}
+
+}  // namespace
 namespace {
 
 namespace pb = reward::v1;
@@ -95,10 +109,16 @@ void GradeHandler::GradeResolved(std::shared_ptr<GradeInput> input,
         }
         out->set_request_id(std::move(request_id));
         GradeResultToProto(*result, explanations, out);
-        out->mutable_timings()->set_total_seconds(
-            absl::ToDoubleSeconds(absl::Now() - result->input->received));
-        if (observer_ != nullptr)
-          observer_->OnGraded(*result->input, labels, *out);
+        const absl::Duration total = absl::Now() - result->input->received;
+        out->mutable_timings()->set_total_seconds(absl::ToDoubleSeconds(total));
+        if (observer_ != nullptr) {
+          const std::vector<GradeLabel> label_views = LabelViews(labels);
+          GradedRequest graded;
+          graded.request_id = out->request_id();
+          graded.labels = label_views;
+          graded.total_time = total;
+          observer_->OnGraded(*result, graded);
+        }
         std::move(done)(absl::OkStatus());
       });
 }

@@ -22,7 +22,7 @@ GradeStreamReactor::GradeStreamReactor(Admission* admission,
   absl::Status admit = admission_->Admit(context);
   if (admit.ok()) admit = admission_->AdmitStream();
   if (!admit.ok()) {
-    code_ = static_cast<grpc::StatusCode>(admit.code());
+    code_ = admit.code();
     absl::MutexLock lock(&mu_);
     finished_ = true;
     Finish(ToWireStatus(admit));

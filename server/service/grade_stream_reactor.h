@@ -68,7 +68,7 @@ class GradeStreamReactor
   grpc::CallbackServerContext* const context_;
   const absl::Time started_;
   const std::shared_ptr<Cancellation> cancellation_;
-  grpc::StatusCode code_ = grpc::StatusCode::OK;
+  absl::StatusCode code_ = absl::StatusCode::kOk;
   reward::v1::GradeRequest incoming_;  // only one read is outstanding
 
   absl::Mutex mu_;

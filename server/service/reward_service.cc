@@ -36,7 +36,7 @@ class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
   }
 
   void Respond(const absl::Status& status) {
-    code_ = static_cast<grpc::StatusCode>(status.code());
+    code_ = status.code();
     Finish(ToWireStatus(status));
   }
 
@@ -65,7 +65,7 @@ class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
   const absl::string_view method_;
   const absl::Time started_;
   const std::shared_ptr<Cancellation> cancellation_;
-  grpc::StatusCode code_ = grpc::StatusCode::OK;
+  absl::StatusCode code_ = absl::StatusCode::kOk;
 };
 
 // Collects a group's answers in request order.

@@ -5,8 +5,8 @@
 // open: they are separate services and never consult this.
 //
 //   absl::StatusOr<TokenAuth> auth =
-//   TokenAuth::FromFiles({"/etc/rewardd/tokens"}); absl::Status s =
-//   auth->Check(context->client_metadata());
+//       TokenAuth::FromFiles({"/etc/rewardd/tokens"});
+//   absl::Status s = auth->Check(context->client_metadata());
 //
 // Token files hold one token per line; blank lines and lines starting with
 // '#' are ignored. Comparison is constant-time in the token's content, so a

@@ -11,6 +11,7 @@
 #include "re2/re2.h"
 #include "server/judge/embedded/number_scanner.h"
 #include "server/rubric/rubric.h"
+#include "server/util/utf8.h"
 
 namespace rewardd {
 namespace {
@@ -331,7 +332,7 @@ TEST(CheckEvaluator, WordCountBoundsWithOnlyMinOrOnlyMax) {
 TEST(CheckEvaluator, CharCountCountsCodePointsNotBytes) {
   const std::string text = "naïve café 日本 🙂";  // 15 code points
   ASSERT_GT(text.size(), 15u);
-  EXPECT_EQ(CountCodePoints(text), 15);
+  EXPECT_EQ(CountUtf8CodePoints(text), 15);
   EXPECT_TRUE(Met(Bounds(Check::Kind::kCharCount, std::nullopt, 15), text));
   EXPECT_FALSE(Met(Bounds(Check::Kind::kCharCount, std::nullopt, 14), text));
   EXPECT_TRUE(Met(Bounds(Check::Kind::kCharCount, 15, std::nullopt), text));

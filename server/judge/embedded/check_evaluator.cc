@@ -19,6 +19,7 @@
 #include "server/judge/embedded/number_scanner.h"
 #include "server/rubric/regex_prefilter.h"
 #include "server/util/substring_search.h"
+#include "server/util/utf8.h"
 
 namespace rewardd {
 namespace {
@@ -29,9 +30,7 @@ constexpr size_t kQuoteLimit = 40;
 
 std::string Quote(absl::string_view s) {
   if (s.size() <= kQuoteLimit) return absl::StrCat("'", s, "'");
-  size_t cut = kQuoteLimit;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return absl::StrCat("'", s.substr(0, cut), "...'");
+  return absl::StrCat("'", Utf8Prefix(s, kQuoteLimit), "...'");
 }
 
 // ASCII case folding, as absl::ascii_tolower, on both sides: the lowered
@@ -302,7 +301,7 @@ size_t EndOfLastAnswerWord(absl::string_view text) {
 }
 
 // Set bits of a 16-bit mask. x86-64's baseline has no popcnt instruction,
-// so __builtin_popcount is a libgcc call (seen at 1% of rewardd's samples
+// so __builtin_popcount is a libgcc call (it showed in profiles of rewardd
 // under load); four shift-and-add steps stay inline.
 inline uint32_t PopCount16(uint32_t x) {
   x = x - ((x >> 1) & 0x5555u);
@@ -316,9 +315,9 @@ inline uint32_t PopCount16(uint32_t x) {
 int64_t CountWords(absl::string_view text) {
   // A word starts at a non-space byte that follows a space (or the start).
   // 16 bytes at a time: a bit mask of the spaces, then word starts are the
-  // non-space bits whose preceding bit is a space. Ten times faster than a
-  // byte loop over a 1.5 KB response; this was the embedded judge's hottest
-  // loop.
+  // non-space bits whose preceding bit is a space. Several times faster
+  // than a byte loop over a typical response; this was the embedded judge's
+  // hottest loop (docs/benchmark-history.md).
   int64_t words = 0;
   uint32_t prev_space = 1;  // the start of the text counts as a space
   size_t i = 0;
@@ -345,14 +344,6 @@ int64_t CountWords(absl::string_view text) {
     prev_space = space;
   }
   return words;
-}
-
-int64_t CountCodePoints(absl::string_view text) {
-  int64_t n = 0;
-  for (char c : text) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  }
-  return n;
 }
 
 int64_t CountLines(absl::string_view text) {
@@ -496,7 +487,7 @@ absl::StatusOr<CheckResult> EvaluateCheck(const Check& check,
     case Check::Kind::kWordCount:
       return EvaluateBounds(check, subject.words(), "words", explain);
     case Check::Kind::kCharCount:
-      return EvaluateBounds(check, CountCodePoints(response), "characters",
+      return EvaluateBounds(check, CountUtf8CodePoints(response), "characters",
                             explain);
     case Check::Kind::kLineCount:
       return EvaluateBounds(check, CountLines(response), "lines", explain);

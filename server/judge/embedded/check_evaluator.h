@@ -79,9 +79,9 @@ absl::StatusOr<CheckResult> EvaluateCheck(const Check& check,
 
 // Whitespace-separated words (ASCII whitespace).
 int64_t CountWords(absl::string_view text);
-// Unicode code points of UTF-8 text (bytes that are not continuation bytes;
-// malformed UTF-8 is counted approximately, never rejected).
-int64_t CountCodePoints(absl::string_view text);
+// char_count checks count code points: CountUtf8CodePoints() of
+// server/util/utf8.h (malformed UTF-8 is counted approximately, never
+// rejected).
 // Lines: "" has 0, "a" and "a\n" have 1, "a\n\nb" has 3. "\r\n" counts as
 // one line break.
 int64_t CountLines(absl::string_view text);

@@ -12,10 +12,11 @@ namespace rewardd {
 namespace {
 
 // Why simdjson: a judge call's reply is parsed on the HTTP loop's thread,
-// once per call. The nlohmann SAX reader this replaces took ~2.2 us for a
-// typical 370-byte per_criterion reply (its lexer copies every token byte by
-// byte); this takes ~0.3 us (build-perf/bench/judge-reply-parse-bench, which
-// compares it with nlohmann::json::parse). Both gave the same result on 2.8
+// once per call. The nlohmann SAX reader this replaces was several times
+// slower on a typical per_criterion reply (its lexer copies every token byte
+// by byte); build-perf/bench/judge-reply-parse-bench compares the two with
+// nlohmann::json::parse, and docs/benchmark-history.md has the figures when
+// this was added. Both gave the same result on 2.8
 // million mutated replies, except that integers beyond 64 bits (and numbers
 // beyond a double's range) are refused here as not JSON where nlohmann
 // rounded them: no judge sends them, and a refusal is retried, not guessed.

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -17,17 +18,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace rewardd {
-
-std::shared_ptr<const HttpHeaders> HttpHeaders::Make(
-    const std::vector<std::string>& lines) {
-  std::shared_ptr<HttpHeaders> h(new HttpHeaders());
-  for (const std::string& line : lines) {
-    h->list_ = curl_slist_append(h->list_, line.c_str());
-  }
-  return h;
-}
-
-HttpHeaders::~HttpHeaders() { curl_slist_free_all(list_); }
 
 struct CurlMultiLoop::Transfer {
   uint64_t id = 0;
@@ -436,28 +426,17 @@ void CurlMultiLoop::Complete(Transfer* t, CURLcode code, bool cancelled) {
 }
 
 void CurlMultiLoop::PushDeadline(absl::Time when, uint64_t id) {
-  deadlines_.push_back({when, id});
-  std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
-  // Entries of completed transfers leave only as they reach the top; when
-  // they outnumber the live ones, drop them all at once (amortized O(1)).
-  if (deadlines_.size() > 2 * running_.size() + 1024) {
-    deadlines_.erase(std::remove_if(deadlines_.begin(), deadlines_.end(),
-                                    [this](const Deadline& d) {
-                                      return !running_.contains(d.id);
-                                    }),
-                     deadlines_.end());
-    std::make_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
-  }
+  deadlines_.Push(when, id, running_.size(), [this](uint64_t transfer) {
+    return running_.contains(transfer);
+  });
 }
 
 absl::Time CurlMultiLoop::ExpireDeadlines(absl::Time now) {
-  while (!deadlines_.empty()) {
-    const Deadline top = deadlines_.front();
-    auto it = running_.find(top.id);
-    if (it != running_.end() && top.when > now) return top.when;
-    std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
-    deadlines_.pop_back();
-    if (it == running_.end()) continue;  // completed already
+  const auto live = [this](uint64_t id) { return running_.contains(id); };
+  while (std::optional<DeadlineHeap::Entry> top = deadlines_.Top(live)) {
+    if (top->when > now) return top->when;
+    deadlines_.Pop();
+    auto it = running_.find(top->id);
     Transfer* t = it->second;
     running_.erase(it);
     // libcurl's wording for CURLOPT_TIMEOUT, which callers may show.
@@ -498,152 +477,166 @@ void CurlMultiLoop::CurlTimeoutAction(Shard* shard) {
 void CurlMultiLoop::Run() {
   pthread_setname_np(pthread_self(),
                      options_.thread_name.substr(0, 15).c_str());
-  std::vector<std::unique_ptr<Transfer>> starting;
-  std::vector<uint64_t> cancelling;
-  std::vector<absl::AnyInvocable<void() &&>> due;
-  constexpr int kMaxEvents = 256;
-  epoll_event events[kMaxEvents];
-  // Sleep cap when nothing is scheduled; libcurl keeps a timer for every
-  // transfer, so this only bounds the cost of a lost wake-up.
-  constexpr int64_t kIdleMs = 1000;
-  bool stopping = false;
   while (true) {
     iterations_.fetch_add(1, std::memory_order_relaxed);
-    {
-      absl::MutexLock lock(&mu_);
-      starting.swap(pending_);
-      cancelling.swap(cancels_);
-      stopping = shutdown_;
-      if (!timers_.empty()) {
-        const absl::Time now = absl::Now();
-        while (!timers_.empty() && (stopping || timers_.top().when <= now)) {
-          due.push_back(std::move(timers_.top().fn));
-          timers_.pop();
-        }
-      }
-    }
-    for (auto& t : starting) {
-      if (stopping) {
-        Transfer* raw = t.release();
-        raw->start = absl::Now();
-        Complete(raw, CURLE_OK, true);
-      } else {
-        Start(std::move(t));
-      }
-    }
-    starting.clear();
-    for (uint64_t id : cancelling) {
-      auto it = running_.find(id);
-      if (it == running_.end()) continue;
-      Transfer* t = it->second;
-      running_.erase(it);
-      Complete(t, CURLE_OK, true);
-    }
-    cancelling.clear();
-    for (auto& fn : due) std::move(fn)();
-    due.clear();
-    if (stopping) {
-      // Cancel what is left; callbacks may not submit more (Submit answers
-      // at once after shutdown_), but timers they add run here too.
-      while (!running_.empty()) {
-        Transfer* t = running_.begin()->second;
-        running_.erase(running_.begin());
-        Complete(t, CURLE_OK, true);
-      }
-      absl::MutexLock lock(&mu_);
-      if (pending_.empty() && timers_.empty() && cancels_.empty()) break;
+    if (RunQueuedWork()) {
+      if (StoppedAndDrained()) break;
       continue;
     }
-
-    // libcurl asked to be called now (e.g. a handle was just added): do it
-    // before any wait.
     const absl::Time now = absl::Now();
     const absl::Time transfer_deadline = ExpireDeadlines(now);
-    int running = 0;
+    // libcurl asked to be called now (e.g. a handle was just added): do it
+    // before any wait.
     if (CurlDeadline() <= now) {
-      for (Shard& shard : shards_) {
-        if (shard.deadline <= now) CurlTimeoutAction(&shard);
-      }
+      RunCurlTimeouts(now, /*all=*/false);
       ReapDone();
       continue;
     }
-    int timeout_ms = 0;
-    bool coalescing = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (pending_.empty() && cancels_.empty() && !shutdown_) {
-        absl::Time next = std::min(CurlDeadline(), transfer_deadline);
-        if (!timers_.empty()) next = std::min(next, timers_.top().when);
-        // At most a small share of a typical call (see Options::coalesce):
-        // the judge idles while a reply waits.
-        const absl::Time window_end =
-            last_socket_wake_ +
-            std::min(options_.coalesce,
-                     mean_call_time_ * options_.coalesce_share);
-        if (window_end > now && window_end < next) {
-          next = window_end;
-          coalescing = true;
-        }
-        int64_t ms = kIdleMs;
-        if (next != absl::InfiniteFuture()) {
-          ms = absl::ToInt64Milliseconds(
-              absl::Ceil(next - now, absl::Milliseconds(1)));
-          ms = std::clamp<int64_t>(ms, 0, kIdleMs);
-        }
-        timeout_ms = static_cast<int>(ms);
-        // From here on a producer must wake us (see awake_).
-        if (timeout_ms > 0) awake_.store(false);
-      }
-    }
-    if (coalescing && timeout_ms > 0) {
-      // Sockets wait until the window ends; queues and timers do not.
-      epoll_event ev;
-      if (epoll_wait(wake_epoll_fd_, &ev, 1, timeout_ms) > 0) {
-        uint64_t count;
-        [[maybe_unused]] ssize_t r = read(wake_fd_, &count, sizeof(count));
-      }
-      awake_.store(true);
+    const Wait wait = PlanWait(now, transfer_deadline);
+    if (wait.coalescing && wait.timeout_ms > 0) {
+      WaitForWake(wait.timeout_ms);
       continue;
     }
-    int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
-    awake_.store(true);
-    if (n < 0) n = 0;  // EINTR
-    bool socket_events = false;
-    for (int i = 0; i < n; ++i) {
-      const int fd = events[i].data.fd;
-      if (fd == wake_fd_) {
-        uint64_t count;
-        [[maybe_unused]] ssize_t r = read(wake_fd_, &count, sizeof(count));
-        continue;
-      }
-      const size_t slot = static_cast<size_t>(fd);
-      if (slot >= fd_wanted_.size() || fd_wanted_[slot] == 0) {
-        // An idle kept-alive connection (the server closed it, say):
-        // libcurl is not watching it, so stop reporting it.
-        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-        if (slot < fd_registered_.size()) fd_registered_[slot] = 0;
-        continue;
-      }
-      const uint32_t e = events[i].events;
-      const int flags = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) |
-                        ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-                        ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
-      curl_multi_socket_action(shards_[fd_shard_[slot]].multi, fd, flags,
-                               &running);
-      socket_events = true;
-    }
-    if (socket_events && options_.coalesce > absl::ZeroDuration()) {
-      last_socket_wake_ = absl::Now();
-    }
-    // libcurl's deadline; on an idle timeout as well, in case one was
-    // missed.
-    const absl::Time after = absl::Now();
-    const bool idle_timeout = n == 0 && timeout_ms > 0;
-    for (Shard& shard : shards_) {
-      if (shard.deadline <= after || idle_timeout) CurlTimeoutAction(&shard);
-    }
-    ReapDone();
+    PollSockets(wait.timeout_ms);
   }
+}
+
+bool CurlMultiLoop::RunQueuedWork() {
+  bool stopping = false;
+  {
+    absl::MutexLock lock(&mu_);
+    starting_.swap(pending_);
+    cancelling_.swap(cancels_);
+    stopping = shutdown_;
+    if (!timers_.empty()) {
+      const absl::Time now = absl::Now();
+      while (!timers_.empty() && (stopping || timers_.top().when <= now)) {
+        due_.push_back(std::move(timers_.top().fn));
+        timers_.pop();
+      }
+    }
+  }
+  for (auto& t : starting_) {
+    if (stopping) {
+      Transfer* raw = t.release();
+      raw->start = absl::Now();
+      Complete(raw, CURLE_OK, true);
+    } else {
+      Start(std::move(t));
+    }
+  }
+  starting_.clear();
+  for (uint64_t id : cancelling_) {
+    auto it = running_.find(id);
+    if (it == running_.end()) continue;
+    Transfer* t = it->second;
+    running_.erase(it);
+    Complete(t, CURLE_OK, true);
+  }
+  cancelling_.clear();
+  for (auto& fn : due_) std::move(fn)();
+  due_.clear();
+  if (stopping) {
+    // Cancel what is left; callbacks may not submit more (Submit answers
+    // at once after shutdown_), but timers they add run in the next turn.
+    while (!running_.empty()) {
+      Transfer* t = running_.begin()->second;
+      running_.erase(running_.begin());
+      Complete(t, CURLE_OK, true);
+    }
+  }
+  return stopping;
+}
+
+bool CurlMultiLoop::StoppedAndDrained() {
+  absl::MutexLock lock(&mu_);
+  return pending_.empty() && timers_.empty() && cancels_.empty();
+}
+
+void CurlMultiLoop::RunCurlTimeouts(absl::Time now, bool all) {
+  for (Shard& shard : shards_) {
+    if (all || shard.deadline <= now) CurlTimeoutAction(&shard);
+  }
+}
+
+CurlMultiLoop::Wait CurlMultiLoop::PlanWait(absl::Time now,
+                                            absl::Time transfer_deadline) {
+  // Sleep cap when nothing is scheduled; libcurl keeps a timer for every
+  // transfer, so this only bounds the cost of a lost wake-up.
+  constexpr int64_t kIdleMs = 1000;
+  Wait wait;
+  absl::MutexLock lock(&mu_);
+  if (!pending_.empty() || !cancels_.empty() || shutdown_) return wait;
+  absl::Time next = std::min(CurlDeadline(), transfer_deadline);
+  if (!timers_.empty()) next = std::min(next, timers_.top().when);
+  // At most a small share of a typical call (see Options::coalesce): the
+  // judge idles while a reply waits.
+  const absl::Time window_end =
+      last_socket_wake_ +
+      std::min(options_.coalesce, mean_call_time_ * options_.coalesce_share);
+  if (window_end > now && window_end < next) {
+    next = window_end;
+    wait.coalescing = true;
+  }
+  int64_t ms = kIdleMs;
+  if (next != absl::InfiniteFuture()) {
+    ms = absl::ToInt64Milliseconds(
+        absl::Ceil(next - now, absl::Milliseconds(1)));
+    ms = std::clamp<int64_t>(ms, 0, kIdleMs);
+  }
+  wait.timeout_ms = static_cast<int>(ms);
+  // From here on a producer must wake us (see awake_).
+  if (wait.timeout_ms > 0) awake_.store(false);
+  return wait;
+}
+
+void CurlMultiLoop::WaitForWake(int timeout_ms) {
+  epoll_event ev;
+  if (epoll_wait(wake_epoll_fd_, &ev, 1, timeout_ms) > 0) {
+    uint64_t count;
+    [[maybe_unused]] ssize_t r = read(wake_fd_, &count, sizeof(count));
+  }
+  awake_.store(true);
+}
+
+void CurlMultiLoop::PollSockets(int timeout_ms) {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
+  awake_.store(true);
+  if (n < 0) n = 0;  // EINTR
+  bool socket_events = false;
+  int running = 0;
+  for (int i = 0; i < n; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == wake_fd_) {
+      uint64_t count;
+      [[maybe_unused]] ssize_t r = read(wake_fd_, &count, sizeof(count));
+      continue;
+    }
+    const size_t slot = static_cast<size_t>(fd);
+    if (slot >= fd_wanted_.size() || fd_wanted_[slot] == 0) {
+      // An idle kept-alive connection (the server closed it, say):
+      // libcurl is not watching it, so stop reporting it.
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      if (slot < fd_registered_.size()) fd_registered_[slot] = 0;
+      continue;
+    }
+    const uint32_t e = events[i].events;
+    const int flags = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                      ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                      ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+    curl_multi_socket_action(shards_[fd_shard_[slot]].multi, fd, flags,
+                             &running);
+    socket_events = true;
+  }
+  if (socket_events && options_.coalesce > absl::ZeroDuration()) {
+    last_socket_wake_ = absl::Now();
+  }
+  // libcurl's deadline; on an idle timeout as well, in case one was
+  // missed.
+  RunCurlTimeouts(absl::Now(), /*all=*/n == 0 && timeout_ms > 0);
+  ReapDone();
 }
 
 }  // namespace rewardd

@@ -2,30 +2,39 @@
 // libcurl's multi interface: connections are kept alive and reused across
 // calls (and multiplexed when a server offers HTTP/2), and thousands of calls
 // can be in flight without a thread each. The loop also runs timers, which
-// the dispatcher uses for retry backoff and for its deadline sweep.
+// the judge pool uses for retry backoff and for its deadline sweep. The
+// request and result types are in http_types.h.
 //
 //   absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
-//   CurlMultiLoop::Create({}); HttpRequest req; req.url =
-//   "http://127.0.0.1:8000/v1/chat/completions"; req.body = R"({"model": "m",
-//   "messages": []})"; req.headers = HttpHeaders::Make({"Content-Type:
-//   application/json"}); uint64_t id = (*loop)->Submit(std::move(req),
-//   [](HttpResult r) {
+//       CurlMultiLoop::Create({});
+//   HttpRequest req;
+//   req.url = "http://127.0.0.1:8000/v1/chat/completions";
+//   req.body = R"({"model": "m", "messages": []})";
+//   req.headers = HttpHeaders::Make({"Content-Type: application/json"});
+//   uint64_t id = (*loop)->Submit(std::move(req), [](HttpResult r) {
 //     // on the loop thread: keep it short, never block
 //   });
 //   (*loop)->Cancel(id);  // optional: completes with cancelled = true
 //
-// How it stays cheap per call (a judge call should cost rewardd well under
-// 100 us of CPU): libcurl's socket interface (curl_multi_socket_action) on an
-// epoll set, so a wake-up touches only the sockets that are ready rather
-// than every connection; producers write the wake-up eventfd only when the
-// loop may be asleep, and the loop drains its queues in batches; idle
-// kept-alive connections stay in the epoll set; replies arriving close
-// together share a wake-up (Options::coalesce); easy handles are pooled
-// with their constant options set once; transfer timeouts are kept in the
-// loop's own heap, not in libcurl's timer tree; transfers are spread over
-// several multi handles (Options::shards), because libcurl 7.88 walks every
-// connection of a multi handle when a transfer ends and every connection to
-// the host when one starts.
+// How it stays cheap per call (docs/benchmarks.md, scenario 2, has the
+// figures and the HTTP floor they are compared with): libcurl's socket
+// interface (curl_multi_socket_action) on an epoll set, so a wake-up touches
+// only the sockets that are ready rather than every connection; producers
+// write the wake-up eventfd only when the loop may be asleep, and the loop
+// drains its queues in batches; idle kept-alive connections stay in the
+// epoll set; replies arriving close together share a wake-up
+// (Options::coalesce); easy handles are pooled with their constant options
+// set once; transfer timeouts are kept in the loop's own heap
+// (deadline_heap.h), not in libcurl's timer tree; transfers are spread over
+// several multi handles (Options::shards), because the libcurl of Debian
+// bookworm walks every connection of a multi handle when a transfer ends and
+// every connection to the host when one starts.
+//
+// Each turn of the loop (Run()) is three steps: RunQueuedWork() (starts,
+// cancels and timers queued by other threads), PlanWait() (how long it may
+// sleep: libcurl's timer, transfer deadlines, timers, the coalescing window)
+// and PollSockets() (epoll, then libcurl's socket and timeout actions, then
+// the completed transfers' callbacks).
 //
 // Thread-safety: Submit(), Cancel(), RunAt() and Shutdown() may be called
 // from any thread, including from callbacks on the loop thread. Callbacks
@@ -40,7 +49,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <queue>
 #include <string>
 #include <thread>
@@ -52,71 +60,27 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/judge/http/deadline_heap.h"
+#include "server/judge/http/http_types.h"
 
 namespace rewardd {
-
-// An immutable list of request headers, shared by every call of a judge
-// (built once, so a call does not rebuild the curl_slist). May hold an API
-// key: it is never logged.
-class HttpHeaders {
- public:
-  static std::shared_ptr<const HttpHeaders> Make(
-      const std::vector<std::string>& lines);
-  ~HttpHeaders();
-  HttpHeaders(const HttpHeaders&) = delete;
-  HttpHeaders& operator=(const HttpHeaders&) = delete;
-
-  // libcurl takes a non-const pointer but does not modify the list.
-  curl_slist* list() const { return list_; }
-
- private:
-  HttpHeaders() = default;
-  curl_slist* list_ = nullptr;
-};
-
-struct HttpRequest {
-  std::string url;
-  std::string body;  // POSTed as is
-  std::shared_ptr<const HttpHeaders> headers;
-  // Whole-transfer timeout (connect + request + response); <= 0 = none.
-  absl::Duration timeout = absl::Seconds(60);
-  // A longer response body fails the transfer (CURLE_WRITE_ERROR, with an
-  // error that says so) instead of growing the buffer further.
-  size_t max_response_bytes = size_t{64} << 20;
-};
-
-struct HttpResult {
-  CURLcode curl_code = CURLE_OK;  // transport outcome
-  long status = 0;                // HTTP status when a response came back
-  std::string body;
-  // Retry-After (delta-seconds form) when the server sent one.
-  std::optional<absl::Duration> retry_after;
-  std::string error;  // libcurl's message when curl_code != CURLE_OK
-  absl::Duration elapsed = absl::ZeroDuration();
-  bool cancelled = false;  // Cancel() or Shutdown() ended it
-
-  bool transport_ok() const { return curl_code == CURLE_OK && !cancelled; }
-  bool timed_out() const { return curl_code == CURLE_OPERATION_TIMEDOUT; }
-};
-
-using HttpCallback = absl::AnyInvocable<void(HttpResult) &&>;
 
 class CurlMultiLoop {
  public:
   struct Options {
     // Connections kept open per host and in total (0 = libcurl's default:
-    // no per-host cap, 4x the transfers for the cache). The dispatcher caps
+    // no per-host cap, 4x the transfers for the cache). The judge pool caps
     // in-flight calls per replica, which caps connections too. A cap is
     // split exactly over the shards (and there are no more shards than it).
     long max_host_connections = 0;
     long max_total_connections = 0;
     // Multi handles the transfers are spread over (each new transfer goes
     // to the one running the fewest), each with its own connection pool.
-    // libcurl 7.88 walks all connections of a multi handle as a transfer
-    // ends (curl_multi_remove_handle) and a host's connections as one
-    // starts, so with hundreds of kept-alive HTTP/1.1 connections (one per
-    // in-flight call: vLLM and SGLang speak HTTP/1.1) one handle costs
-    // O(connections) per call. 8 keeps a 256-call judge at ~32 per walk.
+    // bookworm's libcurl walks all connections of a multi handle as a
+    // transfer ends (curl_multi_remove_handle) and a host's connections as
+    // one starts, so with hundreds of kept-alive HTTP/1.1 connections (one
+    // per in-flight call: vLLM and SGLang speak HTTP/1.1) one handle costs
+    // O(connections) per call; N shards divide each walk by N.
     // 1 to 64 ("http": {"shards": N} in the judges config).
     // An HTTP/2 endpoint gets up to one multiplexed connection per shard.
     int shards = 8;
@@ -199,8 +163,36 @@ class CurlMultiLoop {
     }
   };
 
+  // How long the loop may sleep (PlanWait()).
+  struct Wait {
+    int timeout_ms = 0;
+    // Sockets wait out the coalescing window; only queues and timers wake
+    // the loop before it ends.
+    bool coalescing = false;
+  };
+
   explicit CurlMultiLoop(Options options);
+  // The loop thread: RunQueuedWork(), then libcurl's and the transfers'
+  // deadlines, then PlanWait() and PollSockets(), until shut down.
   void Run();
+  // Step 1: takes the queues (new transfers, cancels, due timers) under
+  // mu_ and acts on them. Returns true once Shutdown() was called; then
+  // every running transfer has been cancelled too.
+  bool RunQueuedWork();
+  // True when, shut down, nothing is queued any more (the loop may exit).
+  bool StoppedAndDrained();
+  // Runs libcurl's timeout action on every shard whose deadline is at or
+  // before `now` (or on every shard when `all`).
+  void RunCurlTimeouts(absl::Time now, bool all);
+  // Step 2: the sleep until the earliest of libcurl's deadline,
+  // `transfer_deadline`, the next timer and the coalescing window; 0 when
+  // work is queued. Clears awake_ when the loop is to sleep.
+  Wait PlanWait(absl::Time now, absl::Time transfer_deadline);
+  // The coalescing sleep: waits on the wake-up eventfd alone.
+  void WaitForWake(int timeout_ms);
+  // Step 3: waits up to `timeout_ms` for socket events, hands them to
+  // libcurl, runs libcurl's due timeouts and completes finished transfers.
+  void PollSockets(int timeout_ms);
   // Wakes the loop thread unless it is awake already (or is the caller):
   // producers pay an eventfd write only when the loop may be asleep.
   void Wake();
@@ -213,10 +205,10 @@ class CurlMultiLoop {
   absl::Time CurlDeadline() const;
   void CurlTimeoutAction(Shard* shard);
   // Transfer deadlines (HttpRequest::timeout) are kept by the loop in a
-  // min-heap rather than given to libcurl as CURLOPT_TIMEOUT_MS: libcurl
+  // DeadlineHeap rather than given to libcurl as CURLOPT_TIMEOUT_MS: libcurl
   // keeps a node per transfer in its timer tree and re-sorts it on every
-  // socket event (2-7% of the CPU per call with 256 calls in flight, side
-  // by side). Loop-thread only.
+  // socket event (what that cost: "Transfer timeouts are the loop's own"
+  // in docs/benchmarks.md). Loop-thread only.
   void PushDeadline(absl::Time when, uint64_t id);
   // Completes (CURLE_OPERATION_TIMEDOUT) every transfer whose deadline is
   // at or before `now`; returns the next live transfer's deadline.
@@ -259,14 +251,12 @@ class CurlMultiLoop {
 
   // Loop-thread only.
   absl::flat_hash_map<uint64_t, Transfer*> running_;
-  // Min-heap (std::push_heap with std::greater) of transfer deadlines;
-  // entries of completed transfers are dropped lazily (see PushDeadline).
-  struct Deadline {
-    absl::Time when;
-    uint64_t id;
-    bool operator>(const Deadline& o) const { return when > o.when; }
-  };
-  std::vector<Deadline> deadlines_;
+  // Transfer deadlines; entries of completed transfers are dropped lazily.
+  DeadlineHeap deadlines_;
+  // RunQueuedWork()'s batches, kept to reuse their capacity.
+  std::vector<std::unique_ptr<Transfer>> starting_;
+  std::vector<uint64_t> cancelling_;
+  std::vector<absl::AnyInvocable<void() &&>> due_;
   std::vector<CURL*> idle_easy_;
   // Per descriptor: the epoll events libcurl asked for (0 = none: it removed
   // the socket) and those registered in epoll_fd_. A kept-alive connection

@@ -3,9 +3,9 @@
 // (see docs/judges.md and examples/judges.json).
 //
 //   nlohmann::json j = ...;  // {"name": "qwen", "replicas": [...], ...}
-//   absl::StatusOr<HttpJudgeConfig> c = ParseHttpJudgeConfig(j,
-//   "/etc/rewardd"); absl::StatusOr<std::string> key = ResolveApiKey(*c);  //
-//   never logged
+//   absl::StatusOr<HttpJudgeConfig> c =
+//       ParseHttpJudgeConfig(j, "/etc/rewardd");
+//   absl::StatusOr<std::string> key = ResolveApiKey(*c);  // never logged
 //
 // Thread-safety: a plain value.
 #ifndef REWARDD_SERVER_JUDGE_HTTP_HTTP_JUDGE_CONFIG_H_

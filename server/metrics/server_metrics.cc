@@ -1,4 +1,4 @@
-#include "server/metrics/rewardd_metrics.h"
+#include "server/metrics/server_metrics.h"
 
 #include <algorithm>
 #include <utility>
@@ -16,11 +16,11 @@
 namespace rewardd {
 
 // Collects the registry plus the families computed at scrape time. Holds a
-// plain pointer: RewarddMetrics owns it and the exposer keeps only a
+// plain pointer: ServerMetrics owns it and the exposer keeps only a
 // weak_ptr, so it never outlives its owner's use.
-class RewarddMetrics::Collector : public prometheus::Collectable {
+class ServerMetrics::Collector : public prometheus::Collectable {
  public:
-  explicit Collector(const RewarddMetrics* owner) : owner_(owner) {}
+  explicit Collector(const ServerMetrics* owner) : owner_(owner) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> out = owner_->registry_->Collect();
     owner_->serving_.CollectDynamic(&out);
@@ -29,10 +29,10 @@ class RewarddMetrics::Collector : public prometheus::Collectable {
   }
 
  private:
-  const RewarddMetrics* owner_;
+  const ServerMetrics* owner_;
 };
 
-RewarddMetrics::RewarddMetrics(MetricsOptions options)
+ServerMetrics::ServerMetrics(MetricsOptions options)
     : options_(std::move(options)),
       registry_(std::make_shared<prometheus::Registry>()),
       serving_(*registry_),
@@ -57,47 +57,51 @@ RewarddMetrics::RewarddMetrics(MetricsOptions options)
   reward_.PrepareRubricSet(RewardMetrics::kInlineSet);
 }
 
-RewarddMetrics::~RewarddMetrics() = default;
+ServerMetrics::~ServerMetrics() = default;
 
-void RewarddMetrics::OnGraded(
-    const GradeInput& input,
-    const google::protobuf::Map<std::string, std::string>& labels,
-    const reward::v1::GradeResponse& response) {
+void ServerMetrics::OnGraded(const GradeResult& result,
+                             const GradedRequest& request) {
   absl::string_view policy_version;
-  if (auto it = labels.find("policy_version"); it != labels.end()) {
-    policy_version = it->second;
+  for (const GradeLabel& label : request.labels) {
+    if (label.first == "policy_version") policy_version = label.second;
   }
-  reward_.OnGraded(input, policy_version, response);
-  judge_verdicts_.OnGraded(response);
-  if (options_.log_requests) {
-    Log(LogLevel::kInfo, "graded",
-        {{"request_id", response.request_id()},
-         {"rubric_set", response.rubric_set()},
-         {"rubric_id", response.rubric_id()},
-         {"judge", response.judge()},
-         {"valid", response.valid() ? "true" : "false"},
-         {"reward", absl::StrCat(response.reward())},
-         {"criteria", absl::StrCat(response.criteria_size())},
-         {"response_bytes", absl::StrCat(input.response.size())},
-         {"total_seconds", absl::StrCat(response.timings().total_seconds())},
-         {"policy_version",
-          std::string(LabelValueLimiter::Truncate(policy_version))}});
-  }
+  reward_.OnGraded(result, policy_version);
+  judge_verdicts_.OnGraded(result);
+  if (options_.log_requests) LogGraded(result, request, policy_version);
 }
 
-void RewarddMetrics::OnRpcDone(absl::string_view method, grpc::StatusCode code,
-                               absl::Duration latency) {
+void ServerMetrics::LogGraded(const GradeResult& result,
+                              const GradedRequest& request,
+                              absl::string_view policy_version) const {
+  const GradeInput& input = *result.input;
+  Log(LogLevel::kInfo, "graded",
+      {{"request_id", std::string(request.request_id)},
+       {"rubric_set", input.rubric_set},
+       {"rubric_id", input.rubric->id},
+       {"judge", result.judge},
+       {"valid", result.score.valid ? "true" : "false"},
+       {"reward", absl::StrCat(result.score.reward)},
+       {"criteria", absl::StrCat(input.rubric->criteria.size())},
+       {"response_bytes", absl::StrCat(input.response.size())},
+       {"total_seconds",
+        absl::StrCat(absl::ToDoubleSeconds(request.total_time))},
+       {"policy_version",
+        std::string(LabelValueLimiter::Truncate(policy_version))}});
+}
+
+void ServerMetrics::OnRpcDone(absl::string_view method, absl::StatusCode code,
+                              absl::Duration latency) {
   serving_.RpcDone(method, code, latency);
 }
 
-void RewarddMetrics::OnGroupSize(size_t responses) {
+void ServerMetrics::OnGroupSize(size_t responses) {
   serving_.GroupSize(responses);
 }
 
-void RewarddMetrics::OnStreamItem() { serving_.StreamItem(); }
+void ServerMetrics::OnStreamItem() { serving_.StreamItem(); }
 
-void RewarddMetrics::OnRubricReload(const ReloadReport& report,
-                                    const StoreSnapshot& snapshot) {
+void ServerMetrics::OnRubricReload(const ReloadReport& report,
+                                   const StoreSnapshot& snapshot) {
   store_.OnReload(report, snapshot);
   // Sets parsed now (new or changed) get their tag series too; the others
   // have them already.
@@ -108,18 +112,18 @@ void RewarddMetrics::OnRubricReload(const ReloadReport& report,
   }
 }
 
-void RewarddMetrics::SetInFlightSource(std::function<int64_t()> source) {
+void ServerMetrics::SetInFlightSource(std::function<int64_t()> source) {
   serving_.SetInFlightSource(std::move(source));
 }
 
-absl::Status RewarddMetrics::LoadDriftBaseline(const std::string& path) {
+absl::Status ServerMetrics::LoadDriftBaseline(const std::string& path) {
   absl::StatusOr<DriftBaseline> baseline = rewardd::LoadDriftBaseline(path);
   if (!baseline.ok()) return baseline.status();
   reward_.SetBaseline(*std::move(baseline));
   return absl::OkStatus();
 }
 
-absl::Status RewarddMetrics::SaveDriftBaseline(
+absl::Status ServerMetrics::SaveDriftBaseline(
     const std::string& path, DriftBaselineSource source) const {
   DriftBaseline baseline =
       reward_.SnapshotDrift(source == DriftBaselineSource::kWindow);
@@ -127,7 +131,7 @@ absl::Status RewarddMetrics::SaveDriftBaseline(
   return rewardd::SaveDriftBaseline(path, baseline);
 }
 
-std::string RewarddMetrics::RenderText() const {
+std::string ServerMetrics::RenderText() const {
   return prometheus::TextSerializer().Serialize(collectable_->Collect());
 }
 

@@ -1,7 +1,7 @@
-// RewarddMetrics as the service and the store drive it: known series at 0,
+// ServerMetrics as the service and the store drive it: known series at 0,
 // reward/tail/length/criterion series from real HealthBench rubrics, bounded
 // label values, rubric store reloads, judge series and drift gauges.
-#include "server/metrics/rewardd_metrics.h"
+#include "server/metrics/server_metrics.h"
 
 #include <unistd.h>
 
@@ -26,8 +26,6 @@
 namespace rewardd {
 namespace {
 
-namespace pb = reward::v1;
-using LabelMap = google::protobuf::Map<std::string, std::string>;
 using Labels = std::map<std::string, std::string>;
 using ::testing::HasSubstr;
 
@@ -37,7 +35,7 @@ constexpr char kHealthBench[] =
 // Looks series up in what /metrics would serve.
 class Scrape {
  public:
-  explicit Scrape(const RewarddMetrics& m)
+  explicit Scrape(const ServerMetrics& m)
       : families_(m.collectable()->Collect()) {}
 
   // The metric of family `name` whose labels include `labels`; fails the
@@ -93,34 +91,40 @@ class Scrape {
   std::vector<prometheus::MetricFamily> families_;
 };
 
-// One HealthBench rubric graded with verdicts we choose, the way the service
+// One HealthBench rubric graded with verdicts we choose, the way the grader
 // reports it.
-struct Graded {
-  GradeInput input;
-  pb::GradeResponse response;
-};
-
-Graded Grade(std::shared_ptr<const Rubric> rubric, const std::string& set,
-             const std::vector<bool>& met, std::string response_text,
-             double reward, bool valid = true) {
-  Graded g;
-  g.input.rubric = std::move(rubric);
-  g.input.rubric_set = set;
-  g.input.response = std::move(response_text);
-  g.response.set_valid(valid);
-  g.response.set_reward(reward);
-  g.response.set_judge("embedded");
-  g.response.mutable_timings()->set_judge_seconds(0.002);
-  for (size_t i = 0; i < g.input.rubric->criteria.size(); ++i) {
-    pb::CriterionResult* c = g.response.add_criteria();
-    c->set_status(pb::CriterionResult::OK);
-    c->set_verdict(met[i] ? pb::CriterionResult::MET
-                          : pb::CriterionResult::UNMET);
+GradeResult Grade(std::shared_ptr<const Rubric> rubric, const std::string& set,
+                  const std::vector<bool>& met, std::string response_text,
+                  double reward, bool valid = true) {
+  auto input = std::make_shared<GradeInput>();
+  input->rubric = std::move(rubric);
+  input->rubric_set = set;
+  input->response = std::move(response_text);
+  GradeResult g;
+  g.score.valid = valid;
+  g.score.reward = reward;
+  g.judge = "embedded";
+  g.judge_time = absl::Milliseconds(2);
+  for (size_t i = 0; i < input->rubric->criteria.size(); ++i) {
+    Verdict& v = g.verdicts.emplace_back();
+    v.status = CriterionStatus::kOk;
+    v.met = met[i];
   }
+  g.input = std::move(input);
   return g;
 }
 
-class RewarddMetricsTest : public ::testing::Test {
+// Reports `g` the way the service does, with the request's `labels`.
+void Observe(ServerMetrics& metrics, const GradeResult& g,
+             const std::vector<GradeLabel>& labels = {}) {
+  GradedRequest request;
+  request.request_id = "req-1";
+  request.labels = labels;
+  request.total_time = absl::Milliseconds(3);
+  metrics.OnGraded(g, request);
+}
+
+class ServerMetricsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     absl::StatusOr<RubricSet> set =
@@ -132,10 +136,10 @@ class RewarddMetricsTest : public ::testing::Test {
 
   static RubricSet* healthbench_;
 };
-RubricSet* RewarddMetricsTest::healthbench_ = nullptr;
+RubricSet* ServerMetricsTest::healthbench_ = nullptr;
 
-TEST_F(RewarddMetricsTest, KnownSeriesAreExportedAtZeroFromStart) {
-  RewarddMetrics metrics(MetricsOptions{});
+TEST_F(ServerMetricsTest, KnownSeriesAreExportedAtZeroFromStart) {
+  ServerMetrics metrics(MetricsOptions{});
   Scrape s(metrics);
   for (const char* method :
        {"Grade", "GradeGroup", "GradeStream", "ListRubricSets", "GetRubric"}) {
@@ -163,15 +167,15 @@ TEST_F(RewarddMetricsTest, KnownSeriesAreExportedAtZeroFromStart) {
   EXPECT_EQ(s.Gauge("rewardd_requests_in_flight", {}), 0);
 }
 
-TEST_F(RewarddMetricsTest, ServingSeriesCountByMethodAndCode) {
-  RewarddMetrics metrics(MetricsOptions{});
+TEST_F(ServerMetricsTest, ServingSeriesCountByMethodAndCode) {
+  ServerMetrics metrics(MetricsOptions{});
   int64_t in_flight = 3;
   metrics.SetInFlightSource([&] { return in_flight; });
-  metrics.OnRpcDone("Grade", grpc::StatusCode::OK, absl::Milliseconds(4));
-  metrics.OnRpcDone("Grade", grpc::StatusCode::OK, absl::Milliseconds(6));
-  metrics.OnRpcDone("GradeGroup", grpc::StatusCode::INVALID_ARGUMENT,
+  metrics.OnRpcDone("Grade", absl::StatusCode::kOk, absl::Milliseconds(4));
+  metrics.OnRpcDone("Grade", absl::StatusCode::kOk, absl::Milliseconds(6));
+  metrics.OnRpcDone("GradeGroup", absl::StatusCode::kInvalidArgument,
                     absl::Milliseconds(1));
-  metrics.OnRpcDone("SomethingNew", grpc::StatusCode::UNIMPLEMENTED,
+  metrics.OnRpcDone("SomethingNew", absl::StatusCode::kUnimplemented,
                     absl::Milliseconds(1));
   metrics.OnGroupSize(16);
   metrics.OnStreamItem();
@@ -196,25 +200,24 @@ TEST_F(RewarddMetricsTest, ServingSeriesCountByMethodAndCode) {
   EXPECT_EQ(s.Gauge("rewardd_requests_in_flight", {}), 3);
 }
 
-TEST_F(RewarddMetricsTest, RewardTailAndLengthSeriesPerSetAndPolicyVersion) {
+TEST_F(ServerMetricsTest, RewardTailAndLengthSeriesPerSetAndPolicyVersion) {
   MetricsOptions options;
   options.reward.tail_threshold = 0.8;
-  RewarddMetrics metrics(options);
+  ServerMetrics metrics(options);
   const auto& rubric = healthbench().rubrics[0];
   const std::vector<bool> none(rubric->criteria.size(), false);
-  LabelMap v1, v2;
-  v1["policy_version"] = "v1";
-  v2["policy_version"] = "v2";
+  const std::vector<GradeLabel> v1 = {{"policy_version", "v1"}};
+  const std::vector<GradeLabel> v2 = {{"policy_version", "v2"}};
   // Rewards chosen per band; the histogram and tail must count them.
   const std::vector<double> rewards_v1 = {0.1, 0.3, 0.85, 0.95, 1.0};
   for (double r : rewards_v1) {
-    Graded g = Grade(rubric, "hb", none, std::string(1000, 'x'), r);
-    metrics.OnGraded(g.input, v1, g.response);
+    GradeResult g = Grade(rubric, "hb", none, std::string(1000, 'x'), r);
+    Observe(metrics, g, v1);
   }
-  Graded invalid = Grade(rubric, "hb", none, "short", 0, /*valid=*/false);
-  metrics.OnGraded(invalid.input, v1, invalid.response);
-  Graded other = Grade(rubric, "hb", none, std::string(100, 'y'), 0.5);
-  metrics.OnGraded(other.input, v2, other.response);
+  GradeResult invalid = Grade(rubric, "hb", none, "short", 0, /*valid=*/false);
+  Observe(metrics, invalid, v1);
+  GradeResult other = Grade(rubric, "hb", none, std::string(100, 'y'), 0.5);
+  Observe(metrics, other, v2);
 
   Scrape s(metrics);
   const Labels hb_v1 = {{"rubric_set", "hb"}, {"policy_version", "v1"}};
@@ -264,10 +267,10 @@ TEST_F(RewarddMetricsTest, RewardTailAndLengthSeriesPerSetAndPolicyVersion) {
       1u);
 }
 
-TEST_F(RewarddMetricsTest, CriterionPassRatesByHealthBenchAxis) {
+TEST_F(ServerMetricsTest, CriterionPassRatesByHealthBenchAxis) {
   MetricsOptions options;
   options.reward.criterion_tag_prefixes = {"axis:"};
-  RewarddMetrics metrics(options);
+  ServerMetrics metrics(options);
   // Every rubric of the sample, graded with "every criterion met": positive
   // criteria pass, negative ones (bad behaviour present) fail.
   std::map<std::string, int> pass, fail;
@@ -280,8 +283,8 @@ TEST_F(RewarddMetricsTest, CriterionPassRatesByHealthBenchAxis) {
         if (tag.rfind("axis:", 0) == 0) (c.weight >= 0 ? pass : fail)[tag]++;
       }
     }
-    Graded g = Grade(rubric, "hb", met, "response", 1.0);
-    metrics.OnGraded(g.input, {}, g.response);
+    GradeResult g = Grade(rubric, "hb", met, "response", 1.0);
+    Observe(metrics, g);
   }
   ASSERT_GE(pass.size(), 4u);  // HealthBench has five axes
   ASSERT_GT(all_fail, 0);      // and negative criteria
@@ -317,14 +320,15 @@ TEST_F(RewarddMetricsTest, CriterionPassRatesByHealthBenchAxis) {
   }
 }
 
-TEST_F(RewarddMetricsTest, JudgeFailuresAreCountedNotHidden) {
-  RewarddMetrics metrics(MetricsOptions{});
+TEST_F(ServerMetricsTest, JudgeFailuresAreCountedNotHidden) {
+  ServerMetrics metrics(MetricsOptions{});
   const auto& rubric = healthbench().rubrics[1];
-  Graded g = Grade(rubric, "hb", std::vector<bool>(rubric->criteria.size()),
-                   "r", 0, /*valid=*/false);
-  g.response.mutable_criteria(0)->set_status(pb::CriterionResult::TIMEOUT);
-  g.response.mutable_criteria(0)->set_verdict(pb::CriterionResult::UNKNOWN);
-  metrics.OnGraded(g.input, {}, g.response);
+  GradeResult g =
+      Grade(rubric, "hb", std::vector<bool>(rubric->criteria.size()), "r", 0,
+            /*valid=*/false);
+  g.verdicts[0].status = CriterionStatus::kTimeout;
+  g.verdicts[0].met = false;
+  Observe(metrics, g);
   Scrape s(metrics);
   EXPECT_EQ(s.Counter("rewardd_judge_verdicts_total",
                       {{"judge", "embedded"}, {"status", "timeout"}}),
@@ -343,17 +347,17 @@ TEST_F(RewarddMetricsTest, JudgeFailuresAreCountedNotHidden) {
       1);
 }
 
-TEST_F(RewarddMetricsTest, PolicyVersionCardinalityIsBounded) {
+TEST_F(ServerMetricsTest, PolicyVersionCardinalityIsBounded) {
   MetricsOptions options;
   options.reward.policy_version_limit = 3;
-  RewarddMetrics metrics(options);
+  ServerMetrics metrics(options);
   const auto& rubric = healthbench().rubrics[2];
   const std::vector<bool> met(rubric->criteria.size(), true);
   for (int i = 0; i < 200; ++i) {
-    LabelMap labels;
-    labels["policy_version"] = "ckpt-" + std::to_string(i);
-    Graded g = Grade(rubric, "hb", met, "r", 0.5);
-    metrics.OnGraded(g.input, labels, g.response);
+    const std::string version = "ckpt-" + std::to_string(i);
+    const std::vector<GradeLabel> labels = {{"policy_version", version}};
+    GradeResult g = Grade(rubric, "hb", met, "r", 0.5);
+    Observe(metrics, g, labels);
   }
   Scrape s(metrics);
   const std::set<std::string> versions =
@@ -430,7 +434,7 @@ TEST_F(StoreMetricsTest, ReloadsSetsAndVersionInfo) {
   options.dir = dir_;
   options.poll_interval = absl::ZeroDuration();
   RubricStore store(options);
-  RewarddMetrics metrics(MetricsOptions{});
+  ServerMetrics metrics(MetricsOptions{});
   store.SetReloadListener([&](const ReloadReport& r) {
     metrics.OnRubricReload(r, *store.snapshot());
   });
@@ -504,7 +508,7 @@ TEST_F(StoreMetricsTest, ReloadsSetsAndVersionInfo) {
   EXPECT_EQ(s.Gauge("rewardd_rubric_file_errors", {}), 0);
 }
 
-TEST_F(RewarddMetricsTest, DriftGaugesAndBaselineAcrossRestarts) {
+TEST_F(ServerMetricsTest, DriftGaugesAndBaselineAcrossRestarts) {
   MetricsOptions options;
   options.reward.drift.reference_size = 40;
   options.reward.drift.window_size = 40;
@@ -513,10 +517,10 @@ TEST_F(RewarddMetricsTest, DriftGaugesAndBaselineAcrossRestarts) {
   const std::string path = ::testing::TempDir() + "/drift_baseline." +
                            std::to_string(getpid()) + ".json";
   {
-    RewarddMetrics metrics(options);
+    ServerMetrics metrics(options);
     for (int i = 0; i < 20; ++i) {
-      Graded g = Grade(rubric, "hb", met, "r", 0.25);
-      metrics.OnGraded(g.input, {}, g.response);
+      GradeResult g = Grade(rubric, "hb", met, "r", 0.25);
+      Observe(metrics, g);
     }
     Scrape before(metrics);
     EXPECT_TRUE(std::isnan(
@@ -525,12 +529,12 @@ TEST_F(RewarddMetricsTest, DriftGaugesAndBaselineAcrossRestarts) {
                            {{"rubric_set", "hb"}}),
               20);
     for (int i = 0; i < 20; ++i) {
-      Graded g = Grade(rubric, "hb", met, "r", 0.5);
-      metrics.OnGraded(g.input, {}, g.response);
+      GradeResult g = Grade(rubric, "hb", met, "r", 0.5);
+      Observe(metrics, g);
     }
     for (int i = 0; i < 40; ++i) {
-      Graded g = Grade(rubric, "hb", met, "r", 1.0);
-      metrics.OnGraded(g.input, {}, g.response);
+      GradeResult g = Grade(rubric, "hb", met, "r", 1.0);
+      Observe(metrics, g);
     }
     Scrape after(metrics);
     const Labels hb = {{"rubric_set", "hb"}};
@@ -543,11 +547,11 @@ TEST_F(RewarddMetricsTest, DriftGaugesAndBaselineAcrossRestarts) {
   }
   // A new process: its reference is the saved one, so rewards of 1.0 are a
   // shift from the first scrape on.
-  RewarddMetrics restarted(options);
+  ServerMetrics restarted(options);
   ASSERT_TRUE(restarted.LoadDriftBaseline(path).ok());
   for (int i = 0; i < 50; ++i) {
-    Graded g = Grade(rubric, "hb", met, "r", 1.0);
-    restarted.OnGraded(g.input, {}, g.response);
+    GradeResult g = Grade(rubric, "hb", met, "r", 1.0);
+    Observe(restarted, g);
   }
   Scrape s(restarted);
   EXPECT_NEAR(
@@ -590,6 +594,32 @@ TEST(JudgePoolMetricsTest, PoolSeriesExistAtZeroAndCountPerReplica) {
                               "type=\"prompt\"} 1000"));
   EXPECT_THAT(text, HasSubstr("rewardd_judge_cache_lookups_total{judge=\"gpt\","
                               "result=\"hit\"} 1"));
+}
+
+TEST_F(ServerMetricsTest, LogRequestsWritesOneLinePerGradedResponse) {
+  MetricsOptions options;
+  options.log_requests = true;
+  ServerMetrics metrics(options);
+  const auto& rubric = healthbench().rubrics[0];
+  const std::vector<bool> met(rubric->criteria.size(), true);
+  GradeResult g = Grade(rubric, "hb", met, std::string(42, 'x'), 0.75);
+  ::testing::internal::CaptureStderr();
+  Observe(metrics, g, {{"policy_version", "ckpt-7"}});
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(logged, HasSubstr("\"event\":\"graded\""));
+  EXPECT_THAT(logged, HasSubstr("\"request_id\":\"req-1\""));
+  EXPECT_THAT(logged, HasSubstr("\"rubric_set\":\"hb\""));
+  EXPECT_THAT(logged, HasSubstr("\"rubric_id\":\"" + rubric->id + "\""));
+  EXPECT_THAT(logged, HasSubstr("\"judge\":\"embedded\""));
+  EXPECT_THAT(logged, HasSubstr("\"valid\":\"true\""));
+  EXPECT_THAT(logged, HasSubstr("\"reward\":\"0.75\""));
+  EXPECT_THAT(logged,
+              HasSubstr("\"criteria\":\"" +
+                        std::to_string(rubric->criteria.size()) + "\""));
+  EXPECT_THAT(logged, HasSubstr("\"response_bytes\":\"42\""));
+  EXPECT_THAT(logged, HasSubstr("\"total_seconds\":\"0.003\""));
+  EXPECT_THAT(logged, HasSubstr("\"policy_version\":\"ckpt-7\""));
+  EXPECT_EQ(std::count(logged.begin(), logged.end(), '\n'), 1);
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 // All of rewardd's Prometheus metrics behind one object: the service's
 // GradeObserver (serving, reward, judge-verdict series), the rubric store's
-// reload hook, the judge-pool metric families for the dispatcher, and the
+// reload hook, the judge-pool metric families for the judge pools, and the
 // drift detectors with their baseline file. See docs/observability.md for
 // every series, and metrics_server.h for the /metrics endpoint.
 //
-//   RewarddMetrics metrics(MetricsOptions{});
+//   ServerMetrics metrics(MetricsOptions{});
 //   (void)metrics.LoadDriftBaseline("/var/lib/rewardd/drift.json");
 //   RewardServiceImpl service(&store, &grader, options, &metrics);
 //   metrics.SetInFlightSource([&service] { return service.in_flight(); });
@@ -20,8 +20,8 @@
 // (lock-free look-ups; a mutex only the first time a label combination
 // appears). SetInFlightSource() and LoadDriftBaseline() must be called before
 // traffic starts.
-#ifndef REWARDD_SERVER_METRICS_REWARDD_METRICS_H_
-#define REWARDD_SERVER_METRICS_REWARDD_METRICS_H_
+#ifndef REWARDD_SERVER_METRICS_SERVER_METRICS_H_
+#define REWARDD_SERVER_METRICS_SERVER_METRICS_H_
 
 #include <cstdint>
 #include <functional>
@@ -32,13 +32,13 @@
 #include "absl/status/status.h"
 #include "prometheus/collectable.h"
 #include "prometheus/registry.h"
+#include "server/grading/grade_observer.h"
 #include "server/judge/pool/judge_pool_metrics.h"
 #include "server/metrics/judge_verdict_metrics.h"
 #include "server/metrics/reward_metrics.h"
 #include "server/metrics/rubric_store_metrics.h"
 #include "server/metrics/serving_metrics.h"
 #include "server/rubric/rubric_store.h"
-#include "server/grading/grade_observer.h"
 
 namespace rewardd {
 
@@ -59,16 +59,15 @@ enum class DriftBaselineSource {
   kWindow,     // the recent windows (bless the current distribution)
 };
 
-class RewarddMetrics final : public GradeObserver {
+class ServerMetrics final : public GradeObserver {
  public:
-  explicit RewarddMetrics(MetricsOptions options);
-  ~RewarddMetrics() override;
+  explicit ServerMetrics(MetricsOptions options);
+  ~ServerMetrics() override;
 
   // GradeObserver.
-  void OnGraded(const GradeInput& input,
-                const google::protobuf::Map<std::string, std::string>& labels,
-                const reward::v1::GradeResponse& response) override;
-  void OnRpcDone(absl::string_view method, grpc::StatusCode code,
+  void OnGraded(const GradeResult& result,
+                const GradedRequest& request) override;
+  void OnRpcDone(absl::string_view method, absl::StatusCode code,
                  absl::Duration latency) override;
   void OnGroupSize(size_t responses) override;
   void OnStreamItem() override;
@@ -102,6 +101,10 @@ class RewarddMetrics final : public GradeObserver {
  private:
   class Collector;
 
+  // The --log_requests line of one graded response.
+  void LogGraded(const GradeResult& result, const GradedRequest& request,
+                 absl::string_view policy_version) const;
+
   const MetricsOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
   ServingMetrics serving_;
@@ -114,4 +117,4 @@ class RewarddMetrics final : public GradeObserver {
 
 }  // namespace rewardd
 
-#endif  // REWARDD_SERVER_METRICS_REWARDD_METRICS_H_
+#endif  // REWARDD_SERVER_METRICS_SERVER_METRICS_H_
