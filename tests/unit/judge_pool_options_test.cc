@@ -4,11 +4,14 @@
 #include "server/judge/pool/judge_pool_options.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/judge/http/curl_multi_loop.h"
+#include "server/judge/pool/judge_pool.h"
 
 namespace rewardd {
 namespace {
@@ -52,6 +55,40 @@ TEST(JudgePoolOptionsTest, EachBadValueIsRefusedNamingItsField) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << b.field;
     EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr(b.field));
   }
+}
+
+// JudgePool::Create runs the same check as the config reader, naming the
+// judge; the judge's own votes must fit max_votes.
+TEST(JudgePoolOptionsTest, CreateRefusesBadOptionsNamingTheJudge) {
+  absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
+      CurlMultiLoop::Create({});
+  ASSERT_TRUE(loop.ok()) << loop.status();
+  HttpJudgeConfig config;
+  config.name = "j";
+  config.model = "m";
+  config.replicas = {"http://127.0.0.1:9/v1"};
+  JudgePoolOptions options;
+  options.sweep_interval = absl::ZeroDuration();
+  absl::StatusOr<std::shared_ptr<JudgePool>> pool =
+      JudgePool::Create(config, options, *loop, nullptr);
+  ASSERT_FALSE(pool.ok());
+  EXPECT_EQ(pool.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(pool.status().message()),
+              ::testing::HasSubstr("judge 'j': pool: "));
+  EXPECT_THAT(std::string(pool.status().message()),
+              ::testing::HasSubstr("sweep_interval_ms"));
+
+  config.votes = 5;
+  options = JudgePoolOptions();
+  options.max_votes = 4;
+  pool = JudgePool::Create(config, options, *loop, nullptr);
+  ASSERT_FALSE(pool.ok());
+  EXPECT_THAT(std::string(pool.status().message()),
+              ::testing::HasSubstr("max_votes = 4"));
+
+  pool = JudgePool::Create(config, JudgePoolOptions(), *loop, nullptr);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  (*pool)->Shutdown();
 }
 
 }  // namespace

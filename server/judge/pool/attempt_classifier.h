@@ -7,12 +7,10 @@
 // and its explanation are chosen. JudgePool applies the decision under its
 // mutex; nothing here touches the pool, the clock or the network.
 //
-//   AttemptClassifier classify(config, options);
-//   AttemptDecision d = classify.Classify(replica, result, &decoded.outcome,
-//                                         state, [&](int retry) {
-//                                           return RetryBackoff(retry,
-//                                                               options, rng);
-//                                         });
+//   AttemptClassifier classifier(config, options);
+//   auto backoff = [&](int k) { return RetryBackoff(k, options, rng); };
+//   AttemptDecision d =
+//       classifier.Classify(replica, result, &outcome, state, backoff);
 //   switch (d.action) { case AttemptDecision::Action::kFinish: ... }
 //
 // Thread-safety: Classify() is const and reads only the config and options
