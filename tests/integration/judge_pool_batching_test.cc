@@ -20,9 +20,9 @@
 #include "nlohmann/json.hpp"
 #include "prometheus/registry.h"
 #include "server/judge/pool/judge_pool.h"
-#include "server/judge/pool/judges_config.h"
 #include "server/judge/pool/judge_pool_metrics.h"
-#include "tests/integration/judge_test_support.h"
+#include "server/judge/pool/judges_config.h"
+#include "tests/integration/judge_pool_fixture.h"
 #include "tools/judge-sim/judge_sim.h"
 
 namespace rewardd {
@@ -38,40 +38,26 @@ struct Item {
   std::vector<uint32_t> criteria;
 };
 
-class JudgePoolBatchingTest : public ::testing::Test {
+class JudgePoolBatchingTest : public JudgePoolFixture {
  protected:
   void SetUp() override {
+    JudgePoolFixture::SetUp();
     for (auto* sim : {&a_, &b_}) {
       SimOptions o;
       o.capacity = 64;
       o.latency_mean = absl::Milliseconds(5);
-      absl::StatusOr<std::unique_ptr<JudgeSim>> s = JudgeSim::Start(o);
-      ASSERT_TRUE(s.ok()) << s.status();
-      *sim = *std::move(s);
+      StartSim(o, sim);
     }
-    absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
-        CurlMultiLoop::Create({});
-    ASSERT_TRUE(loop.ok());
-    loop_ = *loop;
-    json_ = PaperExampleJson();
-    rubric_ = PaperRubric(json_);
   }
   void TearDown() override {
-    for (auto& p : pools_) p->Shutdown();
-    pools_.clear();
-    loop_.reset();
+    JudgePoolFixture::TearDown();
     a_.reset();
     b_.reset();
   }
 
   // Replica 0 is a_, replica 1 is b_.
   HttpJudgeConfig Config() const {
-    HttpJudgeConfig c;
-    c.name = "sim";
-    c.model = "judge-sim";
-    c.replicas = {a_->base_url(), b_->base_url()};
-    c.timeout = absl::Seconds(10);
-    return c;
+    return SimConfig({a_->base_url(), b_->base_url()});
   }
   // Pure least-outstanding balancing (affinity_slack 0): without a batch,
   // a group's calls in flight together alternate between the replicas.
@@ -85,11 +71,7 @@ class JudgePoolBatchingTest : public ::testing::Test {
   }
   std::shared_ptr<JudgePool> Pool(JudgePoolOptions o,
                                   JudgeMetricFamilies* metrics = nullptr) {
-    absl::StatusOr<std::shared_ptr<JudgePool>> p =
-        JudgePool::Create(Config(), o, loop_, nullptr, metrics);
-    EXPECT_TRUE(p.ok()) << p.status();
-    pools_.push_back(*p);
-    return *p;
+    return AddPool(Config(), o, nullptr, metrics);
   }
   // Distinct work of the paper's one prompt and rubric (one affinity key):
   // criterion i % 12 of R1 or R2, the response made unique past 24.
@@ -107,15 +89,7 @@ class JudgePoolBatchingTest : public ::testing::Test {
   }
   // Every verdict OK and equal to the simulator's rule.
   static void ExpectRuleVerdicts(const JudgeOutcome& o, const Item& item) {
-    ASSERT_TRUE(o.status.ok()) << o.status;
-    ASSERT_EQ(o.result.verdicts.size(), item.criteria.size());
-    for (size_t i = 0; i < item.criteria.size(); ++i) {
-      const Criterion& c = item.input->rubric->criteria[item.criteria[i]];
-      const Verdict& v = o.result.verdicts[i];
-      EXPECT_EQ(v.status, CriterionStatus::kOk)
-          << c.id << ": " << v.explanation;
-      EXPECT_EQ(v.met, SimRuleVerdict(c.text, item.input->response)) << c.id;
-    }
+    JudgePoolFixture::ExpectRuleVerdicts(o, *item.input, item.criteria);
   }
   // Grades items [first, first + n) at once and checks every answer.
   void GradeAll(JudgePool& pool, int first, int n) {
@@ -135,14 +109,10 @@ class JudgePoolBatchingTest : public ::testing::Test {
     return sim->stats().calls;
   }
 
-  // Declared first: outlives the pools, which update it until shut down.
+  // Outlives the pools, which update it until TearDown shuts them down.
   prometheus::Registry registry_;
   JudgeMetricFamilies families_{registry_};
   std::unique_ptr<JudgeSim> a_, b_;
-  std::shared_ptr<CurlMultiLoop> loop_;
-  std::vector<std::shared_ptr<JudgePool>> pools_;
-  nlohmann::json json_;
-  std::shared_ptr<const Rubric> rubric_;
 };
 
 // ---------------------------------------------------------------------------

@@ -76,7 +76,7 @@ class Scrape {
 class JudgePoolMetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    paper_ = nlohmann::json::parse(ReadFile(kPaper));
+    paper_ = PaperExampleJson();
     SimOptions flaky;
     flaky.faults.fail_first = kFlakyFailures;
     flaky.faults.fail_first_kind = "500";

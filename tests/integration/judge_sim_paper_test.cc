@@ -11,18 +11,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/judge/pool/judges_config.h"
 #include "server/grading/grader.h"
+#include "server/judge/pool/judges_config.h"
 #include "tests/integration/judge_test_support.h"
 #include "tools/judge-sim/judge_sim.h"
 
 namespace rewardd {
 namespace {
-
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 absl::StatusOr<GradeResult> GradeSync(const Grader& grader,
                                       std::shared_ptr<const GradeInput> in) {
@@ -38,9 +33,7 @@ absl::StatusOr<GradeResult> GradeSync(const Grader& grader,
 }
 
 TEST(JudgeSimPaperTest, ReproducesThePapersScoresOverHttp) {
-  const nlohmann::json paper =
-      ReadJson(std::string(REWARDD_SHARED_DATA) +
-               "/chasing_the_tail/paper_appendix_example.json");
+  const nlohmann::json paper = PaperExampleJson();
   // The oracle: the paper's 0/1 verdicts per response and criterion text.
   nlohmann::json oracle = {{"responses", paper["responses"]},
                            {"verdicts", nlohmann::json::object()}};

@@ -20,14 +20,9 @@
 #include "absl/time/time.h"
 #include "nlohmann/json_fwd.hpp"
 #include "server/judge/judge.h"
+#include "server/judge/vote_aggregation.h"
 
 namespace rewardd {
-
-// How vote samples become one verdict (see server/judge/pool/vote_tally.h).
-enum class VoteAggregation {
-  kMajority = 0,  // met iff more than half of the valid samples say met
-  kMean,          // the same, and probability = the share of "met" samples
-};
 
 struct HttpJudgeConfig {
   std::string name;

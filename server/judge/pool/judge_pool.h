@@ -8,109 +8,41 @@
 //   (*pool)->Grade(std::move(work), std::move(done));  // never blocks
 //   (*pool)->Shutdown();                                // before exit
 //
-// ---------------------------------------------------------------------------
-// Knobs (JudgePoolOptions), defaults, and how to tune them
-// ---------------------------------------------------------------------------
-// max_queue_size (4096): calls waiting for a replica slot. When full, Grade()
-//   refuses at once with RESOURCE_EXHAUSTED and a retry hint, and nothing
-//   already queued is lost. Size it to absorb a burst (a few training steps'
-//   worth of calls): a longer queue only adds latency once the judge is
-//   saturated, and rollout workers should rather see the refusal.
-// max_in_flight_per_replica (64): concurrent calls to one replica. Set it to
-//   what the replica serves concurrently at full throughput (vLLM's
-//   --max-num-seqs, e.g. 256 on one GPU); more only queues on the server,
-//   where rewardd can neither reorder nor cancel it. Throughput ~= replicas *
-//   max_in_flight / latency.
-// affinity_slack (4): a prompt's calls stay on their affinity replica (warm
-//   prefix cache) unless it has this many more calls in flight than the least
-//   busy replica. 0 = pure least-outstanding; large = pure affinity.
-// max_attempts (4): tries per call on connection errors, 429 and 5xx, with
-//   exponential backoff initial_backoff (100 ms) * multiplier (2) up to
-//   max_backoff (5 s), +-backoff_jitter (50%) so clients do not retry in step;
-//   a Retry-After header raises the delay (capped at max_retry_after, 30 s).
-//   Hosted APIs that rate-limit want more attempts and longer backoff.
-// breaker_failures (5) / breaker_open_time (5 s): a replica that fails this
-//   many calls in a row gets no calls for breaker_open_time, then one probe;
-//   when every replica is open, calls fail at once (JUDGE_ERROR) instead of
-//   waiting on a judge that is down.
-// min_time_to_start (20 ms): a call whose deadline is closer than this is not
-//   started (TIMEOUT). Raise it towards the judge's typical latency to avoid
-//   spending GPU time on answers that will arrive too late.
-// sweep_interval (50 ms): how often queued work is checked for deadlines and
-//   cancellation, and in-flight calls of cancelled requests are aborted.
-// dedup (true): identical work (same judge, prompt, response, criteria) that
-//   is queued or in flight is answered by the one call (cached = true for the
-//   followers). Off for requests with skip_cache.
-// The verdict cache (shared between pools, bounded by bytes) is passed in;
-//   nullptr disables it.
-// max_votes (16): the most samples a request may ask for (GradeOptions.votes;
-//   more is INVALID_ARGUMENT). The judge's default is its config's `votes`
-//   (1). A grading with n > 1 votes draws n samples at the judge's
-//   vote_temperature (0.7): with the judge's `vote_via_n` (the default) one
-//   call asking for n choices (seed `seed`, 1 when the judge has none; one
-//   queue slot), else n calls with seeds seed, seed+1, ... (n queue slots,
-//   refused as a whole when they do not fit). Either way each call is a
-//   normal one (queued, balanced, retried) and the samples' verdicts are
-//   tallied (vote_tally.h: majority or mean, a tie is unmet) with the
-//   agreement reported; choices a reply lacks are failed samples, not votes.
-//   Samples never read or write the verdict cache; the tallied verdicts are
-//   cached under a key that includes n, the aggregation and the vote
-//   temperature. n votes cost n times the judge's decoding (and without
-//   vote_via_n, n prompts): use them where the judge's noise matters
-//   (borderline criteria, soft rewards from `mean`).
-// requests_per_minute (0 = off) / tokens_per_minute (0 = off) /
-//   rate_limit_burst (1 s): limits for hosted APIs (rate_limiter.h). A call
-//   starts only when both token buckets allow it; its tokens are estimated
-//   as request bytes / 4 and corrected from the answer's `usage`. Queued work
-//   waits (a loop timer, no polling); work whose deadline comes before the
-//   limit would let it start fails at once with TIMEOUT. Set them a little
-//   under the provider's limits; the burst is what may go out at once after
-//   a quiet spell (providers enforce per-minute limits over shorter windows,
-//   so keep it short).
-// max_queue_delay (0 = off) / max_batch_size (32): a batching window. Work
-//   with one affinity key (the same prompt and rubric: a group of rollouts
-//   of one prompt) is held for up to max_queue_delay, then released as one
-//   batch that is queued back-to-back and sent to one replica (the replica
-//   the batch's first call gets, while it has free slots, whatever
-//   affinity_slack says), so every call after the first finds the prompt
-//   in that replica's prefix cache. A batch is released at once when it
-//   holds max_batch_size calls. Chat Completions takes one conversation per
-//   request, so a batch is still one HTTP call per work item; what it buys
-//   is locality, not fewer calls. Held work counts toward max_queue_size,
-//   is swept for cancellation and deadlines like queued work, and is never
-//   held past its deadline - 2 * min_time_to_start - the pool's average
-//   call time (its batch is released early then). Turn it on (a few ms,
-//   e.g. 5) when rollout workers send a group's responses as separate
-//   requests that arrive spread out and affinity alone scatters them (busy
-//   replicas, affinity_slack); leave it off when a group arrives in one
-//   request or latency matters more than prefix-cache hits: every held call
-//   waits up to the delay.
-// hedge_delay (0 = off) / hedge_after_percentile (0 = off) / max_hedge_ratio
-//   (0.1): hedging of stragglers. A call in flight longer than the hedge
-//   delay gets a duplicate on another replica (breaker closed, a free slot)
-//   when no work is waiting for a slot; the first good answer wins, the
-//   other transfer is aborted and its result ignored. The delay is
-//   hedge_delay, or the hedge_after_percentile-th percentile (e.g. 95) of
-//   the pool's last 256 successful call times once 20 were measured (then
-//   hedge_delay, if set, is its floor). A budget caps the extra load: each
-//   call started earns max_hedge_ratio of a hedge (up to 10 saved) and a
-//   hedge spends one, so hedges are at most that share of calls and cannot
-//   double the load on a saturated judge. Use it with several replicas when
-//   one can stall (a GPU node swapping, a long prefill in front of the
-//   call): p95 with the default ratio trims the tail for ~5% more calls.
-//   Each call is hedged at most once; a pool with one replica never hedges.
+// The knobs, their defaults and how to tune them: judge_pool_options.h and
+// docs/judges.md. The parts: attempt_classifier.h (what an HTTP attempt's
+// end means), replica_set.h (replica choice, breakers), batch_window.h,
+// hedge_budget.h and hedge_delay.h (batching and hedging), rate_limiter.h,
+// vote_samples.h and vote_tally.h (votes), verdict_cache.h.
 //
-// Failure reporting: a refused Grade() (queue full, shut down, deadline
-// already passed) answers a non-OK status; every other failure is a
-// per-criterion status: JUDGE_ERROR (transport/HTTP errors after retries,
-// breaker open), TIMEOUT (deadline), PARSE_ERROR (no verdict after
-// parse/length retries), MISSING (the judge left a criterion out), SKIPPED
-// (the request was cancelled). A failure never reads as "unmet".
+// Votes: a grading with n > 1 votes (GradeOptions.votes, else the judge's
+// `votes`) draws n samples at the judge's vote_temperature, as one call
+// asking for n choices (vote_via_n) or n calls with distinct seeds, each a
+// normal call (queued, balanced, retried); their verdicts are tallied and
+// the tally is cached under a key of its own. Samples never read or write
+// the verdict cache.
 //
-// Thread-safety: Grade() and stats() may be called from any thread; callbacks
-// run on the calling thread (cache hits, refusals) or on the HTTP loop
-// thread. One mutex guards the queue and replica state; it is never held
-// across I/O, encoding, parsing or a callback.
+// Threads: Grade() runs on the caller's thread (a gRPC reaction) and never
+// waits for I/O: it answers cache hits and refusals there, queues the work
+// and starts what the queue lets start (encoding the body, handing it to
+// the loop). A call's answer (decoding, AttemptClassifier, retrying,
+// finishing with the callbacks) and every timer (sweeps, batch releases,
+// hedges, rate limits, retry backoffs) run on the HTTP loop thread. So a
+// callback runs on the caller's thread for cache hits, refusals and work
+// failed before it started, else on the loop thread.
+//
+// Where codes are chosen: Grade() refuses as a whole with INVALID_ARGUMENT
+// (too many votes, a per_criterion piece of several criteria),
+// DEADLINE_EXCEEDED (the deadline had passed), RESOURCE_EXHAUSTED (queue
+// full, with a retry hint) or UNAVAILABLE (shutting down). Every other
+// failure is a per-criterion status: chosen by AttemptClassifier for an
+// attempt's end (JUDGE_ERROR after retries or on other 4xx, TIMEOUT,
+// SKIPPED), by the pool for work that never started (TIMEOUT, SKIPPED,
+// JUDGE_ERROR when every breaker is open or at shutdown), and by the codec
+// for answers (PARSE_ERROR, MISSING). A failure never reads as "unmet".
+//
+// Thread-safety: Grade() and stats() may be called from any thread. One
+// mutex guards the queue and replica state; it is never held across I/O,
+// encoding, parsing or a callback.
 #ifndef REWARDD_SERVER_JUDGE_POOL_JUDGE_POOL_H_
 #define REWARDD_SERVER_JUDGE_POOL_JUDGE_POOL_H_
 
@@ -129,55 +61,32 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/judge/pool/rate_limiter.h"
-#include "server/judge/pool/replica_set.h"
-#include "server/judge/pool/verdict_cache.h"
 #include "server/judge/http/chat_judge_codec.h"
 #include "server/judge/http/curl_multi_loop.h"
 #include "server/judge/http/http_judge_config.h"
 #include "server/judge/judge.h"
+#include "server/judge/pool/attempt_classifier.h"
+#include "server/judge/pool/batch_window.h"
+#include "server/judge/pool/hedge_budget.h"
+#include "server/judge/pool/hedge_delay.h"
 #include "server/judge/pool/judge_pool_metrics.h"
+#include "server/judge/pool/judge_pool_options.h"
+#include "server/judge/pool/rate_limiter.h"
+#include "server/judge/pool/replica_set.h"
+#include "server/judge/pool/verdict_cache.h"
+#include "server/judge/pool/vote_samples.h"
 
 namespace rewardd {
-
-struct JudgePoolOptions {
-  size_t max_queue_size = 4096;
-  int max_in_flight_per_replica = 64;
-  int affinity_slack = 4;
-  int max_attempts = 4;
-  absl::Duration initial_backoff = absl::Milliseconds(100);
-  double backoff_multiplier = 2;
-  absl::Duration max_backoff = absl::Seconds(5);
-  double backoff_jitter = 0.5;
-  absl::Duration max_retry_after = absl::Seconds(30);
-  int breaker_failures = 5;
-  absl::Duration breaker_open_time = absl::Seconds(5);
-  absl::Duration min_time_to_start = absl::Milliseconds(20);
-  absl::Duration sweep_interval = absl::Milliseconds(50);
-  bool dedup = true;
-  int max_votes = 16;
-  double requests_per_minute = 0;
-  double tokens_per_minute = 0;
-  absl::Duration rate_limit_burst = absl::Seconds(1);
-  absl::Duration max_queue_delay = absl::ZeroDuration();
-  size_t max_batch_size = 32;
-  absl::Duration hedge_delay = absl::ZeroDuration();
-  double hedge_after_percentile = 0;
-  double max_hedge_ratio = 0.1;
-};
-
-// The backoff before retry number `retry` (1 = first retry): exponential,
-// capped, with +-jitter. Exposed for tests.
-absl::Duration RetryBackoff(int retry, const JudgePoolOptions& options,
-                            absl::BitGen& gen);
 
 class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
  public:
   // `loop` runs the HTTP calls (may be shared by pools); `cache` may be
-  // null. Reads the API key and template file named in `config`. With
-  // `metrics` (which must outlive the pool), the pool creates its
-  // rewardd_judge_* series once (JudgeMetricFamilies::ForPool, replicas
-  // labelled "0", "1", ...) and updates them on its hot path; null: none.
+  // null. Checks `options` (ValidateJudgePoolOptions) and the judge's
+  // `votes` against max_votes, reads the API key and template file named
+  // in `config`. With `metrics` (which must outlive the pool), the pool
+  // creates its rewardd_judge_* series once (JudgeMetricFamilies::ForPool,
+  // replicas labelled "0", "1", ...) and updates them on its hot path;
+  // null: none.
   static absl::StatusOr<std::shared_ptr<JudgePool>> Create(
       HttpJudgeConfig config, JudgePoolOptions options,
       std::shared_ptr<CurlMultiLoop> loop, std::shared_ptr<VerdictCache> cache,
@@ -231,6 +140,15 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
     // A call with n > 1 choices: the verdicts of choices 2, 3, ...
     std::vector<std::vector<Verdict>> more_choices = {};
   };
+  // What OnHttpDone does once the lock is released.
+  struct AttemptEnd {
+    std::optional<Finished> fin;
+    bool retry_later = false;  // arm a backoff timer for `delay`
+    absl::Duration delay = absl::ZeroDuration();
+    uint64_t abort_other = 0;  // the losing attempt of a hedged call
+    bool hedge_won = false;
+    bool ignored = false;  // the losing (or failed, overtaken) attempt
+  };
 
   JudgePool(HttpJudgeConfig config, JudgePoolOptions options,
             std::shared_ptr<CurlMultiLoop> loop,
@@ -245,31 +163,56 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
     uint32_t seq;  // the call's send count when it was decided
   };
 
-  // A vote sample: how its call differs from a plain one.
-  struct Sample {
-    std::string fingerprint;  // scopes dedup keys; never cached
-    CallParams params;
-  };
-
   // Grade() without the vote split: `sample` is null for a plain call.
-  void Enqueue(JudgeWork work, JudgeCallback done, const Sample* sample);
+  void Enqueue(JudgeWork work, JudgeCallback done, const VoteSample* sample);
+  // A Call for `work` with its keys, affinity and parameters; null when
+  // the cache answered `done` already.
+  CallPtr NewCall(JudgeWork& work, JudgeCallback& done,
+                  const VoteSample* sample, absl::Time now);
+  // Every verdict of `keys` from the cache, or nothing (counts the lookup).
+  std::optional<JudgeResult> LookupAll(const std::vector<CacheKey>& keys);
+  // Adds `call` to the queue (or a batching window), or makes `done` a
+  // follower of the call queued or in flight with the same dedup key
+  // (*joined). A non-OK status: refused, `done` not consumed. Sets
+  // *arm_sweep, and *held to the batch release timer to arm.
+  absl::Status AdmitLocked(CallPtr call, JudgeCallback& done, bool dedup,
+                           bool* joined, bool* arm_sweep,
+                           BatchWindow<CallPtr>::Held* held)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void GradeVotes(JudgeWork work, JudgeCallback done, int votes);
   void Pump();
+  // Pump()'s step for the queue's head: starts it (into *start), fails it
+  // (into *finished), or returns false when the queue must wait.
+  bool PumpFrontLocked(absl::Time now, std::vector<Dispatch>* start,
+                       std::vector<Finished>* finished, absl::Time* limit_wake)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends attempt `seq` of `call` (slot 0) or its hedge (slot 1).
   void Send(const CallPtr& call, int replica, int slot, uint32_t seq);
   void OnHttpDone(const CallPtr& call, int replica, int slot,
                   HttpResult result);
-  // Requeues `call` at the front now or after `delay`.
-  void Retry(const CallPtr& call, absl::Duration delay);
+  // Decodes an HTTP 200 answer and counts its tokens and choices.
+  DecodedCall DecodeAnswer(const Call& call, const HttpResult& result);
+  // Books the end of an attempt and applies AttemptClassifier's decision.
+  AttemptEnd EndAttemptLocked(const CallPtr& call, int replica, int slot,
+                              const HttpResult& result, DecodedCall& decoded,
+                              absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies a retry decision: requeues `call` now, or after the backoff
+  // (end.retry_later), or finishes it when the pool is shutting down.
+  void RetryLocked(const CallPtr& call, int replica, const AttemptDecision& d,
+                   AttemptEnd& end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyHealthLocked(int replica, const AttemptDecision& d, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Requeues `call` at the front after `delay` (a loop timer).
+  void RetryAfter(const CallPtr& call, absl::Time when);
   void Finish(Finished f);
   void FinishAll(std::vector<Finished>& finished);
-  void ArmSweepLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Sweep();
-  // Batching window: adds `call` to its affinity's batch (releasing it when
-  // full or due). Returns when a release timer is needed (InfiniteFuture:
-  // none) and sets *batch to the batch id it is for.
-  absl::Time HoldLocked(CallPtr call, absl::Time now, uint64_t* batch)
+  // The sweep's verdict on queued or held work: a failure, or nothing.
+  std::optional<Finished> SweepOne(CallPtr& c, absl::Time now,
+                                   const char* where)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmSweep(absl::Time now);
   // Queues the batch of `affinity` back-to-back, its calls pinned to the
   // replica its first call gets. `full`: it reached max_batch_size.
   void ReleaseLocked(uint64_t affinity, bool full)
@@ -279,16 +222,18 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
   void ReleaseDue(uint64_t affinity, uint64_t batch);
   // Calls queued or held: what max_queue_size bounds.
   size_t QueuedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return queue_.size() + held_;
+    return queue_.size() + window_.held();
   }
-  // The current hedge delay; InfiniteDuration when hedging is off or its
-  // percentile is not known yet.
-  absl::Duration HedgeDelayLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Records a successful call's time for hedge_after_percentile.
-  void RecordLatencyLocked(absl::Duration elapsed)
+  // Watches a first attempt just sent for hedging; returns when the hedge
+  // timer must be armed (InfiniteFuture: no need).
+  absl::Time WatchForHedgeLocked(const CallPtr& call, uint32_t seq,
+                                 absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The hedge timer: duplicates the calls in flight past the delay.
   void HedgeTick();
+  // Whether `c`, due for a hedge, gets one now; picks its replica.
+  bool ShouldHedgeLocked(const Call& c, absl::Time now, int* replica)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ArmHedgeTimer(absl::Time when);
   absl::Duration RetryHintLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Copies queue depth, in-flight per replica and breaker changes to the
@@ -305,6 +250,7 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
   const std::shared_ptr<CurlMultiLoop> loop_;
   const std::shared_ptr<VerdictCache> cache_;
   const ChatJudgeCodec codec_;
+  const AttemptClassifier classifier_{config_, options_};
   std::shared_ptr<const HttpHeaders> headers_;
   std::vector<std::string> endpoints_;  // <replica>/chat/completions
   std::string fingerprint_;             // what cache keys are scoped by
@@ -328,15 +274,8 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
   bool limit_timer_armed_ ABSL_GUARDED_BY(mu_) = false;
 
   // Batching windows being filled, by affinity key (empty when off).
-  struct Batch {
-    uint64_t id = 0;
-    absl::Time release_at;
-    std::vector<CallPtr> calls;
-  };
   const bool batching_;  // max_queue_delay > 0
-  absl::flat_hash_map<uint64_t, Batch> forming_ ABSL_GUARDED_BY(mu_);
-  size_t held_ ABSL_GUARDED_BY(mu_) = 0;  // calls in forming_
-  uint64_t next_batch_id_ ABSL_GUARDED_BY(mu_) = 0;
+  BatchWindow<CallPtr> window_ ABSL_GUARDED_BY(mu_);
 
   // Hedging. Calls are watched in send order: with one delay for all, the
   // oldest is the first due, so one timer serves the pool.
@@ -348,13 +287,8 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
   const bool hedging_;  // hedge_delay or hedge_after_percentile set
   std::deque<HedgeWatch> hedge_watch_ ABSL_GUARDED_BY(mu_);
   bool hedge_timer_armed_ ABSL_GUARDED_BY(mu_) = false;
-  double hedge_tokens_ ABSL_GUARDED_BY(mu_) = 0;
-  // Successful call times (microseconds), a ring, and the percentile of
-  // them, recomputed every few answers.
-  std::vector<int64_t> latency_ring_ ABSL_GUARDED_BY(mu_);
-  uint64_t latency_count_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Duration latency_percentile_ ABSL_GUARDED_BY(mu_) =
-      absl::InfiniteDuration();
+  HedgeBudget hedge_budget_ ABSL_GUARDED_BY(mu_);
+  HedgeDelay hedge_delay_ ABSL_GUARDED_BY(mu_);
 
   struct Counters {
     std::atomic<uint64_t> calls_started{0}, calls_succeeded{0}, retries{0},

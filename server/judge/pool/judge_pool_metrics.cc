@@ -15,6 +15,21 @@ const prometheus::Histogram::BucketBoundaries& BatchBuckets() {
   return *buckets;
 }
 
+// A family named `name` with `help`, registered in `registry`.
+prometheus::Family<prometheus::Counter>& AddCounter(
+    prometheus::Registry& registry, const char* name, const char* help) {
+  return BuildCounter().Name(name).Help(help).Register(registry);
+}
+prometheus::Family<prometheus::Gauge>& AddGauge(prometheus::Registry& registry,
+                                                const char* name,
+                                                const char* help) {
+  return BuildGauge().Name(name).Help(help).Register(registry);
+}
+prometheus::Family<prometheus::Histogram>& AddHistogram(
+    prometheus::Registry& registry, const char* name, const char* help) {
+  return BuildHistogram().Name(name).Help(help).Register(registry);
+}
+
 }  // namespace
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
@@ -138,83 +153,49 @@ void JudgePoolMetrics::BatchReleased(bool full) {
   (full ? batches_full_ : batches_delay_)->Increment();
 }
 
-JudgeMetricFamilies::JudgeMetricFamilies(prometheus::Registry& registry)
-    : calls_(BuildCounter()
-                 .Name("rewardd_judge_calls_total")
-                 .Help("Judge calls (HTTP attempts; one per graded response "
-                       "for local judges) by judge, replica and outcome.")
-                 .Register(registry)),
-      call_duration_(BuildHistogram()
-                         .Name("rewardd_judge_call_duration_seconds")
-                         .Help("Wall time of one judge call.")
-                         .Register(registry)),
-      in_flight_(BuildGauge()
-                     .Name("rewardd_judge_in_flight")
-                     .Help("Judge calls in flight per replica.")
-                     .Register(registry)),
-      breaker_(BuildGauge()
-                   .Name("rewardd_judge_breaker_state")
-                   .Help("Circuit breaker state per replica: 1 for the "
-                         "current state, 0 for the others.")
-                   .Register(registry)),
-      queue_depth_(BuildGauge()
-                       .Name("rewardd_judge_queue_depth")
-                       .Help("Judge calls waiting for a replica slot.")
-                       .Register(registry)),
-      queue_capacity_(BuildGauge()
-                          .Name("rewardd_judge_queue_capacity")
-                          .Help("Most judge calls that may wait; beyond it "
-                                "requests are refused.")
-                          .Register(registry)),
-      queue_wait_(BuildHistogram()
-                      .Name("rewardd_judge_queue_wait_seconds")
-                      .Help("Time a judge call waited for a replica slot.")
-                      .Register(registry)),
-      refusals_(BuildCounter()
-                    .Name("rewardd_judge_queue_refusals_total")
-                    .Help("Judge work refused because the queue was full.")
-                    .Register(registry)),
-      batch_(BuildHistogram()
-                 .Name("rewardd_judge_batch_criteria")
-                 .Help("Criteria graded by one judge call.")
-                 .Register(registry)),
-      retries_(BuildCounter()
-                   .Name("rewardd_judge_retries_total")
-                   .Help("Judge calls tried again, by reason.")
-                   .Register(registry)),
-      parse_failures_(BuildCounter()
-                          .Name("rewardd_judge_parse_failures_total")
-                          .Help("Problems in judge answers, by kind.")
-                          .Register(registry)),
-      cache_(BuildCounter()
-                 .Name("rewardd_judge_cache_lookups_total")
-                 .Help("Verdict cache look-ups by result (hit, miss).")
-                 .Register(registry)),
-      dedup_(BuildCounter()
-                 .Name("rewardd_judge_dedup_joins_total")
-                 .Help("Judge work answered by an identical call already "
-                       "queued or in flight.")
-                 .Register(registry)),
-      tokens_(BuildCounter()
-                  .Name("rewardd_judge_tokens_total")
-                  .Help("Tokens reported in judge answers' usage, by type "
-                        "(prompt, completion).")
-                  .Register(registry)),
-      hedges_(BuildCounter()
-                  .Name("rewardd_judge_hedges_total")
-                  .Help("Duplicate calls sent to another replica for calls "
-                        "in flight longer than the hedge delay.")
-                  .Register(registry)),
-      hedges_won_(BuildCounter()
-                      .Name("rewardd_judge_hedges_won_total")
-                      .Help("Hedged calls whose duplicate answered first.")
-                      .Register(registry)),
-      batches_(BuildCounter()
-                   .Name("rewardd_judge_batches_total")
-                   .Help("Batching windows released, by trigger (full: "
-                         "max_batch_size reached; delay: max_queue_delay or "
-                         "a deadline ran out).")
-                   .Register(registry)) {}
+JudgeMetricFamilies::JudgeMetricFamilies(prometheus::Registry& r)
+    : calls_(AddCounter(r, "rewardd_judge_calls_total",
+                        "Judge calls (HTTP attempts; one per graded response "
+                        "for local judges) by judge, replica and outcome.")),
+      call_duration_(AddHistogram(r, "rewardd_judge_call_duration_seconds",
+                                  "Wall time of one judge call.")),
+      in_flight_(AddGauge(r, "rewardd_judge_in_flight",
+                          "Judge calls in flight per replica.")),
+      breaker_(AddGauge(r, "rewardd_judge_breaker_state",
+                        "Circuit breaker state per replica: 1 for the "
+                        "current state, 0 for the others.")),
+      queue_depth_(AddGauge(r, "rewardd_judge_queue_depth",
+                            "Judge calls waiting for a replica slot.")),
+      queue_capacity_(AddGauge(r, "rewardd_judge_queue_capacity",
+                               "Most judge calls that may wait; beyond it "
+                               "requests are refused.")),
+      queue_wait_(AddHistogram(r, "rewardd_judge_queue_wait_seconds",
+                               "Time a judge call waited for a replica slot.")),
+      refusals_(AddCounter(r, "rewardd_judge_queue_refusals_total",
+                           "Judge work refused because the queue was full.")),
+      batch_(AddHistogram(r, "rewardd_judge_batch_criteria",
+                          "Criteria graded by one judge call.")),
+      retries_(AddCounter(r, "rewardd_judge_retries_total",
+                          "Judge calls tried again, by reason.")),
+      parse_failures_(AddCounter(r, "rewardd_judge_parse_failures_total",
+                                 "Problems in judge answers, by kind.")),
+      cache_(AddCounter(r, "rewardd_judge_cache_lookups_total",
+                        "Verdict cache look-ups by result (hit, miss).")),
+      dedup_(AddCounter(r, "rewardd_judge_dedup_joins_total",
+                        "Judge work answered by an identical call already "
+                        "queued or in flight.")),
+      tokens_(AddCounter(r, "rewardd_judge_tokens_total",
+                         "Tokens reported in judge answers' usage, by type "
+                         "(prompt, completion).")),
+      hedges_(AddCounter(r, "rewardd_judge_hedges_total",
+                         "Duplicate calls sent to another replica for calls "
+                         "in flight longer than the hedge delay.")),
+      hedges_won_(AddCounter(r, "rewardd_judge_hedges_won_total",
+                             "Hedged calls whose duplicate answered first.")),
+      batches_(AddCounter(r, "rewardd_judge_batches_total",
+                          "Batching windows released, by trigger (full: "
+                          "max_batch_size reached; delay: max_queue_delay or "
+                          "a deadline ran out).")) {}
 
 std::unique_ptr<JudgePoolMetrics> JudgeMetricFamilies::ForPool(
     const std::string& judge, const std::vector<std::string>& replica_labels,

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/util/json_integer.h"
+#include "server/util/status_macros.h"
 #include "server/util/yaml_json.h"
 
 namespace rewardd {
@@ -81,47 +82,25 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
           absl::StrCat("pool: ", key, ": ", e.what()));
     }
   }
-  if (o.max_queue_size == 0 || o.max_in_flight_per_replica <= 0 ||
-      o.max_attempts <= 0 || o.breaker_failures <= 0 ||
-      o.sweep_interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "pool: max_queue_size, max_in_flight_per_replica, max_attempts, "
-        "breaker_failures and sweep_interval_ms must be positive");
-  }
-  if (o.max_votes < 1 || o.requests_per_minute < 0 || o.tokens_per_minute < 0 ||
-      o.rate_limit_burst < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "pool: max_votes must be positive; requests_per_minute, "
-        "tokens_per_minute and rate_limit_burst_ms must be >= 0");
-  }
-  if (o.backoff_jitter < 0 || o.backoff_jitter >= 1) {
-    return absl::InvalidArgumentError("pool: backoff_jitter must be in [0, 1)");
-  }
-  if (o.max_queue_delay < absl::ZeroDuration() || o.max_batch_size < 1) {
-    return absl::InvalidArgumentError(
-        "pool: max_queue_delay_ms must be >= 0 and max_batch_size >= 1");
-  }
-  if (o.hedge_delay < absl::ZeroDuration() || o.hedge_after_percentile < 0 ||
-      o.hedge_after_percentile >= 100 || o.max_hedge_ratio < 0 ||
-      o.max_hedge_ratio > 1) {
-    return absl::InvalidArgumentError(
-        "pool: hedge_delay_ms must be >= 0, hedge_after_percentile in [0, "
-        "100) and max_hedge_ratio in [0, 1]");
+  if (absl::Status valid = ValidateJudgePoolOptions(o); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("pool: ", valid.message()));
   }
   return o;
 }
 
-absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
-    const nlohmann::json& doc, const std::string& base_dir,
-    JudgeMetricFamilies* metrics) {
-  if (!doc.is_object() || !doc.contains("judges") ||
-      !doc["judges"].is_array() || doc["judges"].empty()) {
-    return absl::InvalidArgumentError(
-        "judges config: needs a non-empty \"judges\" list");
-  }
+namespace {
+
+// The document's fields besides "judges".
+struct TopLevel {
   CurlMultiLoop::Options http;
   size_t cache_bytes = 64u << 20;
   std::string default_name;
+};
+
+absl::StatusOr<TopLevel> ParseTopLevel(const nlohmann::json& doc,
+                                       const std::string& base_dir) {
+  TopLevel top;
+  CurlMultiLoop::Options& http = top.http;
   // The field being read, so an error names it.
   std::string field;
   try {
@@ -153,9 +132,9 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
         }
       }
     }
-    cache_bytes = integer(doc, "cache_max_bytes", cache_bytes);
+    top.cache_bytes = integer(doc, "cache_max_bytes", top.cache_bytes);
     field = "default";
-    default_name = doc.value("default", std::string());
+    top.default_name = doc.value("default", std::string());
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(
         "judges config: ", field, ": wrong type (", e.what(), ")"));
@@ -163,44 +142,68 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
     return absl::InvalidArgumentError(
         absl::StrCat("judges config: ", field, ": ", e.what()));
   }
-  absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
-      CurlMultiLoop::Create(http);
-  if (!loop.ok()) return loop.status();
-  std::shared_ptr<VerdictCache> cache =
-      cache_bytes > 0 ? std::make_shared<VerdictCache>(cache_bytes) : nullptr;
+  return top;
+}
 
+// One entry of "judges" as a pool on the shared loop and cache; `names`
+// collects the names seen so far.
+absl::StatusOr<std::shared_ptr<JudgePool>> BuildJudge(
+    const nlohmann::json& j, const std::string& base_dir,
+    std::shared_ptr<CurlMultiLoop> loop, std::shared_ptr<VerdictCache> cache,
+    JudgeMetricFamilies* metrics, absl::flat_hash_set<std::string>& names) {
+  if (j.is_object() && j.contains("type")) {
+    const std::string type =
+        j["type"].is_string() ? j["type"].get<std::string>() : "";
+    if (type != "openai" && type != "http") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("judges config: judge type '", type,
+                       "' is not an HTTP judge (use \"openai\")"));
+    }
+  }
+  REWARDD_ASSIGN_OR_RETURN(HttpJudgeConfig config,
+                           ParseHttpJudgeConfig(j, base_dir));
+  if (!names.insert(config.name).second) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "judges config: two judges are named '", config.name, "'"));
+  }
+  JudgePoolOptions options;
+  if (j.contains("pool")) {
+    absl::StatusOr<JudgePoolOptions> o = ParseJudgePoolOptions(j["pool"]);
+    if (!o.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("judge '", config.name, "': ", o.status().message()));
+    }
+    options = *o;
+  }
+  return JudgePool::Create(std::move(config), options, std::move(loop),
+                           std::move(cache), metrics);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
+    const nlohmann::json& doc, const std::string& base_dir,
+    JudgeMetricFamilies* metrics) {
+  if (!doc.is_object() || !doc.contains("judges") ||
+      !doc["judges"].is_array() || doc["judges"].empty()) {
+    return absl::InvalidArgumentError(
+        "judges config: needs a non-empty \"judges\" list");
+  }
+  REWARDD_ASSIGN_OR_RETURN(TopLevel top, ParseTopLevel(doc, base_dir));
+  REWARDD_ASSIGN_OR_RETURN(std::shared_ptr<CurlMultiLoop> loop,
+                           CurlMultiLoop::Create(top.http));
+  std::shared_ptr<VerdictCache> cache =
+      top.cache_bytes > 0 ? std::make_shared<VerdictCache>(top.cache_bytes)
+                          : nullptr;
   std::vector<std::shared_ptr<Judge>> judges;
   absl::flat_hash_set<std::string> names;
   for (const nlohmann::json& j : doc["judges"]) {
-    if (j.is_object() && j.contains("type")) {
-      const std::string type =
-          j["type"].is_string() ? j["type"].get<std::string>() : "";
-      if (type != "openai" && type != "http") {
-        return absl::InvalidArgumentError(
-            absl::StrCat("judges config: judge type '", type,
-                         "' is not an HTTP judge (use \"openai\")"));
-      }
-    }
-    absl::StatusOr<HttpJudgeConfig> config = ParseHttpJudgeConfig(j, base_dir);
-    if (!config.ok()) return config.status();
-    if (!names.insert(config->name).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "judges config: two judges are named '", config->name, "'"));
-    }
-    JudgePoolOptions options;
-    if (j.contains("pool")) {
-      absl::StatusOr<JudgePoolOptions> o = ParseJudgePoolOptions(j["pool"]);
-      if (!o.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("judge '", config->name, "': ", o.status().message()));
-      }
-      options = *o;
-    }
-    absl::StatusOr<std::shared_ptr<JudgePool>> pool =
-        JudgePool::Create(*std::move(config), options, *loop, cache, metrics);
-    if (!pool.ok()) return pool.status();
-    judges.push_back(*std::move(pool));
+    REWARDD_ASSIGN_OR_RETURN(
+        std::shared_ptr<JudgePool> pool,
+        BuildJudge(j, base_dir, loop, cache, metrics, names));
+    judges.push_back(std::move(pool));
   }
+  const std::string& default_name = top.default_name;
   if (!default_name.empty()) {
     auto it = std::find_if(judges.begin(), judges.end(), [&](const auto& j) {
       return j->name() == default_name;

@@ -31,8 +31,8 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json_fwd.hpp"
-#include "server/judge/pool/judge_pool.h"
 #include "server/judge/judge.h"
+#include "server/judge/pool/judge_pool.h"
 #include "server/judge/pool/judge_pool_metrics.h"
 
 namespace rewardd {

@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "server/judge/http/http_judge_config.h"
 #include "server/judge/judge.h"
+#include "server/judge/vote_aggregation.h"
 
 namespace rewardd {
 

@@ -1,18 +1,21 @@
-// The HTTP judge pool against judge-sim over 127.0.0.1: grading modes, soft
-// scores, think blocks, retries, truncation, the circuit breaker, deadlines,
-// a full queue, the cache and in-flight dedup, cancellation and shutdown.
+// JudgePool against judge-sim over 127.0.0.1: grading modes, soft scores,
+// think blocks, retries, truncation, the circuit breaker, deadlines, a full
+// queue, the cache and in-flight dedup, cancellation and shutdown, the
+// judges config, votes and rate limits. (The HTTP loop's own behaviour:
+// curl_multi_loop_test; batching and hedging: judge_pool_batching_test.)
 // Expected verdicts come from the simulator's documented rule
 // (SimRuleVerdict), never from constants.
-#include <fstream>
+#include "server/judge/pool/judge_pool.h"
 
-#include "absl/synchronization/blocking_counter.h"
-#include "absl/synchronization/notification.h"
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/judge/pool/judge_pool.h"
 #include "server/judge/pool/judges_config.h"
-#include "tests/integration/judge_test_support.h"
+#include "tests/integration/judge_pool_fixture.h"
 #include "tools/judge-sim/judge_sim.h"
 
 namespace rewardd {
@@ -20,37 +23,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class JudgePoolTest : public ::testing::Test {
+class JudgePoolTest : public SingleSimFixture {
  protected:
-  void SetUp() override {
-    SimOptions o;
-    o.capacity = 16;
-    o.latency_mean = absl::Milliseconds(2);
-    absl::StatusOr<std::unique_ptr<JudgeSim>> sim = JudgeSim::Start(o);
-    ASSERT_TRUE(sim.ok()) << sim.status();
-    sim_ = *std::move(sim);
-    absl::StatusOr<std::shared_ptr<CurlMultiLoop>> loop =
-        CurlMultiLoop::Create({});
-    ASSERT_TRUE(loop.ok());
-    loop_ = *loop;
-    json_ = PaperExampleJson();
-    rubric_ = PaperRubric(json_);
-  }
-  void TearDown() override {
-    for (auto& p : pools_) p->Shutdown();
-    pools_.clear();
-    loop_.reset();
-    sim_.reset();
-  }
-
-  HttpJudgeConfig Config() {
-    HttpJudgeConfig c;
-    c.name = "sim";
-    c.model = "judge-sim";
-    c.replicas = {sim_->base_url()};
-    c.timeout = absl::Seconds(10);
-    return c;
-  }
+  HttpJudgeConfig Config() const { return SimConfig({sim_->base_url()}); }
   static JudgePoolOptions FastRetries() {
     JudgePoolOptions o;
     o.initial_backoff = absl::Milliseconds(5);
@@ -61,61 +36,17 @@ class JudgePoolTest : public ::testing::Test {
   std::shared_ptr<JudgePool> Pool(
       HttpJudgeConfig c, JudgePoolOptions o = FastRetries(),
       std::shared_ptr<VerdictCache> cache = nullptr) {
-    absl::StatusOr<std::shared_ptr<JudgePool>> p =
-        JudgePool::Create(std::move(c), o, loop_, std::move(cache));
-    EXPECT_TRUE(p.ok()) << p.status();
-    pools_.push_back(*p);
-    return *p;
+    return AddPool(std::move(c), o, std::move(cache));
   }
   std::shared_ptr<GradeInput> Input(const std::string& label,
                                     GradingMode mode = GradingMode::kAllInOne) {
-    auto in = std::make_shared<GradeInput>();
-    in->rubric = rubric_;
-    in->prompt = rubric_->prompt;
-    in->response = json_["responses"][label];
-    in->mode = mode;
-    return in;
+    return PaperInput(label, mode);
   }
   static std::vector<uint32_t> All(const Rubric& r) {
     std::vector<uint32_t> v(r.criteria.size());
     for (size_t i = 0; i < v.size(); ++i) v[i] = i;
     return v;
   }
-  JudgeOutcome GradeSync(JudgePool& pool, std::shared_ptr<const GradeInput> in,
-                         std::vector<uint32_t> criteria) {
-    JudgeWaiter w;
-    pool.Grade(JudgeWork{std::move(in), std::move(criteria)}, w.Callback());
-    return w.Wait();
-  }
-  // Every verdict OK and equal to the simulator's rule.
-  void ExpectRuleVerdicts(const JudgeOutcome& o, const GradeInput& in,
-                          const std::vector<uint32_t>& criteria) {
-    ASSERT_TRUE(o.status.ok()) << o.status;
-    ASSERT_EQ(o.result.verdicts.size(), criteria.size());
-    for (size_t i = 0; i < criteria.size(); ++i) {
-      const Criterion& c = in.rubric->criteria[criteria[i]];
-      const Verdict& v = o.result.verdicts[i];
-      EXPECT_EQ(v.status, CriterionStatus::kOk)
-          << c.id << ": " << v.explanation;
-      EXPECT_EQ(v.met, SimRuleVerdict(c.text, in.response)) << c.id;
-    }
-  }
-
-  // A chat request straight to the loop (no pool), ending after `timeout`.
-  HttpRequest RawRequest(absl::Duration timeout) const {
-    HttpRequest r;
-    r.url = sim_->base_url() + "/chat/completions";
-    r.body = R"({"model": "judge-sim", "messages": []})";
-    r.headers = HttpHeaders::Make({"Content-Type: application/json"});
-    r.timeout = timeout;
-    return r;
-  }
-
-  std::unique_ptr<JudgeSim> sim_;
-  std::shared_ptr<CurlMultiLoop> loop_;
-  std::vector<std::shared_ptr<JudgePool>> pools_;
-  nlohmann::json json_;
-  std::shared_ptr<const Rubric> rubric_;
 };
 
 TEST_F(JudgePoolTest, AllInOneGradesEveryCriterionInOneCall) {
@@ -551,115 +482,6 @@ TEST_F(JudgePoolTest, ConnectionCapHoldsAcrossTheLoopsShards) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(refused.status().message(), HasSubstr("shards"));
-}
-
-// The loop ends a call at its HttpRequest::timeout itself (libcurl is not
-// given the timeout): hung calls end as timed out, earliest deadline first,
-// while a call without a timeout keeps waiting until it is cancelled.
-TEST_F(JudgePoolTest, HttpTimeoutsEndHungCallsInDeadlineOrder) {
-  sim_->SetLatency(absl::Seconds(20), absl::ZeroDuration());
-  struct Ended {
-    int64_t timeout_ms;
-    HttpResult result;
-  };
-  absl::Mutex mu;
-  std::vector<Ended> ended;
-  const auto submit = [&](int64_t timeout_ms) {
-    return loop_->Submit(RawRequest(absl::Milliseconds(timeout_ms)),
-                         [&, timeout_ms](HttpResult res) {
-                           absl::MutexLock lock(&mu);
-                           ended.push_back({timeout_ms, std::move(res)});
-                         });
-  };
-  const uint64_t untimed = submit(0);
-  const std::vector<int64_t> timeouts = {700, 200, 500, 300, 600, 400};
-  for (int64_t ms : timeouts) submit(ms);
-  {
-    absl::MutexLock lock(&mu);
-    const auto all_timed_ended = [&] {
-      return ended.size() == timeouts.size();
-    };
-    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_timed_ended),
-                                    absl::Seconds(15)));
-  }
-  absl::SleepFor(absl::Milliseconds(100));
-  absl::MutexLock lock(&mu);
-  ASSERT_EQ(ended.size(), timeouts.size()) << "the untimed call ended early";
-  for (size_t i = 0; i < ended.size(); ++i) {
-    const Ended& e = ended[i];
-    SCOPED_TRACE(e.timeout_ms);
-    EXPECT_EQ(e.timeout_ms, 200 + 100 * static_cast<int64_t>(i));
-    EXPECT_TRUE(e.result.timed_out()) << e.result.error;
-    EXPECT_FALSE(e.result.cancelled);
-    EXPECT_THAT(e.result.error, HasSubstr("timed out after"));
-    EXPECT_GE(e.result.elapsed, absl::Milliseconds(e.timeout_ms));
-    EXPECT_LT(e.result.elapsed,
-              absl::Milliseconds(e.timeout_ms) + absl::Seconds(5));
-  }
-  mu.Unlock();
-  loop_->Cancel(untimed);
-  mu.Lock();
-  const auto untimed_ended = [&] {
-    return ended.size() == timeouts.size() + 1;
-  };
-  ASSERT_TRUE(
-      mu.AwaitWithTimeout(absl::Condition(&untimed_ended), absl::Seconds(5)));
-  EXPECT_TRUE(ended.back().result.cancelled);
-  EXPECT_EQ(ended.back().timeout_ms, 0);
-}
-
-// Entries of completed calls stay in the loop's deadline heap until they
-// surface or are compacted away: thousands of them neither delay a hung
-// call's timeout (compaction keeps live entries) nor wake an idle loop.
-TEST_F(JudgePoolTest,
-       CompletedCallsDeadlinesNeitherDelayTimeoutsNorWakeTheLoop) {
-  SimFaults hang_first;
-  hang_first.fail_first = 1;
-  hang_first.fail_first_kind = "hang";
-  sim_->SetFaults(hang_first);
-  sim_->SetLatency(absl::ZeroDuration(), absl::ZeroDuration());
-  absl::Notification hung_done;
-  HttpResult hung;
-  loop_->Submit(RawRequest(absl::Milliseconds(1500)), [&](HttpResult r) {
-    hung = std::move(r);
-    hung_done.Notify();
-  });
-  // The hang goes to the first request the simulator reads: this one.
-  for (int i = 0; i < 500 && sim_->stats().faults_hang == 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_EQ(sim_->stats().faults_hang, 1);
-  // Well past the compaction threshold (twice the live calls + 1024), in
-  // waves the simulator's 40 connection threads serve without waiting.
-  constexpr int kCalls = 3008, kWave = 16;
-  constexpr absl::Duration kFastTimeout = absl::Seconds(4);
-  const absl::Time first_fast = absl::Now();
-  int ok = 0;
-  for (int wave = 0; wave < kCalls / kWave; ++wave) {
-    absl::BlockingCounter left(kWave);
-    std::atomic<int> wave_ok{0};
-    for (int i = 0; i < kWave; ++i) {
-      loop_->Submit(RawRequest(kFastTimeout), [&](HttpResult r) {
-        if (r.transport_ok() && r.status == 200) wave_ok.fetch_add(1);
-        left.DecrementCount();
-      });
-    }
-    left.Wait();
-    ok += wave_ok.load();
-  }
-  EXPECT_EQ(ok, kCalls);
-  ASSERT_TRUE(hung_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  EXPECT_TRUE(hung.timed_out()) << hung.error;
-  EXPECT_GE(hung.elapsed, absl::Milliseconds(1500));
-  EXPECT_LT(hung.elapsed, absl::Milliseconds(1500) + absl::Seconds(5));
-  // Idle now, while the completed calls' deadlines pass (unless the waves
-  // took longer than kFastTimeout): a few iterations a second, not one per
-  // stale deadline.
-  absl::SleepFor(std::max(absl::Milliseconds(200),
-                          first_fast + kFastTimeout - absl::Now()));
-  const uint64_t before = loop_->iterations();
-  absl::SleepFor(absl::Milliseconds(500));
-  EXPECT_LT(loop_->iterations() - before, 20u);
 }
 
 // ---------------------------------------------------------------------------
