@@ -218,6 +218,4 @@ absl::StatusOr<LogLevel> LogLevelFromFlags() {
   return level;
 }
 
-int DrainSecondsFlag() { return absl::GetFlag(FLAGS_drain_seconds); }
-
 }  // namespace rewardd

@@ -26,9 +26,6 @@ absl::StatusOr<ServerOptions> ServerOptionsFromFlags();
 // --log_level; INVALID_ARGUMENT when it is not debug, info, warning or error.
 absl::StatusOr<LogLevel> LogLevelFromFlags();
 
-// How long Drain() takes at most (--drain_seconds), for the log line.
-int DrainSecondsFlag();
-
 }  // namespace rewardd
 
 #endif  // REWARDD_SERVER_MAIN_FLAGS_H_

@@ -40,7 +40,8 @@ int RunServer(const ServerOptions& options) {
     if (signal != SIGHUP) {
       Log(LogLevel::kInfo, "draining",
           {{"signal", absl::StrCat(signal)},
-           {"drain_seconds", absl::StrCat(DrainSecondsFlag())}});
+           {"drain_seconds",
+            absl::StrCat(absl::ToInt64Seconds(options.drain_timeout))}});
       break;
     }
     Log(LogLevel::kInfo, "sighup_reload");
