@@ -101,7 +101,7 @@ class Suite:
         self.quick = args.quick
         self.build = os.path.abspath(args.build_dir)
         self.bin = {
-            "rewardd": os.path.join(self.build, "server/service/rewardd"),
+            "rewardd": os.path.join(self.build, "server/main/rewardd"),
             "bench": os.path.join(self.build, "bench/reward-bench"),
             "bare": os.path.join(self.build, "bench/bare-server"),
             "sim": os.path.join(self.build, "tools/judge-sim/judge-sim"),

@@ -27,7 +27,7 @@ class RewarddProcess {
   // `args` are extra flags; --listen and --port_file are added.
   explicit RewarddProcess(std::vector<std::string> args,
                           std::string binary = std::string(REWARDD_BINARY_DIR) +
-                                               "/server/service/rewardd");
+                                               "/server/main/rewardd");
   ~RewarddProcess();  // SIGKILLs a process still running
 
   // Starts the process and waits until it listens (not necessarily SERVING).
