@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -604,6 +605,62 @@ TEST_F(HttpGatewayTest, ServesHttpsWithRewarddsCertificate) {
   plain.set_read_timeout(10, 0);
   auto refused = plain.Get("/healthz");
   EXPECT_TRUE(!refused || refused->status != 200);
+}
+
+TEST_F(HttpGatewayTest, DeadlineComesFromTheOptionsAndMapsTo504) {
+  // A "server" that completes TCP handshakes (the kernel does) but never
+  // speaks HTTP/2: every call waits until the gateway's deadline.
+  int mute = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(mute, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(mute, 16), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(mute, reinterpret_cast<sockaddr*>(&addr), &len);
+  GatewayOptions options;
+  options.default_rubric_set = "demo";
+  options.deadline = absl::Milliseconds(300);
+  auto gateway = HttpGateway::Start(
+      options,
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", ntohs(addr.sin_port)),
+                          grpc::InsecureChannelCredentials()));
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  httplib::Client client = Client((*gateway)->port());
+  nlohmann::json slime = {{"prompt", kArithPrompt},
+                          {"response", "Answer: 80"},
+                          {"label", "arith-1"}};
+  auto res = client.Post("/v1/slime", slime.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 504) << res->body;
+  EXPECT_EQ(Json(res->body)["error"]["code"], "DEADLINE_EXCEEDED");
+  close(mute);
+}
+
+TEST_F(HttpGatewayTest, DrainingRewarddIsUnhealthyThroughTheGateway) {
+  // A rewardd of its own: SIGTERM turns health NOT_SERVING at once, and the
+  // grace period keeps it up long enough to be asked.
+  RewarddProcess draining({"--rubric_dir=" + kRubrics, "--metrics_listen=",
+                           "--drain_grace_seconds=60", "--drain_seconds=1"});
+  ASSERT_TRUE(draining.Start().ok()) << draining.Log();
+  auto gateway =
+      HttpGateway::Start(GatewayOptions(), WaitForServing(draining.address()));
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  httplib::Client client = Client((*gateway)->port());
+  auto res = client.Get("/healthz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  draining.Signal(SIGTERM);
+  int status = 200;
+  for (int i = 0; i < 6000 && status == 200; ++i) {
+    res = client.Get("/healthz");
+    ASSERT_TRUE(res);
+    status = res->status;
+    if (status == 200) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(status, 503);
+  EXPECT_EQ(Json(res->body)["status"], "NOT_SERVING");
+  draining.Signal(SIGKILL);
 }
 
 TEST_F(HttpGatewayTest, BadOptionsAreRejectedNamingTheField) {
