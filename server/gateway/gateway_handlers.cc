@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
 #include "server/gateway/json_fields.h"
 #include "server/gateway/openrlhf_codec.h"
@@ -39,6 +39,8 @@ GatewayHandlers::GatewayHandlers(const GatewayOptions& options,
                                  std::shared_ptr<grpc::Channel> channel)
     : default_rubric_set_(options.default_rubric_set),
       deadline_(options.deadline),
+      max_calls_per_request_(
+          static_cast<size_t>(options.max_calls_per_request)),
       stub_(pb::RewardService::NewStub(channel)),
       health_(grpc::health::v1::Health::NewStub(channel)) {}
 
@@ -86,27 +88,46 @@ HttpReply GatewayHandlers::GradeGroup(const httplib::Request& request) {
 std::vector<GatewayHandlers::CallResult> GatewayHandlers::GradeAll(
     const std::vector<pb::GradeRequest>& requests,
     const httplib::Request& http_request) {
-  std::vector<CallResult> results(requests.size());
+  // Shared with the callbacks, which run on gRPC's threads and only record
+  // a result and count it.
+  struct State {
+    absl::Mutex mu;
+    std::vector<CallResult> results;
+    size_t done ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto state = std::make_shared<State>();
+  state->results.resize(requests.size());
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts(requests.size());
-  absl::BlockingCounter pending(static_cast<int>(requests.size()));
   for (size_t i = 0; i < requests.size(); ++i) {
     auto context = NewContext(http_request);
     if (!context.ok()) {
-      results[i].status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                       std::string(context.status().message()));
-      pending.DecrementCount();
+      state->results[i].status =
+          grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                       std::string(context.status().message()));
+      absl::MutexLock lock(&state->mu);
+      ++state->done;
       continue;
     }
     contexts[i] = *std::move(context);
-    // The callback runs on a gRPC thread: it only records and signals.
-    stub_->async()->Grade(contexts[i].get(), &requests[i], &results[i].response,
-                          [&results, &pending, i](grpc::Status s) {
-                            results[i].status = std::move(s);
-                            pending.DecrementCount();
+    {
+      // A large batch goes out max_calls_per_request_ calls at a time, so
+      // it does not hit rewardd's in-flight limit all by itself.
+      absl::MutexLock lock(&state->mu);
+      auto room = [&] { return i - state->done < max_calls_per_request_; };
+      state->mu.Await(absl::Condition(&room));
+    }
+    stub_->async()->Grade(contexts[i].get(), &requests[i],
+                          &state->results[i].response,
+                          [state, i](grpc::Status s) {
+                            absl::MutexLock lock(&state->mu);
+                            state->results[i].status = std::move(s);
+                            ++state->done;
                           });
   }
-  pending.Wait();
-  return results;
+  absl::MutexLock lock(&state->mu);
+  auto all_done = [&] { return state->done == requests.size(); };
+  state->mu.Await(absl::Condition(&all_done));
+  return std::move(state->results);
 }
 
 std::optional<HttpReply> GatewayHandlers::FirstFailure(

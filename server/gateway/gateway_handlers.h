@@ -74,6 +74,7 @@ class GatewayHandlers {
 
   const std::string default_rubric_set_;
   const absl::Duration deadline_;
+  const size_t max_calls_per_request_;
   std::unique_ptr<reward::v1::RewardService::Stub> stub_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };

@@ -23,6 +23,9 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options) {
   if (options.deadline <= absl::ZeroDuration()) {
     return bad("deadline", "must be > 0");
   }
+  if (options.max_calls_per_request < 1) {
+    return bad("max_calls_per_request", "must be >= 1");
+  }
   if (options.threads < 1) return bad("threads", "must be >= 1");
   if (options.max_queued < 0) return bad("max_queued", "must be >= 0");
   if (options.retry_after_seconds < 0) {

@@ -40,6 +40,10 @@ struct GatewayOptions {
   // Deadline of each gRPC call the gateway makes for one HTTP request.
   absl::Duration deadline = absl::Seconds(300);
 
+  // An OpenRLHF request with many samples makes one Grade call per sample,
+  // at most this many at a time.
+  int max_calls_per_request = 64;
+
   // Connections are served by `threads` threads (one connection at a time
   // each, for its keep-alive lifetime). Up to `max_queued` accepted
   // connections wait for a thread; beyond that a connection is answered

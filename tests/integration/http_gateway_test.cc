@@ -217,6 +217,8 @@ class HttpGatewayTest : public ::testing::Test {
     GatewayOptions options;
     options.default_rubric_set = "demo";
     options.max_body_bytes = 256 << 10;
+    // Batches go out one call at a time: the window is exercised.
+    options.max_calls_per_request = 1;
     options.on_request = [this](std::string_view e, int s) {
       counter_.Add(e, s);
     };
