@@ -5,6 +5,8 @@
 // tests/integration/http_gateway_test.cc.
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "prometheus/text_serializer.h"
+#include "server/gateway/gateway_metrics.h"
 #include "server/gateway/http_error.h"
 #include "server/gateway/openrlhf_codec.h"
 #include "server/gateway/rubric_label.h"
@@ -32,6 +34,24 @@ TEST(HttpStatusForCode, MapsEachGrpcCode) {
   EXPECT_EQ(json::parse(e.Body()),
             json::parse(R"({"error": {"code": "NOT_FOUND",
                                       "message": "no rubric 'x'"}})"));
+}
+
+TEST(GatewayRequestCounter, CountsByEndpointAndStatus) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto count = GatewayRequestCounter(*registry);
+  count("/v1/slime", 200);
+  count("/v1/slime", 200);
+  count("other", 404);
+  const std::string text =
+      prometheus::TextSerializer().Serialize(registry->Collect());
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(rewardd_http_requests_total{code="200",endpoint="/v1/slime"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(rewardd_http_requests_total{code="404",endpoint="other"} 1)"));
 }
 
 pb::GradeRequest Label(const json& label, const std::string& set = "demo") {
