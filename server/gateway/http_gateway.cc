@@ -157,6 +157,9 @@ void Configure(const GatewayOptions& options, httplib::Server& server) {
   server.new_task_queue = [threads, max_queued] {
     return new BoundedTaskQueue(threads, max_queued);
   };
+  // httplib writes the head and the body of an answer separately: without
+  // TCP_NODELAY the body waits for the client's delayed ACK of the head.
+  server.set_tcp_nodelay(true);
   server.set_payload_max_length(options.max_body_bytes);
   server.set_keep_alive_timeout(
       absl::ToInt64Seconds(options.keep_alive_timeout));
