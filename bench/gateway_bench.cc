@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
       [&](int) {
         auto client = std::make_shared<httplib::Client>("127.0.0.1", port);
         client->set_keep_alive(true);
-    client->set_tcp_nodelay(true);
+        client->set_tcp_nodelay(true);
         return [client, &body] {
           auto res = client->Post("/v1/grade", body, "application/json");
           return res && res->status == 200;

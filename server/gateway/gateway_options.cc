@@ -31,6 +31,9 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options) {
   if (options.retry_after_seconds < 0) {
     return bad("retry_after_seconds", "must be >= 0");
   }
+  if (options.keep_alive_max_requests < 1) {
+    return bad("keep_alive_max_requests", "must be >= 1");
+  }
   if (options.keep_alive_timeout < absl::Seconds(1)) {
     return bad("keep_alive_timeout", "must be >= 1s");
   }

@@ -54,6 +54,9 @@ struct GatewayOptions {
   int max_queued = 256;
   int retry_after_seconds = 1;
 
+  // A connection is closed after this many requests (the client opens a new
+  // one); cpp-httplib's own default of 5 makes clients reconnect constantly.
+  int keep_alive_max_requests = 10000;
   // An idle keep-alive connection gives its thread back after this long.
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   // Reading a request (headers and body) and writing a response give up

@@ -161,6 +161,8 @@ void Configure(const GatewayOptions& options, httplib::Server& server) {
   // TCP_NODELAY the body waits for the client's delayed ACK of the head.
   server.set_tcp_nodelay(true);
   server.set_payload_max_length(options.max_body_bytes);
+  server.set_keep_alive_max_count(
+      static_cast<size_t>(options.keep_alive_max_requests));
   server.set_keep_alive_timeout(
       absl::ToInt64Seconds(options.keep_alive_timeout));
   const int64_t io = absl::ToInt64Seconds(options.io_timeout);
