@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <array>
+#include <atomic>
 #include <fstream>
 #include <utility>
 
@@ -212,10 +213,19 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
   }
   gateway->port_ = port;
   httplib::Server* raw = gateway->server_.get();
-  gateway->listener_ = std::thread([raw] { raw->listen_after_bind(); });
+  auto returned = std::make_shared<std::atomic<bool>>(false);
+  gateway->listener_ = std::thread([raw, returned] {
+    raw->listen_after_bind();
+    returned->store(true);
+  });
   // stop() is a no-op until the listen loop runs, so Stop() right after
   // Start() would otherwise hang; the loop starts at once.
-  while (!raw->is_running()) absl::SleepFor(absl::Milliseconds(1));
+  while (!raw->is_running() && !returned->load()) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  if (returned->load()) {
+    return absl::InternalError("HTTP gateway: the listen loop ended at once");
+  }
   return gateway;
 }
 

@@ -64,8 +64,9 @@ class HttpGateway {
   const std::string& scheme() const { return scheme_; }
 
   // Stops accepting, answers the connections already accepted (requests
-  // in progress finish, with their gRPC deadlines), then returns.
-  // Idempotent.
+  // in progress finish, with their gRPC deadlines), then returns. An idle
+  // keep-alive connection holds its thread until keep_alive_timeout, so
+  // this can take that long. Idempotent.
   void Stop();
 
  private:
