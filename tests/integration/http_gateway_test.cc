@@ -17,7 +17,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -585,6 +587,37 @@ TEST_F(HttpGatewayTest, OverLimitConnectionsGet503WithRetryAfter) {
     if (status != 200) absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_EQ(status, 200);
+}
+
+TEST_F(HttpGatewayTest, EveryRequestGetsExactlyOneAnswerUnderOverload) {
+  GatewayOptions options;
+  options.default_rubric_set = "demo";
+  options.threads = 2;
+  options.max_queued = 2;
+  auto gateway = HttpGateway::Start(options, *open_channel_);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  const int p = (*gateway)->port();
+  const std::string body = absl::StrCat(
+      R"({"query": [")", kTemplatedPrompt, kResponse, R"("], "prompts": [")",
+      kTemplatedPrompt, R"("], "labels": ["arith-1"]})");
+  constexpr int kClients = 24;
+  std::vector<RawReply> replies(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      replies[i] = RawHttp(p, RequestsPost(p, "/v1/openrlhf", body));
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  int served = 0;
+  for (const RawReply& r : replies) {
+    // 200, or 503 when the pool and its queue were full; never silence,
+    // never a second answer.
+    EXPECT_TRUE(r.status == 200 || r.status == 503) << r.status << r.body;
+    EXPECT_EQ(r.after, "");
+    served += r.status == 200;
+  }
+  EXPECT_GE(served, 1);
 }
 
 TEST_F(HttpGatewayTest, ServesHttpsWithRewarddsCertificate) {
