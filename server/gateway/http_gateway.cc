@@ -1,6 +1,7 @@
 #include "server/gateway/http_gateway.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <atomic>
@@ -161,6 +162,12 @@ void Configure(const GatewayOptions& options, httplib::Server& server) {
   // httplib writes the head and the body of an answer separately: without
   // TCP_NODELAY the body waits for the client's delayed ACK of the head.
   server.set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second
+  // process bind the same port and silently take half the connections.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server.set_payload_max_length(options.max_body_bytes);
   server.set_keep_alive_max_count(
       static_cast<size_t>(options.keep_alive_max_requests));

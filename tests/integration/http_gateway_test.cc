@@ -709,6 +709,11 @@ TEST_F(HttpGatewayTest, BadOptionsAreRejectedNamingTheField) {
   options.tls_key_file = "/nonexistent/key.pem";
   gateway = HttpGateway::Start(options, *open_channel_);
   EXPECT_THAT(gateway.status().message(), HasSubstr("tls_cert_file"));
+  options = GatewayOptions();
+  options.port = port();  // taken by the fixture's gateway
+  gateway = HttpGateway::Start(options, *open_channel_);
+  EXPECT_EQ(gateway.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(gateway.status().message(), HasSubstr("cannot listen"));
 }
 
 TEST_F(HttpGatewayTest, StopClosesTheListener) {
