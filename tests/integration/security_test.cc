@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/rewardd_process.h"
+#include "tests/integration/self_signed_cert.h"
 #include "tests/integration/test_requests.h"
 
 namespace rewardd {
@@ -24,6 +25,7 @@ using ::rewardd::testing::ParisRequest;
 using ::rewardd::testing::ReadFile;
 using ::rewardd::testing::RewarddProcess;
 using ::rewardd::testing::TempDir;
+using ::rewardd::testing::WriteSelfSignedCert;
 
 pb::GradeRequest Request() { return ParisRequest("sec"); }
 
@@ -105,13 +107,7 @@ TEST(TokenAuth, AnEmptyTokenFileRefusesToStart) {
 
 TEST(Tls, ServesOverTlsAndRefusesPlaintext) {
   TempDir dir;
-  const std::string cmd =
-      absl::StrCat("cd ", dir.path(),
-                   " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
-                   "-subj /CN=localhost"
-                   " -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
-                   " -keyout key.pem -out cert.pem >/dev/null 2>&1");
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
+  ASSERT_TRUE(WriteSelfSignedCert(dir.path())) << "openssl failed";
   RewarddProcess server({"--tls_cert_file=" + dir.path() + "/cert.pem",
                          "--tls_key_file=" + dir.path() + "/key.pem"});
   ASSERT_TRUE(server.Start().ok()) << server.Log();
