@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+import rewardd  # noqa: F401  (before any test module imports grpc)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("REWARDD_SOURCE_DIR",
                             os.path.abspath(os.path.join(HERE, "..", "..")))
@@ -119,9 +121,9 @@ def start_rewardd(rewardd_binary):
     started = []
 
     def start(*flags, **client_kwargs):
-        r = Rewardd(list(flags), rewardd_binary).start(**client_kwargs)
-        started.append(r)
-        return r
+        r = Rewardd(list(flags), rewardd_binary)
+        started.append(r)  # stopped at the end even when it fails to start
+        return r.start(**client_kwargs)
 
     yield start
     for r in started:

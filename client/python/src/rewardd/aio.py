@@ -201,9 +201,13 @@ class AsyncRewardClient(ClientBase):
                     in_flight.discard(resp.request_id)
                     sem.release()
                     yield GradeResult.from_proto(resp)
+            except asyncio.CancelledError:
+                if writer_error:  # the writer cancelled the call: report why
+                    raise writer_error[0] from None
+                raise
             except grpc.RpcError as e:
                 if writer_error:
-                    raise writer_error[0]
+                    raise writer_error[0] from None
                 raise RewardError.from_rpc_error(e, target=endpoint.target) from None
             if writer_error:
                 raise writer_error[0]
