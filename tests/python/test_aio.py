@@ -68,9 +68,9 @@ def test_stream_answers_every_request_once_within_the_window(aclient):
 
         seen = {}
         async for r in aclient.stream(requests(), window=window):
-            # Never more than `window` requests sent and unanswered.
-            assert len(sent) - len(seen) <= window
             seen[r.request_id] = r
+            # Never more than `window` requests taken and unanswered.
+            assert len(sent) - len(seen) <= window
         assert sorted(seen) == sorted("s%d" % i for i in range(n))
         assert seen["s1"].reward > seen["s0"].reward
     run(main())

@@ -174,13 +174,20 @@ class AsyncRewardClient(ClientBase):
         async def write() -> None:
             try:
                 index = 0
-                async for r in items():
+                source = items().__aiter__()
+                while True:
+                    # A slot first, then the next request: a lazy source is
+                    # read no further ahead than the window.
+                    await sem.acquire()
+                    try:
+                        r = await source.__anext__()
+                    except StopAsyncIteration:
+                        break
                     proto = reward_pb2.GradeRequest()
                     proto.CopyFrom(request_proto(r))
                     if not proto.request_id:
                         proto.request_id = str(index)
                     index += 1
-                    await sem.acquire()
                     if proto.request_id in in_flight:
                         raise ValueError("stream: request_id %r is already in flight" % proto.request_id)
                     in_flight.add(proto.request_id)
