@@ -15,11 +15,9 @@ import os
 import random
 import threading
 import time
-from typing import Any, Callable, Generic, Iterator, List, Optional, TypeVar
+from typing import Any, Callable, Iterator, List, Optional
 
 from rewardd.options import ClientOptions, resolve_targets
-
-C = TypeVar("C")
 
 # Channels of a parent process, found stale in a forked child. They are kept
 # referenced, never closed or collected in the child: tearing them down there
@@ -64,7 +62,7 @@ class ChannelSet:
         endpoint.failed_until = time.monotonic() + seconds
 
 
-class LazyChannels(Generic[C]):
+class LazyChannels:
     """Creates a ChannelSet on first use in each process (and owner)."""
 
     def __init__(self, options: ClientOptions, make_endpoint: Callable[[str], Endpoint]) -> None:
@@ -86,8 +84,8 @@ class LazyChannels(Generic[C]):
             s = self._set
             if s is not None and s.pid == pid and s.owner is owner:
                 return s
-            if s is not None:
-                _ABANDONED.append(s)
+            if s is not None and s.pid != pid:
+                _ABANDONED.append(s)  # a parent's: never torn down here
             endpoints = [self._make_endpoint(t) for t in resolve_targets(self._options.target)]
             self._set = ChannelSet(endpoints, owner)
             return self._set

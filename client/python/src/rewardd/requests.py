@@ -43,8 +43,9 @@ class GradeOptions:
         o = reward_pb2.GradeOptions(judge=self.judge, chunk_size=self.chunk_size, clip=self.clip,
                                     include_explanations=self.include_explanations,
                                     skip_cache=self.skip_cache, votes=self.votes)
-        for field, enum in (("mode", reward_pb2.GradingMode), ("formula", reward_pb2.ScoringFormula),
-                            ("missing_policy", reward_pb2.MissingVerdictPolicy)):
+        enums: Any = (("mode", reward_pb2.GradingMode), ("formula", reward_pb2.ScoringFormula),
+                      ("missing_policy", reward_pb2.MissingVerdictPolicy))
+        for field, enum in enums:
             value = getattr(self, field)
             if value:
                 try:
