@@ -3,11 +3,12 @@
 rewardd is the binary in $REWARDD_BINARY (ctest sets it; by hand:
 REWARDD_BINARY=build/server/service/rewardd PYTHONPATH=build/python). Each
 process listens on a kernel-picked port (--listen=127.0.0.1:0) read back
-from --port_file, like tests/integration/rewardd_process.cc, and is killed
-with the test (PR_SET_PDEATHSIG is not available from Python; the fixture
-kills it, and a crashed pytest leaves it to the session finalizer).
+from --port_file, like tests/integration/rewardd_process.cc, is killed at
+the end of the session, and dies with pytest (PR_SET_PDEATHSIG), so a
+crashed or timed-out run leaves no rewardd holding ctest's output pipe.
 """
 
+import ctypes
 import json
 import os
 import shutil
@@ -35,6 +36,11 @@ def _binary(env, default):
         pytest.fail("%s: %s is not an executable; build it (ninja -C build rewardd) or set %s"
                     % (env, path, env))
     return path
+
+
+def _die_with_parent():
+    """prctl(PR_SET_PDEATHSIG, SIGKILL) in the child before exec."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 class Rewardd:
@@ -69,7 +75,8 @@ class Rewardd:
             argv.append("--metrics_listen=127.0.0.1:0")
         argv += self.args
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log,
+                                         preexec_fn=_die_with_parent)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if os.path.exists(self.port_file):
