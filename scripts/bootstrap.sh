@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libsimdjson-dev
   libcpp-httplib-dev libssl-dev libyaml-cpp-dev libjemalloc-dev
   libgtest-dev libgmock-dev
-  prometheus python3-grpcio python3-protobuf
+  prometheus python3-grpcio python3-protobuf python3-pytest openssl
   curl procps clang-format
 )
 

@@ -1,0 +1,179 @@
+"""What rewardd answers, as small frozen dataclasses.
+
+A `GradeResult` is a reward only when `valid` is true: when it is false,
+`reward` is 0 and must not be used (`invalid_reason` says why; each
+criterion's `status` says which judge call failed). Enum values are their
+proto names as strings ("MET", "OK", "JUDGE_ERROR", ...).
+
+Thread-safety: immutable values; picklable.
+"""
+
+import dataclasses
+from typing import Dict, List, Optional, Tuple
+
+from rewardd._stubs import reward_pb2
+from rewardd.errors import RewardError, status_code
+
+_VERDICT = reward_pb2.CriterionResult.Verdict
+_STATUS = reward_pb2.CriterionResult.Status
+
+
+@dataclasses.dataclass(frozen=True)
+class CriterionVerdict:
+    """One criterion's verdict (proto CriterionResult)."""
+
+    id: str
+    weight: float
+    #: "MET", "UNMET" or "UNKNOWN" (no verdict: see status).
+    verdict: str
+    #: "OK", "JUDGE_ERROR", "PARSE_ERROR", "MISSING", "TIMEOUT", "SKIPPED".
+    status: str
+    #: The judge's probability that the criterion is met, when it has one.
+    probability: Optional[float] = None
+    explanation: str = ""
+    cached: bool = False
+    agreement: Optional[float] = None
+
+    @property
+    def met(self) -> Optional[bool]:
+        """True / False with a verdict, None without one."""
+        if self.verdict == "MET":
+            return True
+        if self.verdict == "UNMET":
+            return False
+        return None
+
+    @classmethod
+    def from_proto(cls, c: "reward_pb2.CriterionResult") -> "CriterionVerdict":
+        return cls(id=c.id, weight=c.weight, verdict=_VERDICT.Name(c.verdict),
+                   status=_STATUS.Name(c.status),
+                   probability=c.probability if c.HasField("probability") else None,
+                   explanation=c.explanation, cached=c.cached,
+                   agreement=c.agreement if c.HasField("agreement") else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Timings:
+    queue_seconds: float = 0.0
+    judge_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GradeResult:
+    """One graded response (proto GradeResponse)."""
+
+    request_id: str
+    #: Meaningful only when `valid`; 0 otherwise.
+    reward: float
+    valid: bool
+    invalid_reason: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    criteria: Tuple[CriterionVerdict, ...] = ()
+    rubric_set: str = ""
+    rubric_id: str = ""
+    rubric_version: str = ""
+    judge: str = ""
+    #: The soft reward (probabilities instead of 0/1), when every criterion has one.
+    expected_reward: Optional[float] = None
+    timings: Timings = Timings()
+    #: Set on stream / group items the server rejected (the call succeeded).
+    error: Optional[RewardError] = None
+
+    @property
+    def verdicts(self) -> Dict[str, Optional[bool]]:
+        """criterion id -> met (None when it has no verdict)."""
+        return {c.id: c.met for c in self.criteria}
+
+    @property
+    def met_count(self) -> int:
+        return sum(1 for c in self.criteria if c.verdict == "MET")
+
+    @property
+    def failed_criteria(self) -> List[str]:
+        """Ids of criteria without a verdict (status other than OK)."""
+        return [c.id for c in self.criteria if c.status != "OK"]
+
+    @classmethod
+    def from_proto(cls, r: "reward_pb2.GradeResponse") -> "GradeResult":
+        error = None
+        if r.HasField("error"):
+            error = RewardError(status_code(r.error.code), r.error.message)
+        return cls(request_id=r.request_id, reward=r.reward, valid=r.valid,
+                   invalid_reason=r.invalid_reason, score=r.score, max_score=r.max_score,
+                   criteria=tuple(CriterionVerdict.from_proto(c) for c in r.criteria),
+                   rubric_set=r.rubric_set, rubric_id=r.rubric_id,
+                   rubric_version=r.rubric_version, judge=r.judge,
+                   expected_reward=r.expected_reward if r.HasField("expected_reward") else None,
+                   timings=Timings(r.timings.queue_seconds, r.timings.judge_seconds,
+                                   r.timings.total_seconds),
+                   error=error)
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupResult:
+    """A graded GRPO group (proto GradeGroupResponse); results in request order."""
+
+    request_id: str
+    results: Tuple[GradeResult, ...]
+    #: Over valid results only (population std: what GRPO normalizes with).
+    mean_reward: float
+    std_reward: float
+    valid_count: int
+
+    @classmethod
+    def from_proto(cls, r: "reward_pb2.GradeGroupResponse") -> "GroupResult":
+        return cls(request_id=r.request_id,
+                   results=tuple(GradeResult.from_proto(x) for x in r.results),
+                   mean_reward=r.mean_reward, std_reward=r.std_reward,
+                   valid_count=r.valid_count)
+
+
+@dataclasses.dataclass(frozen=True)
+class RubricSetInfo:
+    name: str
+    version: str
+    format: str
+    rubric_count: int
+    criterion_count: int
+    source_path: str
+    loaded_at_unix: int
+
+    @classmethod
+    def from_proto(cls, s: "reward_pb2.RubricSetInfo") -> "RubricSetInfo":
+        return cls(s.name, s.version, s.format, s.rubric_count, s.criterion_count,
+                   s.source_path, s.loaded_at_unix)
+
+
+@dataclasses.dataclass(frozen=True)
+class Criterion:
+    id: str
+    text: str
+    weight: float
+    tags: Tuple[str, ...] = ()
+    #: The machine check as its proto JSON mapping ({} when none).
+    check: Dict[str, object] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rubric:
+    """One rubric of a loaded set (proto GetRubricResponse)."""
+
+    id: str
+    prompt: str
+    criteria: Tuple[Criterion, ...]
+    version: str
+    rubric_set: str
+    set_version: str
+
+    @classmethod
+    def from_proto(cls, r: "reward_pb2.GetRubricResponse") -> "Rubric":
+        from google.protobuf import json_format
+
+        criteria = tuple(
+            Criterion(c.id, c.text, c.weight, tuple(c.tags),
+                      json_format.MessageToDict(c.check) if c.HasField("check") else {})
+            for c in r.rubric.criteria)
+        return cls(r.rubric.id, r.rubric.prompt, criteria, r.rubric.version, r.rubric_set,
+                   r.set_version)
