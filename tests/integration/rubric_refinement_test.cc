@@ -284,6 +284,104 @@ TEST_F(RubricRefinementTest, AServerErrorIsRetriedBeforeTheProposalCounts) {
   EXPECT_EQ(log.Final().summary.tied_at_top_after, 1u);
 }
 
+TEST_F(RubricRefinementTest, ADeadlineDuringTheProposerCallEndsTheLoop) {
+  SimOptions o;
+  o.faults.rate_hang = 1;
+  JudgeSim* proposer_sim = ProposerSim(o);
+  RefineJob job = PaperJob();
+  // Far more than the verifier needs on loopback; the proposer never
+  // answers, so the deadline, not a per-call timeout, ends its call.
+  job.deadline = absl::Now() + absl::Seconds(4);
+  RefinementEventLog log;
+  Run(std::move(job), Proposer(proposer_sim->base_url()), &log);
+  EXPECT_EQ(log.Sequence(), "SPRF");
+  EXPECT_THAT(log.Of<ProposalRejectedEvent>()[0].reason,
+              HasSubstr("proposer call failed (DEADLINE_EXCEEDED)"));
+  EXPECT_EQ(log.Final().stop_reason, "deadline");
+}
+
+TEST_F(RubricRefinementTest, CancellingAbortsAProposerCallInFlight) {
+  SimOptions o;
+  o.faults.rate_hang = 1;
+  JudgeSim* proposer_sim = ProposerSim(o);
+  auto cancellation = std::make_shared<Cancellation>();
+  RefineJob job = PaperJob();
+  job.cancellation = cancellation;
+  RefinementEventLog log;
+  ASSERT_TRUE(engine_
+                  .Refine(std::move(job), Proposer(proposer_sim->base_url()),
+                          log.Callback())
+                  .ok());
+  // Cancel once the proposer call is in the simulator's hands.
+  while (proposer_sim->stats().faults_hang == 0) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  cancellation->Cancel();
+  log.Wait();
+  EXPECT_EQ(log.Sequence(), "SPRF");
+  EXPECT_THAT(log.Of<ProposalRejectedEvent>()[0].reason,
+              HasSubstr("proposer call failed (CANCELLED)"));
+  EXPECT_EQ(log.Final().stop_reason, "cancelled");
+}
+
+TEST_F(RubricRefinementTest, GeneratesThenRefinesWithTheOracleProposer) {
+  // One simulator is verifier (its quoted-term rule) and oracle proposer.
+  JudgeSim* sim = ProposerSim(SimOptions{});
+  nlohmann::json config = {{"judges",
+                            {{{"name", "rules"},
+                              {"model", "judge-sim"},
+                              {"replicas", {sim->base_url()}}}}}};
+  absl::StatusOr<std::vector<std::shared_ptr<Judge>>> judges =
+      BuildJudges(config, ".");
+  ASSERT_TRUE(judges.ok()) << judges.status();
+  // A registry of its own: the judge (and its connections) go when the test
+  // ends, before the simulator stops.
+  JudgeRegistry registry;
+  ASSERT_TRUE(registry.Add((*judges)[0]).ok());
+  Grader grader(&registry);
+  RtdEngine engine(&grader);
+  RefineJob job;
+  job.prompt = "How should an adult treat a mild fever at home?";
+  job.candidates = {
+      {"Rest, drink fluids, and take paracetamol for the fever.", "a"},
+      {"Rest, drink fluids, take paracetamol, and monitor the fever.", "b"},
+      {"Drink fluids for the fever.", "c"},
+      {"An adult with a fever should see a doctor.", "d"}};
+  RefinementEventLog log;
+  ASSERT_TRUE(
+      engine.Refine(std::move(job), Proposer(sim->base_url()), log.Callback())
+          .ok());
+  log.Wait();
+  const std::string sequence = log.Sequence();
+  EXPECT_EQ(sequence.substr(0, 1), "G") << sequence;
+  EXPECT_EQ(sequence.back(), 'F');
+  const FinalRefinementEvent f = log.Final();
+  EXPECT_TRUE(f.ok) << f.stop_reason;
+  ASSERT_GE(f.lineage.size(), 2u);
+  EXPECT_EQ(f.lineage[0].origin, "generated");
+  for (size_t i = 1; i < f.lineage.size(); ++i) {
+    EXPECT_EQ(f.lineage[i].parent_version, f.lineage[i - 1].version);
+  }
+  // Every accepted refinement added criteria quoting a term one response of
+  // its pair has and the other lacks: each met by exactly one of the two.
+  for (const ProposalAcceptedEvent& a : log.Of<ProposalAcceptedEvent>()) {
+    if (a.generated) continue;
+    ASSERT_FALSE(a.diff.added.empty());
+    ASSERT_EQ(a.pair_scores.size(), 2u);
+    for (const Criterion& c : a.diff.added) {
+      EXPECT_THAT(c.text, HasSubstr("The response mentions"));
+      const auto met_by = [&c](const CandidateScore& s) {
+        return std::count(s.met.begin(), s.met.end(), c.id);
+      };
+      EXPECT_EQ(met_by(a.pair_scores[0]) + met_by(a.pair_scores[1]), 1)
+          << c.text;
+    }
+  }
+  EXPECT_EQ(sim->stats().proposer_oracle,
+            1 + f.summary.proposals_accepted + f.summary.proposals_rejected);
+  ShutdownJudges(*judges);
+}
+
 TEST_F(RubricRefinementTest, ProposerConfigErrorsNameTheField) {
   auto parse = [](const nlohmann::json& j) {
     return ParseHttpProposerConfig(j, ".").status();
