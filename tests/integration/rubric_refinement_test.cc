@@ -67,11 +67,10 @@ class RubricRefinementTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<JudgeSim>> sim = JudgeSim::Start(o);
     ASSERT_TRUE(sim.ok()) << sim.status();
     sim_ = *std::move(sim);
-    nlohmann::json config = {{"judges",
-                              {{{"name", "verifier"},
-                                {"model", "judge-sim"},
-                                {"mode", "all_in_one"},
-                                {"replicas", {sim_->base_url()}}}}}};
+    const nlohmann::json config = {
+        {"judges",
+         {SimJudge("verifier", sim_->base_url(), nlohmann::json::object(),
+                   {{"mode", "all_in_one"}})}}};
     absl::StatusOr<std::vector<std::shared_ptr<Judge>>> judges =
         BuildJudges(config, ".");
     ASSERT_TRUE(judges.ok()) << judges.status();
@@ -327,10 +326,9 @@ TEST_F(RubricRefinementTest, CancellingAbortsAProposerCallInFlight) {
 TEST_F(RubricRefinementTest, GeneratesThenRefinesWithTheOracleProposer) {
   // One simulator is verifier (its quoted-term rule) and oracle proposer.
   JudgeSim* sim = ProposerSim(SimOptions{});
-  nlohmann::json config = {{"judges",
-                            {{{"name", "rules"},
-                              {"model", "judge-sim"},
-                              {"replicas", {sim->base_url()}}}}}};
+  const nlohmann::json config = {
+      {"judges",
+       {SimJudge("rules", sim->base_url(), nlohmann::json::object())}}};
   absl::StatusOr<std::vector<std::shared_ptr<Judge>>> judges =
       BuildJudges(config, ".");
   ASSERT_TRUE(judges.ok()) << judges.status();
