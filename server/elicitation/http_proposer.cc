@@ -27,10 +27,13 @@ struct HttpProposer::Call {
   absl::Time deadline = absl::InfiniteFuture();
   std::shared_ptr<const Cancellation> cancellation;
   ProposerCallback done;
+  // Gives the call's slot back; empty for a call that never had one.
+  absl::AnyInvocable<void() &&> release;
 
   void Finish(absl::StatusOr<ProposerReply> reply) {
     if (finished) return;
     finished = true;
+    if (release) std::move(release)();
     std::move(done)(std::move(reply));
   }
 };
@@ -39,8 +42,9 @@ namespace {
 
 // Proposer-only fields; everything else goes to ParseHttpJudgeConfig.
 constexpr const char* kProposerFields[] = {
-    "type", "max_attempts", "initial_backoff_ms", "max_backoff_ms",
-    "max_retry_after_ms"};
+    "type",           "max_attempts",       "initial_backoff_ms",
+    "max_backoff_ms", "max_retry_after_ms", "max_in_flight",
+    "max_queue"};
 // Fields whose proposer default differs from the judge default.
 constexpr const char* kOwnDefaults[] = {"timeout_ms", "length_retry_tokens",
                                         "max_reply_bytes", "parse_retries",
@@ -57,11 +61,14 @@ absl::Status AsProposerError(const absl::Status& s) {
 absl::Status ReadProposerField(const std::string& key, const nlohmann::json& v,
                                HttpProposerConfig* c) {
   const double number = v.get<double>();
-  if (!(number >= 0) || (key == "max_attempts" && number < 1)) {
+  const bool count = key == "max_attempts" || key == "max_in_flight";
+  if (!(number >= 0) || (count && number < 1) || number > 1e9) {
     return absl::InvalidArgumentError(absl::StrCat(
-        key, ": must be ", key == "max_attempts" ? "at least 1" : ">= 0"));
+        key, ": must be ", count ? "at least 1" : ">= 0", " (and <= 1e9)"));
   }
   if (key == "max_attempts") c->max_attempts = static_cast<int>(number);
+  if (key == "max_in_flight") c->max_in_flight = static_cast<int>(number);
+  if (key == "max_queue") c->max_queue = static_cast<size_t>(number);
   if (key == "initial_backoff_ms") {
     c->initial_backoff = absl::Milliseconds(number);
   }
@@ -210,7 +217,65 @@ void HttpProposer::Propose(ProposalRequest request, ProposerCallback done) {
     in.limits = request.limits;
     call->user = templates_.RenderRefine(in);
   }
+  Admit(std::move(call));
+}
+
+void HttpProposer::Admit(std::shared_ptr<Call> call) {
+  {
+    absl::MutexLock lock(&slots_mu_);
+    if (in_flight_ >= config_.max_in_flight) {
+      if (waiting_.size() < config_.max_queue) {
+        waiting_.push_back(std::move(call));
+        return;
+      }
+    } else {
+      ++in_flight_;
+      call->release = [self = shared_from_this()] { self->ReleaseSlot(); };
+    }
+  }
+  if (!call->release) {
+    call->Finish(absl::ResourceExhaustedError(
+        absl::StrCat("proposer '", config_.http.name,
+                     "': ", config_.max_in_flight, " proposals in flight and ",
+                     config_.max_queue, " waiting; retry later")));
+    return;
+  }
   Start(std::move(call));
+}
+
+void HttpProposer::ReleaseSlot() {
+  // A loop, not a chain of Finish() -> ReleaseSlot() calls: a queue full of
+  // cancelled proposals must not grow the stack.
+  while (true) {
+    std::shared_ptr<Call> next;
+    {
+      absl::MutexLock lock(&slots_mu_);
+      if (waiting_.empty()) {
+        --in_flight_;
+        return;
+      }
+      next = std::move(waiting_.front());
+      waiting_.pop_front();
+    }
+    if (absl::Status s = Startable(*next); !s.ok()) {
+      next->Finish(s);  // holds no slot: this one passes on
+      continue;
+    }
+    next->release = [self = shared_from_this()] { self->ReleaseSlot(); };
+    Start(std::move(next));
+    return;
+  }
+}
+
+absl::Status HttpProposer::Startable(const Call& call) {
+  if (call.cancellation != nullptr && call.cancellation->cancelled()) {
+    return absl::CancelledError("the proposal was cancelled");
+  }
+  if (absl::Now() >= call.deadline) {
+    return absl::DeadlineExceededError(
+        "the deadline passed before the proposer could be called");
+  }
+  return absl::OkStatus();
 }
 
 std::string HttpProposer::Body(const Call& call) const {
@@ -227,16 +292,11 @@ std::string HttpProposer::Body(const Call& call) const {
 }
 
 void HttpProposer::Start(std::shared_ptr<Call> call) {
+  if (absl::Status s = Startable(*call); !s.ok()) {
+    call->Finish(s);
+    return;
+  }
   const absl::Time now = absl::Now();
-  if (call->cancellation != nullptr && call->cancellation->cancelled()) {
-    call->Finish(absl::CancelledError("the proposal was cancelled"));
-    return;
-  }
-  if (now >= call->deadline) {
-    call->Finish(absl::DeadlineExceededError(
-        "the deadline passed before the proposer could be called"));
-    return;
-  }
   HttpRequest req;
   const uint64_t replica =
       next_replica_.fetch_add(1) % config_.http.replicas.size();

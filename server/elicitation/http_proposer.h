@@ -24,6 +24,9 @@
 // Other 4xx answers fail at once (the request is wrong; retrying cannot
 // help). Each HTTP attempt is bounded by `timeout` and by the deadline; a
 // cancelled request aborts its transfer within `cancel_poll`.
+// Bounded: at most max_in_flight proposals run (retries keep their slot);
+// the rest wait in FIFO order in a queue of max_queue, and a queued
+// proposal's deadline and cancellation are checked when it starts.
 //
 // Thread-safety: Propose() from any thread; callbacks run on the loop
 // thread.
@@ -32,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,12 +72,18 @@ struct HttpProposerConfig {
   absl::Duration max_backoff = absl::Seconds(10);
   absl::Duration max_retry_after = absl::Seconds(60);
   absl::Duration cancel_poll = absl::Milliseconds(100);
+  // Proposals in flight at once (a rubric is a long generation: keep it to
+  // what the endpoint serves concurrently); more wait in a queue of at most
+  // max_queue, beyond which Propose() answers RESOURCE_EXHAUSTED at once.
+  int max_in_flight = 64;
+  size_t max_queue = 4096;
 };
 
 // Reads one proposer entry of a judges config: the fields above plus
 // "max_attempts", "initial_backoff_ms", "max_backoff_ms",
-// "max_retry_after_ms". Relative paths are resolved against `base_dir`.
-// Fails naming the proposer and the field that is wrong.
+// "max_retry_after_ms", "max_in_flight", "max_queue". Relative paths are
+// resolved against `base_dir`. Fails naming the proposer and the field that is
+// wrong.
 absl::StatusOr<HttpProposerConfig> ParseHttpProposerConfig(
     const nlohmann::json& j, const std::string& base_dir);
 
@@ -100,12 +110,18 @@ class HttpProposer : public Proposer,
 
  private:
   struct Call;
+  // Takes a slot and starts `call`, or queues it, or refuses it.
+  void Admit(std::shared_ptr<Call> call);
+  // A proposal finished: its slot goes to the next queued one, if any.
+  void ReleaseSlot();
+  // CANCELLED or DEADLINE_EXCEEDED when `call` may no longer start.
+  static absl::Status Startable(const Call& call);
   HttpProposer(HttpProposerConfig config, ProposerTemplates templates,
                std::shared_ptr<CurlMultiLoop> loop, const std::string& api_key);
   void Start(std::shared_ptr<Call> call);
   void OnResult(const std::shared_ptr<Call>& call, uint64_t serial,
                 HttpResult result);
-  // Handles a 200 answer; false when it was retried.
+  // Handles a 200 answer: the reply, or a length / parse retry.
   void OnAnswer(const std::shared_ptr<Call>& call, HttpResult& result);
   // Retries after `delay`, or fails with `what` when no attempt or time is
   // left.
@@ -121,6 +137,9 @@ class HttpProposer : public Proposer,
   const std::shared_ptr<CurlMultiLoop> loop_;
   std::shared_ptr<const HttpHeaders> headers_;
   std::atomic<uint64_t> next_replica_{0};
+  absl::Mutex slots_mu_;
+  int in_flight_ ABSL_GUARDED_BY(slots_mu_) = 0;
+  std::deque<std::shared_ptr<Call>> waiting_ ABSL_GUARDED_BY(slots_mu_);
   absl::Mutex rng_mu_;
   absl::BitGen rng_ ABSL_GUARDED_BY(rng_mu_);
   std::atomic<uint64_t> attempts_{0}, retries_{0}, length_retries_{0},

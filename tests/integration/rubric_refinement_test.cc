@@ -11,6 +11,7 @@
 // down - the event says so and the previous rubric is kept; a 500 before a
 // good answer is retried.
 #include <fstream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -321,6 +322,46 @@ TEST_F(RubricRefinementTest, CancellingAbortsAProposerCallInFlight) {
   EXPECT_THAT(log.Of<ProposalRejectedEvent>()[0].reason,
               HasSubstr("proposer call failed (CANCELLED)"));
   EXPECT_EQ(log.Final().stop_reason, "cancelled");
+}
+
+TEST_F(RubricRefinementTest, ProposalsInFlightAndWaitingAreBounded) {
+  SimOptions o;
+  o.faults.rate_hang = 1;  // the one call that gets through holds its slot
+  JudgeSim* proposer_sim = ProposerSim(o);
+  std::shared_ptr<HttpProposer> proposer = Proposer(
+      proposer_sim->base_url(), {{"max_in_flight", 1}, {"max_queue", 1}});
+  auto cancellation = std::make_shared<Cancellation>();
+  std::vector<RefinementEventLog> logs(3);
+  for (size_t i = 0; i < logs.size(); ++i) {
+    RefineJob job = PaperJob();
+    job.rubric_id = absl::StrCat("paper-", i);
+    job.cancellation = cancellation;
+    ASSERT_TRUE(
+        engine_.Refine(std::move(job), proposer, logs[i].Callback()).ok());
+  }
+  // One proposal in flight, one waiting, the third refused at once.
+  auto refused = [&logs] {
+    int n = 0;
+    for (const RefinementEventLog& log : logs) {
+      n += static_cast<int>(log.Of<ProposalRejectedEvent>().size());
+    }
+    return n;
+  };
+  while (refused() < 1 || proposer_sim->stats().faults_hang < 1) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  cancellation->Cancel();
+  std::map<std::string, int> reasons;
+  for (RefinementEventLog& log : logs) {
+    log.Wait();
+    const auto rejected = log.Of<ProposalRejectedEvent>();
+    ASSERT_EQ(rejected.size(), 1u) << log.Sequence();
+    const std::string& r = rejected[0].reason;
+    reasons[r.substr(r.find('(') + 1, r.find(')') - r.find('(') - 1)]++;
+  }
+  EXPECT_EQ(reasons["RESOURCE_EXHAUSTED"], 1);
+  EXPECT_EQ(reasons["CANCELLED"], 2);
+  EXPECT_EQ(proposer_sim->stats().calls, 1);  // never two at once
 }
 
 TEST_F(RubricRefinementTest, GeneratesThenRefinesWithTheOracleProposer) {
