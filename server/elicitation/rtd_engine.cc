@@ -175,7 +175,11 @@ class Refinement : public std::enable_shared_from_this<Refinement> {
           });
   }
 
-  void Score(const std::vector<uint32_t>& indices,
+  // Grades `indices` (a copy: the last grading may finish this step and
+  // start the next one, which changes remaining_, before the loop below
+  // has returned) with `rubric`. Touches no mutable member after its first
+  // Grade() call.
+  void Score(std::vector<uint32_t> indices,
              std::shared_ptr<const Rubric> rubric, ScoresCallback done) {
     if (indices.empty()) return std::move(done)({});
     auto round = std::make_shared<ScoringRound>();
