@@ -14,11 +14,13 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/dispatch/judges_config.h"
 #include "server/elicitation/http_proposer.h"
+#include "server/elicitation/proposal_parser.h"
 #include "server/elicitation/rtd_engine.h"
 #include "server/grading/grader.h"
 #include "tests/integration/judge_test_support.h"
@@ -419,6 +421,32 @@ TEST_F(RubricRefinementTest, GeneratesThenRefinesWithTheOracleProposer) {
   EXPECT_EQ(sim->stats().proposer_oracle,
             1 + f.summary.proposals_accepted + f.summary.proposals_rejected);
   ShutdownJudges(*judges);
+}
+
+TEST_F(RubricRefinementTest, RetryAfterIsHonouredBeforeTheRetry) {
+  SimOptions o;
+  o.faults.fail_first = 1;
+  o.faults.fail_first_kind = "429";
+  o.faults.retry_after = absl::Milliseconds(300);
+  JudgeSim* proposer_sim = ProposerSim(o);
+  // Backoff alone would retry after at most 50 ms (max_backoff_ms).
+  std::shared_ptr<HttpProposer> proposer = Proposer(proposer_sim->base_url());
+  ProposalRequest req;
+  req.kind = ProposalKind::kInitial;
+  req.prompt = "How do I treat a mild fever?";
+  absl::Notification done;
+  absl::StatusOr<ProposerReply> reply = absl::UnknownError("not called");
+  proposer->Propose(std::move(req), [&](absl::StatusOr<ProposerReply> r) {
+    reply = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->attempts, 2);
+  EXPECT_GE(reply->elapsed, absl::Milliseconds(300));  // a lower bound only
+  EXPECT_TRUE(ParseProposal(reply->text).found);       // the oracle's rubric
+  EXPECT_EQ(proposer->stats().retries, 1u);
+  EXPECT_EQ(proposer_sim->stats().faults_429, 1);
 }
 
 TEST_F(RubricRefinementTest, ProposerConfigErrorsNameTheField) {
