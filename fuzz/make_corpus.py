@@ -257,6 +257,30 @@ def judges_config():
         write("judges_config", f"edge-{i}.json", text)
 
 
+PROPOSALS = [
+    '[{"criterion": "Identifies CST as the most likely diagnosis", "weight": 3},'
+    ' {"criterion": "States it is a medical emergency", "weight": 3}]',
+    '<think>Draft: [{"criterion": "draft", "weight": 1}]</think>\n'
+    'Here is the rubric:\n```json\n[{"id": "c1", "criterion": "Names CST",'
+    ' "weight": 3},\n {"criterion": "Urgent MRI/MRV", "weight": "2"},]\n```',
+    '{"rubric": [{"text": "Mentions IV antibiotics", "points": 2.5},'
+    ' {"description": "Avoids aspirin", "importance": -2}]}',
+    '["Mentions the dose", "Warns about overdose"]',
+    '[{"criterion": "Mentions MRI", "weight": "high"}, {"criterion": "", "weight": 1}]',
+    'Final:\n[{"criterion": "new A", "weight": 2}, {"criterion": "new',
+    'Both responses are excellent [1]; I would keep the rubric.',
+    '[{"criterion": "Cites [1] and ]2[ correctly", "weight": 1e308},'
+    ' {"criterion": "Cites [1] and ]2[ correctly.", "weight": 0},'
+    ' {"id": "c7", "criterion": "mentions C7", "weight": -0.0}]',
+]
+
+
+def proposal_parser():
+    clear_seeds("proposal_parser")
+    for i, p in enumerate(PROPOSALS):
+        write("proposal_parser", f"answer-{i}.txt", p)
+
+
 def main():
     if not SHARED.is_dir():
         sys.exit(f"no shared data at {SHARED}")
@@ -265,6 +289,7 @@ def main():
     verdict_parser()
     chat_completion()
     judges_config()
+    proposal_parser()
     total = sum(f.stat().st_size for f in CORPUS.rglob("*") if f.is_file())
     print(f"corpora: {total} bytes under {CORPUS}")
     if total > 1 << 20:

@@ -35,15 +35,7 @@ absl::StatusOr<GradeResult> GradeSync(const Grader& grader,
 TEST(JudgeSimPaperTest, ReproducesThePapersScoresOverHttp) {
   const nlohmann::json paper = PaperExampleJson();
   // The oracle: the paper's 0/1 verdicts per response and criterion text.
-  nlohmann::json oracle = {{"responses", paper["responses"]},
-                           {"verdicts", nlohmann::json::object()}};
-  for (const char* which : {"initial_rubric", "refined_rubric"}) {
-    for (const auto& c : paper[which]) {
-      for (const char* r : {"R1", "R2"}) {
-        oracle["verdicts"][r][c["criterion"].get<std::string>()] = c[r];
-      }
-    }
-  }
+  const nlohmann::json oracle = PaperOracle(paper);
   const std::string oracle_path = ::testing::TempDir() + "/paper_oracle.json";
   std::ofstream(oracle_path) << oracle.dump();
 

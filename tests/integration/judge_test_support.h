@@ -1,11 +1,13 @@
 // What the tests of the HTTP judge path share: the worked example of
-// "Chasing the Tail" (../shared/data/chasing_the_tail/) as a Rubric, a
+// "Chasing the Tail" (../shared/data/chasing_the_tail/) as a Rubric and as
+// judge-sim's oracle, a
 // judges-config entry for a judge-sim replica, and a waiter for one
 // Judge::Grade() answer that also counts its callbacks, so a test can check
 // "exactly once".
 //
 //   const nlohmann::json paper = PaperExampleJson();
 //   auto rubric = PaperRubric(paper);  // the refined rubric, id "paper"
+//   nlohmann::json oracle = PaperOracle(paper);  // for SimOptions
 //   JudgeWaiter w;
 //   pool->Grade(std::move(work), w.Callback());
 //   const JudgeOutcome& o = w.Wait();
@@ -51,6 +53,21 @@ inline std::shared_ptr<const Rubric> PaperRubric(
   }
   rubric->version = RubricVersion(*rubric);
   return rubric;
+}
+
+// judge-sim's oracle file content for the paper example: the paper's 0/1
+// verdicts per response and criterion text, for both rubrics.
+inline nlohmann::json PaperOracle(const nlohmann::json& paper) {
+  nlohmann::json oracle = {{"responses", paper["responses"]},
+                           {"verdicts", nlohmann::json::object()}};
+  for (const char* which : {"initial_rubric", "refined_rubric"}) {
+    for (const auto& c : paper[which]) {
+      for (const char* r : {"R1", "R2"}) {
+        oracle["verdicts"][r][c["criterion"].get<std::string>()] = c[r];
+      }
+    }
+  }
+  return oracle;
 }
 
 // One judge of a judges config served by a judge-sim replica (model

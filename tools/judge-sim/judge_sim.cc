@@ -18,6 +18,8 @@
 #include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
 #include "tools/judge-sim/prefix_tracker.h"
+#include "tools/judge-sim/sim_fence.h"
+#include "tools/judge-sim/sim_proposer.h"
 
 namespace rewardd {
 namespace {
@@ -36,27 +38,6 @@ uint64_t HashText(absl::string_view s) {
 }
 
 double Unit(uint64_t h) { return (h >> 11) * (1.0 / 9007199254740992.0); }
-
-// Finds "<name-XXXX>\n...\n</name-XXXX>"; returns [begin, end) of the whole
-// fenced block and the inner text.
-bool FindFence(absl::string_view text, absl::string_view name, size_t* begin,
-               size_t* end, absl::string_view* inner) {
-  const std::string open = absl::StrCat("<", name, "-");
-  const size_t b = text.find(open);
-  if (b == absl::string_view::npos) return false;
-  const size_t close_angle = text.find('>', b);
-  if (close_angle == absl::string_view::npos) return false;
-  const absl::string_view tag = text.substr(b + 1, close_angle - b - 1);
-  const std::string closing = absl::StrCat("\n</", tag, ">");
-  const size_t inner_begin = close_angle + 2;  // skip ">\n"
-  if (inner_begin > text.size()) return false;
-  const size_t c = text.find(closing, inner_begin);
-  if (c == absl::string_view::npos) return false;
-  *begin = b;
-  *end = c + closing.size();
-  *inner = text.substr(inner_begin, c - inner_begin);
-  return true;
-}
 
 bool ContainsIgnoreCase(absl::string_view haystack, absl::string_view needle) {
   if (needle.empty()) return true;
@@ -142,6 +123,11 @@ std::string SimStats::ToJson() const {
       {"modes", {{"all_in_one", all_in_one}, {"per_criterion", per_criterion}}},
       {"verdicts", {{"met", verdicts_met}, {"unmet", verdicts_unmet}}},
       {"oracle_hits", oracle_hits},
+      {"proposer",
+       {{"calls", proposer_calls},
+        {"scripted", proposer_scripted},
+        {"oracle", proposer_oracle},
+        {"unmatched", proposer_unmatched}}},
       {"sampled", {{"calls", sampled_calls}, {"flips", sampled_flips}}},
       {"faults",
        {{"429", faults_429},
@@ -237,6 +223,13 @@ class JudgeSim::Impl {
         latency_mean_(options_.latency_mean),
         latency_jitter_(options_.latency_jitter),
         prefixes_(options_.prefix_memory_bytes) {}
+
+  absl::Status LoadProposer() {
+    absl::StatusOr<SimProposer> p = SimProposer::Load(options_.proposer_script);
+    if (!p.ok()) return p.status();
+    proposer_ = *std::move(p);
+    return absl::OkStatus();
+  }
 
   absl::Status LoadOracle() {
     if (options_.oracle_file.empty()) return absl::OkStatus();
@@ -487,6 +480,11 @@ class JudgeSim::Impl {
   void Respond(const nlohmann::json& body, const std::string& all_text,
                Fault fault, const SimFaults& faults, int64_t arrival,
                httplib::Response& res) {
+    if (SimProposer::IsProposerRequest(body.value("model", std::string()),
+                                       all_text)) {
+      RespondProposer(body, all_text, fault, faults, res);
+      return;
+    }
     const SimRequest request = ParseSimRequest(all_text);
     // Sampling: temperature > 0 draws from the verdict's distribution.
     const nlohmann::json* temperature =
@@ -635,7 +633,70 @@ class JudgeSim::Impl {
     stats_.sampled_flips += flips;
   }
 
+  // A proposer call's answer, with the content faults applied (garbage
+  // replaces it, think prefixes a block with a decoy list, truncate and
+  // max_tokens cut it with finish_reason "length").
+  void RespondProposer(const nlohmann::json& body, const std::string& all_text,
+                       Fault fault, const SimFaults& faults,
+                       httplib::Response& res) {
+    SimProposer::Answer answer = proposer_.Respond(all_text);
+    std::string content = std::move(answer.content);
+    std::string reasoning;
+    if (fault == Fault::kGarbage) {
+      content = "Both responses are excellent; I would not change the rubric.";
+    } else if (fault == Fault::kThink) {
+      const std::string think =
+          "<think>\nA first draft: [{\"criterion\": \"draft\", "
+          "\"weight\": 1}] - no, compare the responses again.\n</think>\n";
+      if (faults.think_in_reasoning_content) {
+        reasoning = think.substr(7, think.size() - 7 - 10);
+      } else {
+        content = think + content;
+      }
+    }
+    std::string finish = "stop";
+    size_t keep = content.size();
+    if (fault == Fault::kTruncate) keep = content.size() / 2;
+    const int64_t max_tokens = body.value("max_tokens", int64_t{0});
+    if (max_tokens > 0) keep = std::min<size_t>(keep, max_tokens * 4);
+    if (keep < content.size()) {
+      content.resize(keep);
+      finish = "length";
+    }
+    nlohmann::json message = {{"role", "assistant"}, {"content", content}};
+    if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+    nlohmann::json out = {
+        {"id", "chatcmpl-sim-proposer"},
+        {"object", "chat.completion"},
+        {"created", absl::ToUnixSeconds(absl::Now())},
+        {"model", body.value("model", std::string("judge-sim"))},
+        {"choices",
+         {{{"index", 0}, {"message", message}, {"finish_reason", finish}}}},
+        {"usage",
+         {{"prompt_tokens", all_text.size() / 4},
+          {"completion_tokens", content.size() / 4},
+          {"total_tokens", (all_text.size() + content.size()) / 4}}}};
+    res.set_content(
+        out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+        "application/json");
+    absl::MutexLock lock(&mu_);
+    ++stats_.completed;
+    ++stats_.proposer_calls;
+    switch (answer.kind) {
+      case SimProposer::Kind::kScripted:
+        ++stats_.proposer_scripted;
+        break;
+      case SimProposer::Kind::kOracle:
+        ++stats_.proposer_oracle;
+        break;
+      case SimProposer::Kind::kUnmatched:
+        ++stats_.proposer_unmatched;
+        break;
+    }
+  }
+
   const SimOptions options_;
+  SimProposer proposer_;
   // response text -> criterion text -> verdict; read-only after start.
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, bool>>
       oracle_;
@@ -661,6 +722,7 @@ absl::StatusOr<std::unique_ptr<JudgeSim>> JudgeSim::Start(SimOptions options) {
   }
   auto impl = std::make_unique<Impl>(std::move(options));
   if (absl::Status s = impl->LoadOracle(); !s.ok()) return s;
+  if (absl::Status s = impl->LoadProposer(); !s.ok()) return s;
   if (absl::Status s = impl->Listen(); !s.ok()) return s;
   return std::unique_ptr<JudgeSim>(new JudgeSim(std::move(impl)));
 }

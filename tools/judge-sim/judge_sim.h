@@ -38,6 +38,12 @@
 // with seeds seed .. seed + k - 1 would (SimFaults::max_choices caps k, as an
 // endpoint that ignores n would). Stats count the request as one call.
 //
+// Proposer calls: a request carrying rewardd's proposer marker, or for a
+// model named "proposer...", is answered as a rubric proposer would
+// (sim_proposer.h: scripted from SimOptions::proposer_script, or the
+// oracle), with the same faults (429, 500, hang, reset, garbage, truncate,
+// think) drawn as for judge calls.
+//
 // Thread-safety: JudgeSim's methods may be called from any thread.
 #ifndef REWARDD_TOOLS_JUDGE_SIM_JUDGE_SIM_H_
 #define REWARDD_TOOLS_JUDGE_SIM_JUDGE_SIM_H_
@@ -91,7 +97,10 @@ struct SimOptions {
   uint64_t seed = 1;
   SimFaults faults;
   std::string oracle_file;  // see above; "" = rules only
-  bool sample = false;      // see "Sampling" above
+  // Proposer calls (see sim_proposer.h): a script file for the scripted
+  // mode; "" = the oracle proposer.
+  std::string proposer_script;
+  bool sample = false;  // see "Sampling" above
   size_t prefix_memory_bytes = 256u << 20;
 };
 
@@ -110,6 +119,10 @@ struct SimStats {
   int64_t oracle_hits = 0;
   int64_t sampled_calls = 0;  // temperature > 0 with sampling on
   int64_t sampled_flips = 0;  // verdicts a sample answered the other way
+  // Proposer calls (sim_proposer.h) by how they were answered; faults are
+  // drawn for them like for judge calls.
+  int64_t proposer_calls = 0, proposer_scripted = 0, proposer_oracle = 0,
+          proposer_unmatched = 0;
   int64_t faults_429 = 0, faults_500 = 0, faults_hang = 0, faults_reset = 0,
           faults_garbage = 0, faults_truncate = 0, faults_think = 0;
   std::string ToJson() const;

@@ -40,6 +40,9 @@ ABSL_FLAG(std::string, fail_first_kind, "500",
 ABSL_FLAG(double, retry_after_s, 1, "Retry-After of 429 answers");
 ABSL_FLAG(double, hang_ms, 30000, "how long a hang lasts");
 ABSL_FLAG(std::string, oracle, "", "JSON file of fixed verdicts");
+ABSL_FLAG(std::string, proposer_script, "",
+          "JSON script for proposer calls (scripted mode, see "
+          "sim_proposer.h); empty = the oracle proposer");
 ABSL_FLAG(bool, sample, false,
           "answer requests at temperature > 0 by sampling (votes differ)");
 
@@ -66,6 +69,7 @@ int main(int argc, char** argv) {
   o.seed = absl::GetFlag(FLAGS_seed);
   o.oracle_file = absl::GetFlag(FLAGS_oracle);
   o.sample = absl::GetFlag(FLAGS_sample);
+  o.proposer_script = absl::GetFlag(FLAGS_proposer_script);
   rewardd::SimFaults& f = o.faults;
   f.rate_429 = absl::GetFlag(FLAGS_rate_429);
   f.rate_500 = absl::GetFlag(FLAGS_rate_500);

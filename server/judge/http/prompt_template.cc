@@ -1,12 +1,11 @@
 #include "server/judge/http/prompt_template.h"
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/util/json_file.h"
 
 namespace rewardd {
 namespace {
@@ -69,14 +68,6 @@ uint64_t StableHash(absl::string_view text, uint64_t salt) {
 
 void AppendCriterion(const Criterion& c, std::string* out) {
   absl::StrAppend(out, "[", c.id, "] ", c.text);
-}
-
-absl::StatusOr<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -187,16 +178,10 @@ PromptTemplates PromptTemplates::Default() {
 
 absl::StatusOr<PromptTemplates> PromptTemplates::LoadFile(
     const std::string& path) {
-  absl::StatusOr<std::string> text = ReadText(path);
-  if (!text.ok()) return text.status();
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a JSON object"));
-  }
-  const std::string dir = path.find('/') == std::string::npos
-                              ? "."
-                              : path.substr(0, path.rfind('/'));
+  absl::StatusOr<nlohmann::json> file = ReadJsonObjectFile(path);
+  if (!file.ok()) return file.status();
+  const nlohmann::json& j = *file;
+  const std::string dir = FileDirectory(path);
   PromptTemplates t = Default();
   for (const char* mode : {"all_in_one", "per_criterion"}) {
     if (!j.contains(mode)) continue;
@@ -211,7 +196,7 @@ absl::StatusOr<PromptTemplates> PromptTemplates::LoadFile(
       } else if (m.contains(file_key) && m[file_key].is_string()) {
         std::string p = m[file_key].get<std::string>();
         if (!p.empty() && p[0] != '/') p = dir + "/" + p;
-        absl::StatusOr<std::string> f = ReadText(p);
+        absl::StatusOr<std::string> f = ReadTextFile(p);
         if (!f.ok()) {
           return absl::InvalidArgumentError(absl::StrCat(
               path, ": ", mode, ".", file_key, ": ", f.status().message()));

@@ -1,4 +1,4 @@
-// Metric handles for one judge worker pool (server/dispatch), created once
+// Metric handles for one judge worker pool (server/judge/pool), created once
 // per judge and replica so the pool's hot path only increments cached
 // counters: no label maps, no look-ups, no locks beyond prometheus-cpp's own
 // per-histogram one.
