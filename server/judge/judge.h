@@ -13,7 +13,7 @@
 //   });
 //
 // Implementations: embedded/ (exact checks plus a lexical heuristic; no LLM)
-// and, through dispatch/, http/ (OpenAI-compatible endpoints).
+// and pool/ (JudgePool: OpenAI-compatible endpoints over http/).
 #ifndef REWARDD_SERVER_JUDGE_JUDGE_H_
 #define REWARDD_SERVER_JUDGE_JUDGE_H_
 
