@@ -1,14 +1,19 @@
 # The checks of scripts/container-test.sh (sourced; uses its globals and
 # helpers.sh). Each function is one step; any failure exits through fail().
 
+# stamp: prefixes each line with the time of day (the build log then shows
+# how long bootstrap and the compile took).
+stamp() { while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$line"; done; }
+
 build_images() {
   local start=$SECONDS
-  docker build --network=host -t "$IMG" . >"$WORK/build.log" 2>&1 || {
+  docker build --network=host -t "$IMG" . 2>&1 | stamp >"$WORK/build.log" || {
     tail -n 40 "$WORK/build.log" >&2
     fail "docker build of the rewardd image failed (log above)"
   }
   BUILT_IMAGES+=("$IMG")
-  echo "rewardd image built in $((SECONDS - start)) s"
+  echo "rewardd image built in $((SECONDS - start)) s; its steps:"
+  grep -E '^[0-9:]+ Step [0-9]+/' "$WORK/build.log" | cut -c1-100
   # Same Dockerfile: every layer up to judge-sim is cached by now.
   docker build --network=host --target=judge-sim -t "$SIM_IMG" . \
     >"$WORK/build-sim.log" 2>&1 || {

@@ -20,14 +20,20 @@ timed() {
 # newer CLI elsewhere on PATH may want plugins this engine lacks).
 docker() { "$DOCKER_BIN" "$@"; }
 
-# free_port VAR: a loopback TCP port nobody listens on, not handed out before.
+# free_port VAR: a loopback TCP port no socket uses (listening or connected,
+# from /proc/net/tcp*), below the kernel's ephemeral range so that no
+# outgoing connection takes it before the container binds it, and not handed
+# out before.
 USED_PORTS=" "
 free_port() {
-  local p
+  local p hex low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  ((low > 12000)) || fail "the ephemeral port range starts at $low; no room below it"
   for _ in $(seq 1 500); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (low - 10000)))
     [[ $USED_PORTS == *" $p "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    printf -v hex ':%04X ' "$p"
+    if ! grep -qF "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
       USED_PORTS+="$p "
       printf -v "$1" '%s' "$p"
       return 0
