@@ -2,8 +2,12 @@
 # globals and helpers.sh): deploy/compose up, a grade through judge-sim,
 # Prometheus answering with rewardd's series and the project's rules, down.
 
+# docker-compose builds through the `docker` CLI on PATH: make it the one the
+# images were built with, whose build context (file modes, owners) matches,
+# so that its build hits the layer cache.
 compose() {
-  docker-compose -p "rewardd-$RUN_ID" -f "$ROOT/deploy/compose/docker-compose.yml" "$@"
+  PATH="$(dirname "$DOCKER_BIN"):$PATH" \
+    docker-compose -p "rewardd-$RUN_ID" -f "$ROOT/deploy/compose/docker-compose.yml" "$@"
 }
 
 # prom_has PORT QUERY: Prometheus' instant query returns at least one series.
@@ -20,6 +24,14 @@ test_compose() {
   # The images this run built, on free host ports.
   export REWARDD_IMAGE=$IMG JUDGE_SIM_IMAGE=$SIM_IMG PROMETHEUS_IMAGE=$PROM_IMG
   export REWARDD_PORT=$grpc REWARDD_METRICS_PORT=$metrics PROMETHEUS_PORT=$prom
+  # The file's build sections, run against this run's layer cache: every
+  # step is cached, so this proves they build the images CI just built.
+  compose build >"$WORK/compose-build.log" 2>&1 || {
+    tail -n 40 "$WORK/compose-build.log" >&2
+    fail "docker-compose build failed (log above)"
+  }
+  grep -q "Running in" "$WORK/compose-build.log" &&
+    fail "docker-compose build ran steps the Dockerfile build had cached"
   COMPOSE_UP=1
   compose up -d --no-build >"$WORK/compose-up.log" 2>&1 || {
     cat "$WORK/compose-up.log" >&2
