@@ -2,17 +2,26 @@
 # Installs the Debian bookworm packages rewardd needs to build, test and run.
 # Idempotent: packages already present are not reinstalled, and apt's package
 # lists are refreshed only when something is missing.
+#   scripts/bootstrap.sh               # build, test and develop
+#   scripts/bootstrap.sh --build-only  # only what compiling needs (the
+#                                      # Dockerfile's builder)
 set -euo pipefail
 
-PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git
+BUILD_PACKAGES=(
+  build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libsimdjson-dev
   libcpp-httplib-dev libssl-dev libyaml-cpp-dev libjemalloc-dev
   libgtest-dev libgmock-dev
-  prometheus python3-grpcio python3-protobuf python3-pytest openssl
+)
+# Tests, tools and development: Prometheus and promtool, the Python tests'
+# gRPC and pytest, openssl (test certificates), ccache, clang-format.
+OTHER_PACKAGES=(
+  ccache git prometheus python3-grpcio python3-protobuf python3-pytest openssl
   curl procps clang-format
 )
+PACKAGES=("${BUILD_PACKAGES[@]}")
+if [[ "${1:-}" != --build-only ]]; then PACKAGES+=("${OTHER_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
