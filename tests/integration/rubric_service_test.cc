@@ -384,5 +384,21 @@ TEST_F(RubricServiceTest, BadInputIsRefusedNamingTheField) {
   }
 }
 
+TEST(RubricServiceWithoutProposersTest, SaysWhatToConfigure) {
+  RewarddProcess server({"--metrics_listen="});
+  absl::Status started = server.Start();
+  ASSERT_TRUE(started.ok()) << started << server.Log();
+  auto stub = pb::RubricService::NewStub(grpc::CreateChannel(
+      server.address(), grpc::InsecureChannelCredentials()));
+  pb::GenerateRubricRequest r;
+  r.set_prompt("How should an adult treat a mild fever at home?");
+  grpc::ClientContext context;
+  context.set_wait_for_ready(true);
+  pb::GenerateRubricResponse response;
+  const grpc::Status status = stub->GenerateRubric(&context, r, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("\"proposers\" list"));
+}
+
 }  // namespace
 }  // namespace rewardd
