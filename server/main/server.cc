@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/elicitation/proposers_config.h"
 #include "server/judge/pool/judges_config.h"
 #include "server/util/log.h"
 #include "server/util/status_macros.h"
@@ -143,15 +144,16 @@ absl::Status Server::BuildJudges() {
   std::string default_judge = options_.default_judge;
   if (const std::string& path = options_.judges_config; !path.empty()) {
     const bool metrics_on = !options_.metrics_listen.empty();
-    absl::StatusOr<std::vector<std::shared_ptr<Judge>>> loaded =
-        LoadJudgesConfig(path, metrics_on ? &metrics_->judge_pools() : nullptr);
+    absl::StatusOr<JudgesConfigFile> loaded = LoadJudgesConfigFile(
+        path, metrics_on ? &metrics_->judge_pools() : nullptr);
     REWARDD_RETURN_IF_ERROR(
         LogFailure(loaded.status(), "judges_config", {"path", path}));
+    REWARDD_RETURN_IF_ERROR(BuildProposersFrom(*loaded));
     // The config lists its default judge first.
-    if (default_judge.empty() && !loaded->empty()) {
-      default_judge = (*loaded)[0]->name();
+    if (default_judge.empty() && !loaded->judges.empty()) {
+      default_judge = loaded->judges[0]->name();
     }
-    for (const std::shared_ptr<Judge>& judge : *loaded) {
+    for (const std::shared_ptr<Judge>& judge : loaded->judges) {
       REWARDD_RETURN_IF_ERROR(LogFailure(judges_.Add(judge), "judges_config"));
     }
   }
@@ -159,6 +161,21 @@ absl::Status Server::BuildJudges() {
   REWARDD_RETURN_IF_ERROR(
       LogFailure(judges_.SetDefault(default_judge), "judges"));
   grader_ = std::make_unique<Grader>(&judges_);
+  return absl::OkStatus();
+}
+
+// The judges config's "proposers", on the loop its judges share.
+absl::Status Server::BuildProposersFrom(const JudgesConfigFile& file) {
+  absl::StatusOr<std::vector<std::shared_ptr<Proposer>>> proposers =
+      BuildProposers(*file.document, file.base_dir, file.loop);
+  REWARDD_RETURN_IF_ERROR(LogFailure(proposers.status(), "proposers_config",
+                                     {"path", options_.judges_config}));
+  proposers_ = *std::move(proposers);
+  if (!proposers_.empty()) {
+    Log(LogLevel::kInfo, "proposers",
+        {{"count", absl::StrCat(proposers_.size())},
+         {"default_proposer", proposers_.front()->name()}});
+  }
   return absl::OkStatus();
 }
 
@@ -191,6 +208,9 @@ absl::Status Server::BuildService() {
   reward_service_ = std::make_unique<RewardServiceImpl>(
       store_.get(), grader_.get(), options_.service, admission_.get(),
       metrics_.get());
+  rubric_service_ = std::make_unique<RubricServiceImpl>(
+      store_.get(), grader_.get(), proposers_, options_.rubric_service,
+      admission_.get());
   metrics_->SetInFlightSource(
       [admission = admission_.get()] { return admission->in_flight(); });
   return absl::OkStatus();
@@ -202,6 +222,8 @@ absl::Status Server::BuildService() {
 std::vector<Server::GrpcService> Server::GrpcServices() const {
   return {
       {reward_service_.get(), reward::v1::RewardService::service_full_name()},
+      // Always registered: without proposers its RPCs say what to configure.
+      {rubric_service_.get(), reward::v1::RubricService::service_full_name()},
   };
 }
 

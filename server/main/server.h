@@ -39,14 +39,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "server/elicitation/proposer.h"
 #include "server/grading/grader.h"
 #include "server/judge/judge_registry.h"
+#include "server/judge/pool/judges_config.h"
 #include "server/main/server_options.h"
 #include "server/metrics/metrics_server.h"
 #include "server/metrics/server_metrics.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/admission.h"
 #include "server/service/reward_service.h"
+#include "server/service/rubric_service.h"
 #include "server/service/token_auth.h"
 
 namespace rewardd {
@@ -94,6 +97,7 @@ class Server {
   explicit Server(ServerOptions options);
 
   absl::Status BuildJudges();
+  absl::Status BuildProposersFrom(const JudgesConfigFile& file);
   absl::Status LoadDriftBaseline();
   absl::Status BuildService();
   absl::Status StartListeners();
@@ -117,6 +121,9 @@ class Server {
   std::optional<TokenAuth> auth_;
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<RewardServiceImpl> reward_service_;
+  // From the judges config's "proposers" (the default first); may be empty.
+  std::vector<std::shared_ptr<Proposer>> proposers_;
+  std::unique_ptr<RubricServiceImpl> rubric_service_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;

@@ -20,6 +20,7 @@
 #include "server/metrics/server_metrics.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/admission.h"
+#include "server/service/rubric_service.h"
 #include "server/service/service_options.h"
 
 namespace rewardd {
@@ -53,6 +54,9 @@ struct ServerOptions {
   // (its `auth` is set by the Server from auth_token_files).
   ServiceOptions service;
   AdmissionOptions admission;
+  // RubricService (rubric elicitation): engine limits and defaults; its
+  // proposers come from the judges config's "proposers" list.
+  RubricServiceOptions rubric_service;
 
   // Metrics: series options, the /metrics address (empty: no endpoint;
   // port 0 picks a free one, Server::metrics_port()) and its port file.

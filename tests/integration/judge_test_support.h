@@ -8,6 +8,7 @@
 //   const nlohmann::json paper = PaperExampleJson();
 //   auto rubric = PaperRubric(paper);  // the refined rubric, id "paper"
 //   nlohmann::json oracle = PaperOracle(paper);  // for SimOptions
+//   nlohmann::json script = PaperScriptedRefinement(paper);  // proposer
 //   JudgeWaiter w;
 //   pool->Grade(std::move(work), w.Callback());
 //   const JudgeOutcome& o = w.Wait();
@@ -19,6 +20,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -68,6 +70,28 @@ inline nlohmann::json PaperOracle(const nlohmann::json& paper) {
     }
   }
   return oracle;
+}
+
+// judge-sim's proposer script for the paper example: the refined rubric as
+// a proposer would answer it, ids kept for criteria it keeps or rewrites
+// (mapped to the initial rubric's ids), none for new ones. Refined ->
+// initial: c8 rewrites c9 (and raises its weight), c9 rewrites c7; c10 has
+// the text of the initial c8 (matched by text).
+inline nlohmann::json PaperScriptedRefinement(const nlohmann::json& paper) {
+  const std::map<std::string, std::string> ids = {
+      {"c1", "c1"}, {"c2", "c2"}, {"c3", "c3"}, {"c4", "c4"},
+      {"c5", "c5"}, {"c6", "c6"}, {"c8", "c9"}, {"c9", "c7"}};
+  nlohmann::json rubric = nlohmann::json::array();
+  for (const auto& c : paper["refined_rubric"]) {
+    nlohmann::json item = {{"criterion", c["criterion"]},
+                           {"weight", c["weight"]}};
+    auto it = ids.find(c["local_id"].get<std::string>());
+    if (it != ids.end()) item["id"] = it->second;
+    rubric.push_back(item);
+  }
+  return {{"proposals",
+           {{{"when", {"Current rubric:", "Includes medical disclaimer"}},
+             {"rubric", rubric}}}}};
 }
 
 // One judge of a judges config served by a judge-sim replica (model

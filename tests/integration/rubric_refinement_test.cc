@@ -18,11 +18,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/judge/pool/judges_config.h"
 #include "server/elicitation/http_proposer.h"
 #include "server/elicitation/proposal_parser.h"
 #include "server/elicitation/rtd_engine.h"
 #include "server/grading/grader.h"
+#include "server/judge/pool/judges_config.h"
 #include "tests/integration/judge_test_support.h"
 #include "tests/refinement_event_log.h"
 #include "tools/judge-sim/judge_sim.h"
@@ -38,27 +38,6 @@ std::string WriteJson(const std::string& name, const nlohmann::json& j) {
   return path;
 }
 
-// The paper's refined rubric as a proposer would answer it: ids kept for
-// criteria it keeps or rewrites (mapped to the initial rubric's ids), none
-// for new ones. Refined -> initial: c8 rewrites c9 (and raises its weight),
-// c9 rewrites c7; c10 has the text of the initial c8 (matched by text).
-nlohmann::json ScriptedRefinement(const nlohmann::json& paper) {
-  const std::map<std::string, std::string> ids = {
-      {"c1", "c1"}, {"c2", "c2"}, {"c3", "c3"}, {"c4", "c4"},
-      {"c5", "c5"}, {"c6", "c6"}, {"c8", "c9"}, {"c9", "c7"}};
-  nlohmann::json rubric = nlohmann::json::array();
-  for (const auto& c : paper["refined_rubric"]) {
-    nlohmann::json item = {{"criterion", c["criterion"]},
-                           {"weight", c["weight"]}};
-    auto it = ids.find(c["local_id"].get<std::string>());
-    if (it != ids.end()) item["id"] = it->second;
-    rubric.push_back(item);
-  }
-  return {{"proposals",
-           {{{"when", {"Current rubric:", "Includes medical disclaimer"}},
-             {"rubric", rubric}}}}};
-}
-
 class RubricRefinementTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -66,7 +45,7 @@ class RubricRefinementTest : public ::testing::Test {
     SimOptions o;
     o.oracle_file = WriteJson("paper_oracle.json", PaperOracle(paper_));
     o.proposer_script =
-        WriteJson("paper_script.json", ScriptedRefinement(paper_));
+        WriteJson("paper_script.json", PaperScriptedRefinement(paper_));
     absl::StatusOr<std::unique_ptr<JudgeSim>> sim = JudgeSim::Start(o);
     ASSERT_TRUE(sim.ok()) << sim.status();
     sim_ = *std::move(sim);
@@ -237,7 +216,7 @@ TEST_F(RubricRefinementTest, GarbageFromTheProposerKeepsTheRubric) {
 TEST_F(RubricRefinementTest, ATruncatedProposalIsRejectedAsTruncated) {
   SimOptions o;
   o.proposer_script =
-      WriteJson("paper_script.json", ScriptedRefinement(paper_));
+      WriteJson("paper_script.json", PaperScriptedRefinement(paper_));
   o.faults.rate_truncate = 1;
   JudgeSim* proposer_sim = ProposerSim(o);
   const std::string reason = RejectedReason(Proposer(proposer_sim->base_url()));
@@ -274,7 +253,7 @@ TEST_F(RubricRefinementTest, AServerErrorIsRetriedBeforeTheProposalCounts) {
   faults.fail_first_kind = "500";
   SimOptions o;
   o.proposer_script =
-      WriteJson("paper_script.json", ScriptedRefinement(paper_));
+      WriteJson("paper_script.json", PaperScriptedRefinement(paper_));
   o.faults = faults;
   JudgeSim* proposer_sim = ProposerSim(o);
   std::shared_ptr<HttpProposer> proposer = Proposer(proposer_sim->base_url());

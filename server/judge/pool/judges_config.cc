@@ -181,9 +181,12 @@ absl::StatusOr<std::shared_ptr<JudgePool>> BuildJudge(
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
+namespace {
+
+// BuildJudges, also handing back the loop the judges share.
+absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudgesOnLoop(
     const nlohmann::json& doc, const std::string& base_dir,
-    JudgeMetricFamilies* metrics) {
+    JudgeMetricFamilies* metrics, std::shared_ptr<CurlMultiLoop>* loop_out) {
   if (!doc.is_object() || !doc.contains("judges") ||
       !doc["judges"].is_array() || doc["judges"].empty()) {
     return absl::InvalidArgumentError(
@@ -214,10 +217,20 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
     }
     std::rotate(judges.begin(), it, it + 1);
   }
+  *loop_out = std::move(loop);
   return judges;
 }
 
-absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
+}  // namespace
+
+absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
+    const nlohmann::json& doc, const std::string& base_dir,
+    JudgeMetricFamilies* metrics) {
+  std::shared_ptr<CurlMultiLoop> loop;
+  return BuildJudgesOnLoop(doc, base_dir, metrics, &loop);
+}
+
+absl::StatusOr<JudgesConfigFile> LoadJudgesConfigFile(
     const std::string& path, JudgeMetricFamilies* metrics) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -242,13 +255,24 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
   const std::string dir = path.find('/') == std::string::npos
                               ? "."
                               : path.substr(0, path.rfind('/'));
+  JudgesConfigFile file;
   absl::StatusOr<std::vector<std::shared_ptr<Judge>>> judges =
-      BuildJudges(doc, dir, metrics);
+      BuildJudgesOnLoop(doc, dir, metrics, &file.loop);
   if (!judges.ok()) {
     return absl::Status(judges.status().code(),
                         absl::StrCat(path, ": ", judges.status().message()));
   }
-  return judges;
+  file.judges = *std::move(judges);
+  file.document = std::make_shared<const nlohmann::json>(std::move(doc));
+  file.base_dir = dir;
+  return file;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
+    const std::string& path, JudgeMetricFamilies* metrics) {
+  REWARDD_ASSIGN_OR_RETURN(JudgesConfigFile file,
+                           LoadJudgesConfigFile(path, metrics));
+  return std::move(file.judges);
 }
 
 void ShutdownJudges(const std::vector<std::shared_ptr<Judge>>& judges) {

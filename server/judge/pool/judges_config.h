@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json_fwd.hpp"
+#include "server/judge/http/curl_multi_loop.h"
 #include "server/judge/judge.h"
 #include "server/judge/pool/judge_pool.h"
 #include "server/judge/pool/judge_pool_metrics.h"
@@ -50,6 +51,21 @@ absl::StatusOr<std::vector<std::shared_ptr<Judge>>> LoadJudgesConfig(
 absl::StatusOr<std::vector<std::shared_ptr<Judge>>> BuildJudges(
     const nlohmann::json& doc, const std::string& base_dir,
     JudgeMetricFamilies* metrics = nullptr);
+
+// A judges config as read from its file: the judges, the HTTP event loop
+// they share (which other HTTP clients of the same file use too, e.g. the
+// proposers of rubric elicitation), and the parsed document for the
+// sections this file does not read.
+struct JudgesConfigFile {
+  std::vector<std::shared_ptr<Judge>> judges;  // the default first
+  std::shared_ptr<CurlMultiLoop> loop;
+  std::shared_ptr<const nlohmann::json> document;
+  std::string base_dir;  // relative paths resolve against it
+};
+
+// As LoadJudgesConfig, keeping the loop and the document.
+absl::StatusOr<JudgesConfigFile> LoadJudgesConfigFile(
+    const std::string& path, JudgeMetricFamilies* metrics = nullptr);
 
 // Reads a "pool" object into options (unknown fields are errors).
 absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(const nlohmann::json& j);

@@ -1,0 +1,104 @@
+#include "server/service/refine_rubric_reactor.h"
+
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "server/service/refinement_proto.h"
+#include "server/service/wire_status.h"
+
+namespace rewardd {
+
+namespace pb = reward::v1;
+
+RefineRubricReactor::RefineRubricReactor(Admission* admission,
+                                         grpc::CallbackServerContext* context,
+                                         size_t max_queued, Starter start)
+    : admission_(admission),
+      max_queued_(max_queued < 2 ? 2 : max_queued),
+      cancellation_(std::make_shared<Cancellation>()) {
+  admission_->RpcStarted();
+  admission_->StreamOpened();
+  absl::Status status = admission_->Admit(context);
+  if (status.ok()) status = admission_->AdmitStream();
+  if (status.ok()) {
+    status = start(cancellation_,
+                   [this](RefinementEvent event) { Push(std::move(event)); });
+  }
+  if (!status.ok()) {
+    // No event was or will be emitted: the engine refused the job.
+    absl::MutexLock lock(&mu_);
+    finished_ = true;
+    Finish(ToWireStatus(status));
+  }
+}
+
+void RefineRubricReactor::Push(RefinementEvent event) {
+  const bool final = std::holds_alternative<FinalRefinementEvent>(event);
+  // Converted on the engine's thread, outside the lock: bounded CPU work.
+  pb::RefineRubricEvent proto;
+  RefinementEventToProto(event, &proto);
+  absl::MutexLock lock(&mu_);
+  if (final) final_received_ = true;
+  if (broken_) {
+    MaybeFinishLocked();
+    return;
+  }
+  if (!final && queue_.size() >= max_queued_) {
+    // The client stopped reading: stop the work rather than buffer it.
+    overflow_ = true;
+    cancellation_->Cancel();
+    return;
+  }
+  queue_.push_back(std::move(proto));
+  if (!writing_) WriteNextLocked();
+  MaybeFinishLocked();
+}
+
+void RefineRubricReactor::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  queue_.pop_front();
+  if (!ok) {
+    // The client is gone: cancel the engine, finish once its final event
+    // has arrived.
+    broken_ = true;
+    cancellation_->Cancel();
+    queue_.clear();
+  }
+  WriteNextLocked();
+  MaybeFinishLocked();
+}
+
+void RefineRubricReactor::WriteNextLocked() {
+  writing_ = !queue_.empty();
+  if (!writing_) return;
+  grpc::WriteOptions options;
+  if (queue_.size() > 1) options.set_buffer_hint();
+  StartWrite(&queue_.front(), options);
+}
+
+void RefineRubricReactor::MaybeFinishLocked() {
+  if (finished_ || !final_received_ || writing_) return;
+  finished_ = true;
+  if (overflow_) {
+    Finish(ToWireStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "RefineRubric: more than ", max_queued_,
+        " events waited for the client to read them; the refinement was "
+        "cancelled (read the stream as it comes)"))));
+  } else if (broken_) {
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                        "RefineRubric: the client went away"));
+  } else {
+    Finish(grpc::Status::OK);
+  }
+}
+
+void RefineRubricReactor::OnCancel() { cancellation_->Cancel(); }
+
+void RefineRubricReactor::OnDone() {
+  admission_->StreamClosed();
+  admission_->RpcDone();
+  delete this;
+}
+
+}  // namespace rewardd
