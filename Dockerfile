@@ -77,6 +77,7 @@ RUN apt-get update \
       libjemalloc2 \
       libyaml-cpp0.7 \
       libsimdjson14 \
+      libcpp-httplib0.11 \
       libssl3 \
       libstdc++6 \
       ca-certificates \

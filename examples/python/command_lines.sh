@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Command lines that point OpenRLHF and slime at rewardd. Not run by tests:
 # they need the frameworks and GPUs. The URL forms need rewardd's HTTP
-# gateway (rewardd --http_listen=0.0.0.0:8080, built separately from this
-# client; the endpoint paths below are placeholders until its docs name
-# them); the function forms use the Python adapters in this directory.
+# gateway, e.g. rewardd --http_listen=0.0.0.0:8080
+# --http_default_rubric_set=healthbench (endpoints: docs/http-gateway.md;
+# the default set applies to labels that are bare rubric ids); the function
+# forms use the Python adapters in this directory.
 exit 0
 
 # --- OpenRLHF, function form (the Python client, gRPC) ---
@@ -26,4 +27,4 @@ python3 train.py ... --label-key rubric \
 
 # --- slime, remote reward model (needs rewardd --http_listen) ---
 python3 train.py ... --rm-type remote_rm --rm-url http://rewardd.ml.svc:8080/v1/slime \
-  --reward-key reward
+  --reward-key reward --label-key rubric

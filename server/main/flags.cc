@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/util/status_macros.h"
 
@@ -120,6 +121,42 @@ ABSL_FLAG(bool, log_requests, false,
           "Log one JSON line per graded response (request id, rubric, judge, "
           "reward, timings; never prompt or response text).");
 
+// HTTP/JSON gateway (docs/http-gateway.md).
+ABSL_FLAG(std::string, http_listen, "",
+          "HTTP/JSON gateway address (host:port; port 0 picks a free port, "
+          "see --http_port_file): POST /v1/grade, /v1/grade_group, "
+          "/v1/openrlhf, /v1/slime and GET /healthz, served through gRPC in "
+          "process (same auth tokens, limits, drain and metrics). HTTPS "
+          "with --tls_cert_file/--tls_key_file. Empty (default): off.");
+ABSL_FLAG(std::string, http_port_file, "",
+          "If set, the bound HTTP gateway port is written to this file once "
+          "it listens.");
+ABSL_FLAG(int, http_threads, 64,
+          "HTTP gateway threads; each serves one connection at a time for "
+          "its keep-alive lifetime, so set it to at least the connections "
+          "clients keep open (slime's aiohttp pool: up to 64).");
+ABSL_FLAG(int, http_max_queued, 256,
+          "Accepted HTTP connections that may wait for a gateway thread; "
+          "beyond, a connection is answered 503 with Retry-After.");
+ABSL_FLAG(int64_t, http_max_body_bytes, 8 << 20,
+          "Largest HTTP request body; bigger ones get 413 unread.");
+ABSL_FLAG(double, http_deadline_seconds, 300,
+          "Deadline of each gRPC call the gateway makes for an HTTP request "
+          "(504 when it passes).");
+ABSL_FLAG(int, http_max_calls_per_request, 64,
+          "An OpenRLHF request makes one Grade call per sample, at most "
+          "this many at a time.");
+ABSL_FLAG(int, http_keep_alive_seconds, 5,
+          "An idle HTTP keep-alive connection is closed after this long "
+          "(this also bounds how long a drain waits for idle connections).");
+ABSL_FLAG(int, http_io_timeout_seconds, 60,
+          "Reading an HTTP request or writing its answer gives up after "
+          "this long without progress.");
+ABSL_FLAG(std::string, http_default_rubric_set, "",
+          "Rubric set for /v1/openrlhf and /v1/slime requests whose label "
+          "names none (a bare rubric id, or no label). Empty (default): "
+          "such requests get 400.");
+
 namespace rewardd {
 namespace {
 
@@ -157,6 +194,45 @@ ServiceOptions ServiceOptionsFromFlags() {
   s.max_stream_inflight = absl::GetFlag(FLAGS_max_stream_inflight);
   s.inline_rubric_cache_size = absl::GetFlag(FLAGS_inline_rubric_cache_size);
   return s;
+}
+
+absl::Status CheckFlag(bool ok, absl::string_view flag,
+                       absl::string_view requirement) {
+  if (ok) return absl::OkStatus();
+  const std::string error = absl::StrCat("--", flag, " must be ", requirement);
+  Log(LogLevel::kError, "bad_flag", {{"error", error}});
+  return absl::InvalidArgumentError(error);
+}
+
+// The --http_* flags; listen address, TLS and metrics are the Server's.
+absl::StatusOr<GatewayOptions> GatewayOptionsFromFlags() {
+  GatewayOptions g;
+  g.threads = absl::GetFlag(FLAGS_http_threads);
+  g.max_queued = absl::GetFlag(FLAGS_http_max_queued);
+  const int64_t max_body = absl::GetFlag(FLAGS_http_max_body_bytes);
+  const double deadline = absl::GetFlag(FLAGS_http_deadline_seconds);
+  g.max_calls_per_request = absl::GetFlag(FLAGS_http_max_calls_per_request);
+  const int keep_alive = absl::GetFlag(FLAGS_http_keep_alive_seconds);
+  const int io_timeout = absl::GetFlag(FLAGS_http_io_timeout_seconds);
+  REWARDD_RETURN_IF_ERROR(CheckFlag(g.threads >= 1, "http_threads", ">= 1"));
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(g.max_queued >= 0, "http_max_queued", ">= 0"));
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(max_body > 0, "http_max_body_bytes", "> 0"));
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(deadline > 0, "http_deadline_seconds", "> 0"));
+  REWARDD_RETURN_IF_ERROR(CheckFlag(g.max_calls_per_request >= 1,
+                                    "http_max_calls_per_request", ">= 1"));
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(keep_alive >= 1, "http_keep_alive_seconds", ">= 1"));
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(io_timeout >= 1, "http_io_timeout_seconds", ">= 1"));
+  g.max_body_bytes = static_cast<size_t>(max_body);
+  g.deadline = absl::Seconds(deadline);
+  g.keep_alive_timeout = absl::Seconds(keep_alive);
+  g.io_timeout = absl::Seconds(io_timeout);
+  g.default_rubric_set = absl::GetFlag(FLAGS_http_default_rubric_set);
+  return g;
 }
 
 bool IsRewarddFlagFile(absl::string_view file) {
@@ -203,6 +279,10 @@ absl::StatusOr<ServerOptions> ServerOptionsFromFlags() {
   o.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
   o.drift_baseline_file = absl::GetFlag(FLAGS_drift_baseline_file);
   REWARDD_ASSIGN_OR_RETURN(o.drift_save_baseline, DriftSaveFromFlag());
+
+  o.http_listen = absl::GetFlag(FLAGS_http_listen);
+  o.http_port_file = absl::GetFlag(FLAGS_http_port_file);
+  REWARDD_ASSIGN_OR_RETURN(o.http, GatewayOptionsFromFlags());
 
   o.drain_grace = absl::Seconds(absl::GetFlag(FLAGS_drain_grace_seconds));
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));

@@ -8,10 +8,12 @@
 #include <iterator>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "server/elicitation/proposers_config.h"
+#include "server/gateway/gateway_metrics.h"
 #include "server/judge/pool/judges_config.h"
 #include "server/util/log.h"
 #include "server/util/status_macros.h"
@@ -96,6 +98,26 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   return grpc::SslServerCredentials(options);
 }
 
+// "host:port" (IPv6 hosts in brackets) -> host and port for the gateway.
+absl::Status SplitHostPort(const std::string& address, std::string* host,
+                           int* port) {
+  const size_t colon = address.rfind(':');
+  std::string h = colon == std::string::npos ? "" : address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+  }
+  int p = -1;
+  if (h.empty() || !absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 ||
+      p > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http_listen: '", address,
+                     "' is not host:port with a port in [0, 65535]"));
+  }
+  *host = std::move(h);
+  *port = p;
+  return absl::OkStatus();
+}
+
 // Logs `event` with the error of a failed start-up step (after `field`,
 // when given) and passes the status on.
 absl::Status LogFailure(absl::Status status, absl::string_view event) {
@@ -125,8 +147,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   REWARDD_RETURN_IF_ERROR(server->BuildJudges());
   REWARDD_RETURN_IF_ERROR(server->LoadDriftBaseline());
   REWARDD_RETURN_IF_ERROR(server->BuildService());
-  REWARDD_RETURN_IF_ERROR(server->StartListeners());
   REWARDD_RETURN_IF_ERROR(server->StartGrpc());
+  REWARDD_RETURN_IF_ERROR(server->StartListeners());
   server->StartStore();
   Log(LogLevel::kInfo, "listening",
       {{"address", server->options_.listen},
@@ -239,10 +261,56 @@ absl::Status Server::StartListeners() {
          {"port", absl::StrCat(metrics_server_->port())}});
     WritePortFile(options_.metrics_port_file, metrics_server_->port());
   }
+  return StartGateway();
+}
+
+absl::Status Server::StartGateway() {
+  if (options_.http_listen.empty()) return absl::OkStatus();
+  GatewayOptions gateway = options_.http;
+  absl::Status parsed = SplitHostPort(options_.http_listen,
+                                      &gateway.listen_address, &gateway.port);
+  if (parsed.ok() && !options_.tls_client_ca_file.empty()) {
+    // The gateway cannot check client certificates: serving HTTPS without
+    // them would open a door that mutual TLS closes for gRPC.
+    parsed = absl::InvalidArgumentError(
+        "--http_listen cannot be combined with --tls_client_ca_file: the "
+        "HTTP gateway does not verify client certificates");
+  }
+  REWARDD_RETURN_IF_ERROR(LogFailure(parsed, "http_listen_failed"));
+  gateway.tls_cert_file = options_.tls_cert_file;
+  gateway.tls_key_file = options_.tls_key_file;
+  if (!options_.metrics_listen.empty()) {
+    gateway.on_request = GatewayRequestCounter(metrics_->registry());
+  }
+  // The gateway's calls are as large as a gRPC client's may be.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  args.SetMaxSendMessageSize(options_.max_message_bytes);
+  absl::StatusOr<std::unique_ptr<HttpGateway>> started = HttpGateway::Start(
+      std::move(gateway), grpc_server_->InProcessChannel(args));
+  REWARDD_RETURN_IF_ERROR(LogFailure(started.status(), "http_listen_failed"));
+  gateway_ = *std::move(started);
+  http_port_ = gateway_->port();
+  Log(LogLevel::kInfo, "http_listening",
+      {{"address", options_.http_listen},
+       {"port", absl::StrCat(http_port_)},
+       {"scheme", gateway_->scheme()}});
+  WritePortFile(options_.http_port_file, http_port_);
   return absl::OkStatus();
 }
 
-void Server::StopListeners() { metrics_server_.reset(); }
+void Server::StopAcceptingHttp() {
+  if (gateway_ == nullptr || gateway_stopper_.joinable()) return;
+  gateway_stopper_ =
+      std::thread([gateway = gateway_.get()] { gateway->Stop(); });
+}
+
+void Server::StopListeners() {
+  StopAcceptingHttp();
+  if (gateway_stopper_.joinable()) gateway_stopper_.join();
+  gateway_.reset();
+  metrics_server_.reset();
+}
 
 int Server::metrics_port() const {
   return metrics_server_ == nullptr ? 0 : metrics_server_->port();
@@ -306,6 +374,10 @@ void Server::Drain() {
   // UNAVAILABLE (clients retry elsewhere) and give accepted ones up to
   // drain_timeout; only then stop the transport.
   grpc_server_->GetHealthCheckService()->Shutdown();
+  // New HTTP connections are refused at once (HTTP clients retry another
+  // replica); requests on connections already open still reach gRPC and
+  // are answered like any other RPC of the drain.
+  StopAcceptingHttp();
   absl::SleepFor(options_.drain_grace);
   admission_->StartDraining();
   // Clients still sending learn UNAVAILABLE (retryable) during this window;
@@ -320,6 +392,7 @@ void Server::Drain() {
 void Server::Stop() {
   if (stopped_.HasBeenNotified()) return;
   grpc_server_->GetHealthCheckService()->Shutdown();
+  StopAcceptingHttp();
   admission_->StartDraining();
   Shutdown(absl::ZeroDuration());
 }

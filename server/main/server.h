@@ -1,6 +1,8 @@
 // A whole rewardd server in one object: rubric store, judges, grader,
-// metrics, the gRPC services (with health and reflection) and the /metrics
-// endpoint, started by Create() and stopped by Drain() or Stop(). The
+// metrics, the gRPC services (with health and reflection), the /metrics
+// endpoint and the optional HTTP/JSON gateway (on an in-process channel to
+// the gRPC server, so HTTP requests get gRPC's auth, limits, drain, metrics
+// and deadlines), started by Create() and stopped by Drain() or Stop(). The
 // rewardd binary is main() around one Server (rewardd_main.cc); tests and
 // benches run one in-process on port 0.
 //
@@ -21,7 +23,8 @@
 // Adding a gRPC service: a member built in Create() and one entry in
 // GrpcServices(), which registers it, reports its health and drains it
 // (services share one Admission). Adding a listener beside gRPC (the
-// /metrics endpoint today): start it in StartListeners(), stop it in
+// /metrics endpoint and the HTTP gateway today): start it in
+// StartListeners() (after gRPC, so it can use InProcessChannel), stop it in
 // StopListeners().
 //
 // Thread-safety: Create() and the destructor on one thread; ReloadRubrics(),
@@ -35,11 +38,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "server/elicitation/proposer.h"
+#include "server/gateway/http_gateway.h"
 #include "server/grading/grader.h"
 #include "server/judge/judge_registry.h"
 #include "server/judge/pool/judges_config.h"
@@ -67,17 +72,21 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // The bound ports (meaningful when the address asked for port 0);
-  // metrics_port() is 0 without a /metrics endpoint.
+  // metrics_port() is 0 without a /metrics endpoint, http_port() 0 without
+  // the HTTP gateway.
   int port() const { return port_; }
   int metrics_port() const;
+  int http_port() const { return http_port_; }
 
   // Re-reads the rubric directory now (SIGHUP), on the store's thread.
   void ReloadRubrics();
 
-  // Graceful stop (SIGTERM): health NOT_SERVING at once; new RPCs still
-  // accepted for drain_grace, then refused with UNAVAILABLE (retryable)
-  // while accepted ones get up to drain_timeout; then the transport stops,
-  // the store stops and the drift baseline is saved. Blocks until done.
+  // Graceful stop (SIGTERM): health NOT_SERVING and the HTTP gateway stops
+  // accepting connections at once (requests on connections it holds still
+  // go to gRPC); new RPCs still accepted for drain_grace, then refused with
+  // UNAVAILABLE (retryable) while accepted ones get up to drain_timeout;
+  // then the transport, the gateway and the store stop and the drift
+  // baseline is saved. Blocks until done.
   void Drain();
   // Stops at once: in-flight RPCs are cancelled. Blocks until done.
   void Stop();
@@ -109,6 +118,11 @@ class Server {
   // listeners and the store, saves the drift baseline; once.
   void Shutdown(absl::Duration grace);
   void StopListeners();
+  absl::Status StartGateway();
+  // Starts the gateway's Stop() on its own thread: it stops accepting at
+  // once but returns only when its connections are done (an idle keep-alive
+  // one after keep_alive_timeout), which must not hold up the drain.
+  void StopAcceptingHttp();
 
   const ServerOptions options_;
   // Declared in dependency order; destroyed in reverse, so each outlives
@@ -126,7 +140,11 @@ class Server {
   std::unique_ptr<RubricServiceImpl> rubric_service_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  // After grpc_server_: its channel is one of grpc_server_'s.
+  std::unique_ptr<HttpGateway> gateway_;
+  std::thread gateway_stopper_;
   int port_ = 0;
+  int http_port_ = 0;
   absl::Notification stopped_;
 };
 

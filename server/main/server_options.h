@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "server/gateway/gateway_options.h"
 #include "server/judge/embedded/embedded_judge.h"
 #include "server/metrics/server_metrics.h"
 #include "server/rubric/rubric_store.h"
@@ -67,6 +68,16 @@ struct ServerOptions {
   // drift_save_baseline is set, written at the end of Drain().
   std::string drift_baseline_file;
   std::optional<DriftBaselineSource> drift_save_baseline;
+
+  // HTTP/JSON gateway (docs/http-gateway.md) on an in-process channel to
+  // the gRPC server: host:port, empty = off; port 0 picks a free one
+  // (Server::http_port()). The Server fills http's listen_address and port
+  // from http_listen, its TLS files from tls_cert_file / tls_key_file (HTTPS
+  // when set) and on_request with rewardd_http_requests_total when metrics
+  // are on; the other fields are the gateway's limits and timeouts.
+  std::string http_listen;
+  std::string http_port_file;
+  GatewayOptions http;
 
   // Drain (Server::Drain): health goes NOT_SERVING, RPCs are still
   // accepted for drain_grace, then refused with UNAVAILABLE for drain_grace

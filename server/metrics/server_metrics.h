@@ -90,6 +90,10 @@ class ServerMetrics final : public GradeObserver {
   // For the judge dispatcher: JudgePoolMetrics handles per judge pool.
   JudgeMetricFamilies& judge_pools() { return judge_pools_; }
 
+  // The registry behind collectable(), for series owned elsewhere (the
+  // HTTP gateway's request counter).
+  prometheus::Registry& registry() { return *registry_; }
+
   // What the /metrics endpoint serves: the registry plus the gauges computed
   // at scrape time (drift, in-flight).
   std::shared_ptr<prometheus::Collectable> collectable() const {

@@ -2,10 +2,12 @@
 // sets, graded through a real gRPC channel on loopback, then drained while a
 // GradeStream is open: new calls are refused with UNAVAILABLE until the
 // stream ends, and Drain() returns once nothing is in flight. Also: a rubric
-// reload (SIGHUP's path) and a start-up failure.
+// reload (SIGHUP's path), start-up failures, and the HTTP gateway on
+// http_listen (in-process channel; gone once Drain() returns).
 #include "server/main/server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <memory>
 #include <string>
@@ -103,6 +105,43 @@ TEST(ServerTest, GradesThroughARealChannelOnPortZero) {
   ASSERT_TRUE(sets.ok()) << sets.status();
   EXPECT_GE(sets->sets_size(), 1);
   (*server)->Stop();
+}
+
+TEST(ServerTest, ServesHttpOnHttpListenUntilDrained) {
+  ServerOptions options = TestOptions();
+  options.http_listen = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int http_port = (*server)->http_port();
+  ASSERT_GT(http_port, 0);
+  httplib::Client http("127.0.0.1", http_port);
+  http.set_read_timeout(120, 0);
+  int health = 0;
+  for (int i = 0; i < 6000 && health != 200; ++i) {
+    auto res = http.Get("/healthz");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    health = res->status;
+    if (health != 200) absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(health, 200);
+  auto res = http.Post(
+      "/v1/grade",
+      R"({"rubric_set": "demo", "rubric_id": "arith-1", "response": "Answer: 80"})",
+      "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_THAT(res->body, HasSubstr("\"valid\":true"));
+  (*server)->Drain();
+  httplib::Client after("127.0.0.1", http_port);
+  EXPECT_FALSE(after.Get("/healthz"));  // the listener is closed
+}
+
+TEST(ServerTest, CreateFailsOnABadHttpListen) {
+  ServerOptions options = TestOptions();
+  options.http_listen = "127.0.0.1";  // no port
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(options);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("--http_listen"));
 }
 
 TEST(ServerTest, DrainRefusesNewCallsAndWaitsForOpenStreams) {
