@@ -13,6 +13,15 @@ BoundedTaskQueue::BoundedTaskQueue(int threads, int max_queued)
     threads_.emplace_back([this] { Work(&work_, false); });
   }
   threads_.emplace_back([this] { Work(&reject_, true); });
+  // Every thread waits for work before the queue is used: a connection that
+  // came before the workers had started would otherwise be counted as over
+  // the limit (no idle worker yet) and sent to the reject lane.
+  const size_t workers = static_cast<size_t>(threads);
+  auto started = [this, workers]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return work_.idle == workers && reject_.idle == 1;
+  };
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&started));
 }
 
 BoundedTaskQueue::~BoundedTaskQueue() { shutdown(); }
