@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "reward/v1/reward.grpc.pb.h"
+#include "tests/integration/example_rubrics.h"
 #include "tests/integration/judge_test_support.h"
 #include "tests/integration/rewardd_process.h"
 #include "tests/integration/self_signed_cert.h"
@@ -34,11 +35,8 @@ using ::rewardd::testing::RewarddProcess;
 using ::rewardd::testing::TempDir;
 using ::testing::HasSubstr;
 
-const std::string kRubrics =
-    std::string(REWARDD_SOURCE_DIR) + "/examples/rubrics";
-const std::string kArithPrompt =
-    "A train travels 120 km in 1.5 hours. What is its average speed in km/h? "
-    "Show your work and end with 'Answer: <number>'.";
+const std::string& kRubrics = ::rewardd::testing::kExampleRubricDir;
+const std::string& kArithPrompt = ::rewardd::testing::kDemoArithPrompt;
 const std::string kResponse =
     "Speed = distance / time = 120 km / 1.5 h = 80 km/h.\nAnswer: 80";
 constexpr char kToken[] = "http-listen-test-token";
