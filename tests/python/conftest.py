@@ -1,7 +1,7 @@
 """Fixtures: real rewardd processes on loopback, test certificates, judges.
 
 rewardd is the binary in $REWARDD_BINARY (ctest sets it; by hand:
-REWARDD_BINARY=build/server/service/rewardd PYTHONPATH=build/python). Each
+REWARDD_BINARY=build/server/main/rewardd PYTHONPATH=build/python). Each
 process listens on a kernel-picked port (--listen=127.0.0.1:0) read back
 from --port_file, like tests/integration/rewardd_process.cc, is killed at
 the end of the session, and dies with pytest (PR_SET_PDEATHSIG), so a
@@ -118,7 +118,7 @@ def closed_port():
 
 @pytest.fixture(scope="session")
 def rewardd_binary():
-    return _binary("REWARDD_BINARY", "build/server/service/rewardd")
+    return _binary("REWARDD_BINARY", "build/server/main/rewardd")
 
 
 @pytest.fixture(scope="session")
