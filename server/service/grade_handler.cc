@@ -5,16 +5,19 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/clock.h"
 #include "server/service/proto_convert.h"
 
 namespace rewardd {
 namespace {
 
-// The request's labels as the grade observer takes them (views into `labels`).
-std::vector<GradeLabel> LabelViews(
+// The request's labels as the grade observer takes them (views into
+// `labels`); inline storage, so the usual few labels cost no allocation.
+using LabelViewVector = absl::InlinedVector<GradeLabel, 8>;
+LabelViewVector LabelViews(
     const google::protobuf::Map<std::string, std::string>& labels) {
-  std::vector<GradeLabel> views;
+  LabelViewVector views;
   views.reserve(labels.size());
   for (const auto& label : labels)
     views.emplace_back(label.first, label.second);
@@ -112,7 +115,7 @@ void GradeHandler::GradeResolved(std::shared_ptr<GradeInput> input,
         const absl::Duration total = absl::Now() - result->input->received;
         out->mutable_timings()->set_total_seconds(absl::ToDoubleSeconds(total));
         if (observer_ != nullptr) {
-          const std::vector<GradeLabel> label_views = LabelViews(labels);
+          const LabelViewVector label_views = LabelViews(labels);
           GradedRequest graded;
           graded.request_id = out->request_id();
           graded.labels = label_views;
