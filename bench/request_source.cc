@@ -363,4 +363,25 @@ reward::v1::GradeGroupRequest RequestSource::Group(int64_t i) const {
   return g;
 }
 
+absl::Status RequestSource::WriteJsonl(const std::string& path, bool group,
+                                       int64_t count) const {
+  std::ofstream out(path);
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  std::string line;
+  for (int64_t i = 0; i < count && out; ++i) {
+    line.clear();
+    const google::protobuf::util::Status s =
+        group ? google::protobuf::util::MessageToJsonString(Group(i), &line,
+                                                            print)
+              : google::protobuf::util::MessageToJsonString(Unary(i), &line,
+                                                            print);
+    if (!s.ok()) return absl::InternalError(s.ToString());
+    out << line << "\n";
+  }
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
 }  // namespace rewardd::bench

@@ -97,6 +97,12 @@ class RequestSource {
   // The kInlineChecks rubric of `prompt` as one line of a rewardd-format
   // rubric set (docs/rubric-formats.md), id "bench-<prompt>".
   std::string RubricSetJsonl(int64_t prompt) const;
+  // Writes requests [0, count) as proto JSON lines to `path` (GradeRequest
+  // lines, or GradeGroupRequest lines when `group`), the form FromJsonl()
+  // and other clients (bench/python_client_bench.py) read: the same work
+  // for a load generator in another language.
+  absl::Status WriteJsonl(const std::string& path, bool group,
+                          int64_t count) const;
 
   // How many Unary() (or Group()) requests there are before they repeat;
   // 0 = they never repeat. Callers may prebuild that many and reuse them.

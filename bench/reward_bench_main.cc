@@ -46,6 +46,9 @@ ABSL_FLAG(
 ABSL_FLAG(std::string, write_rubric_set, "",
           "write the checks rubrics of the first --distinct_prompts prompts as "
           "a rewardd-format JSONL rubric set to this file, then exit");
+ABSL_FLAG(std::string, write_requests, "",
+          "write the first --count requests of --shape (unary or group) as "
+          "proto JSON lines to this file, then exit (for other clients)");
 ABSL_FLAG(int, criteria, 20, "criteria per synthesized rubric");
 ABSL_FLAG(int, prompt_bytes, 300, "synthesized prompt size");
 ABSL_FLAG(int, response_bytes, 1500, "synthesized response size");
@@ -185,6 +188,13 @@ int main(int argc, char** argv) {
       return out ? 0 : Fail(absl::StrCat("cannot write ", path));
     }
     source = rewardd::bench::RequestSource::Synthesize(s);
+    if (const std::string path = absl::GetFlag(FLAGS_write_requests);
+        source.ok() && !path.empty()) {
+      const absl::Status w = (*source)->WriteJsonl(
+          path, o.shape == LoadOptions::Shape::kGroup,
+          absl::GetFlag(FLAGS_count) > 0 ? absl::GetFlag(FLAGS_count) : 1000);
+      return w.ok() ? 0 : Fail(std::string(w.message()));
+    }
   }
   if (!source.ok()) return Fail(std::string(source.status().message()));
 

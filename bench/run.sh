@@ -8,7 +8,7 @@
 # Needs a Release build with the bench targets (default build dir:
 # build-bench; override with --build_dir):
 #   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release
-#   ninja -C build-bench rewardd reward-bench bare-server judge-sim http-floor-bench
+#   ninja -C build-bench rewardd reward-bench bare-server judge-sim http-floor-bench gateway-bench rewardd_python
 # Each scenario prints its ratio, its target and PASS/FAIL (or INFO when it
 # has no target, SKIPPED with the reason when it cannot run here). Exit
 # status 1 when any target failed.

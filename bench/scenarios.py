@@ -27,6 +27,8 @@ import tempfile
 import time
 import urllib.request
 
+import scenario_clients
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -106,12 +108,13 @@ class Suite:
             "bare": os.path.join(self.build, "bench/bare-server"),
             "sim": os.path.join(self.build, "tools/judge-sim/judge-sim"),
             "floor": os.path.join(self.build, "bench/http-floor-bench"),
+            "gateway": os.path.join(self.build, "bench/gateway-bench"),
         }
         for key in ("rewardd", "bench", "bare"):
             if not os.access(self.bin[key], os.X_OK):
                 sys.exit("missing %s: build it first:\n  cmake -S %s -B %s -G Ninja "
                          "-DCMAKE_BUILD_TYPE=Release && ninja -C %s rewardd "
-                         "reward-bench bare-server judge-sim http-floor-bench"
+                         "reward-bench bare-server judge-sim http-floor-bench gateway-bench rewardd_python"
                          % (self.bin[key], REPO, self.build, self.build))
         self.work = tempfile.mkdtemp(prefix="rewardd-bench.")
         self.procs = []
@@ -247,6 +250,18 @@ class Suite:
             shutil.rmtree(self.work, ignore_errors=True)
 
     # ------------------------------------------------------------- durations
+    def alternate(self, sides):
+        """Runs each side (name -> fn returning a result) once per round,
+        reversing the order every other round; returns name -> results."""
+        got = {k: [] for k in sides}
+        for r in range(self.d(2, 3)):
+            names = list(sides)
+            if r % 2:
+                names.reverse()
+            for name in names:
+                got[name].append(sides[name]())
+        return got
+
     def d(self, quick, full):
         return quick if self.quick else full
 
@@ -606,13 +621,8 @@ class Suite:
         shapes = {"unary": ["--shape=unary", "--concurrency=64"],
                   "group": ["--shape=group", "--concurrency=4"],
                   "stream": ["--shape=stream", "--concurrency=64", "--streams=2"]}
-        got = {k: [] for k in shapes}
-        for r in range(self.d(2, 3)):
-            names = list(shapes)
-            if r % 2:
-                names.reverse()
-            for name in names:
-                got[name].append(self.bench(rw, *work, *shapes[name]))
+        got = self.alternate({name: (lambda f=flags: self.bench(rw, *work, *f))
+                              for name, flags in shapes.items()})
         self.stop(rw)
         items = {k: max(x["items_per_second"] for x in v) for k, v in got.items()}
         failed = sum(x["failed_total"] for v in got.values() for x in v)
@@ -667,7 +677,7 @@ class Suite:
     SCENARIOS = [(1, "overhead", "s1_overhead"), (2, "judge saturation", "s2_judge_saturation"),
                  (3, "prefix sharing", "s3_prefix_sharing"), (4, "work saved", "s4_work_saved"),
                  (5, "rubric scale", "s5_rubric_scale"), (6, "API shapes", "s6_api_shapes"),
-                 (7, "cores", "s7_cores")]
+                 (7, "cores", "s7_cores"), (8, "clients", scenario_clients.run)]
 
     def run(self):
         only = None
@@ -680,7 +690,8 @@ class Suite:
             t = time.monotonic()
             before = len(self.results)
             try:
-                getattr(self, method)()
+                # A method of this class, or a scenario module's run(suite).
+                method(self) if callable(method) else getattr(self, method)()
             except Skip as e:
                 self.skip(sid, name, str(e))
             except Exception as e:  # report and go on with the next scenario

@@ -8,8 +8,9 @@ proto names as strings ("MET", "OK", "JUDGE_ERROR", ...).
 Thread-safety: immutable values; picklable.
 """
 
+import collections.abc
 import dataclasses
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from rewardd._stubs import reward_pb2
 from rewardd.errors import RewardError, status_code
@@ -52,6 +53,57 @@ class CriterionVerdict:
                    agreement=c.agreement if c.HasField("agreement") else None)
 
 
+class _LazyVerdicts(collections.abc.Sequence):
+    """A response's CriterionVerdicts, made from the proto on first use.
+
+    A GRPO step reads the rewards of thousands of responses and the verdicts
+    of few: converting every criterion of every response up front was most
+    of the Python client's CPU per GradeGroup. It behaves as the tuple it
+    stands for (equality with tuples, hashing, repr, pickling and deepcopy
+    give that tuple), and converting twice from two threads is harmless.
+    One difference: `dataclasses.asdict(result)` copies the verdicts as
+    CriterionVerdict values, not dicts (apply asdict to each if needed).
+    """
+
+    __slots__ = ("_protos", "_items")
+
+    def __init__(self, protos: Sequence["reward_pb2.CriterionResult"]) -> None:
+        self._protos: Optional[Sequence[Any]] = protos
+        self._items: Optional[Tuple[CriterionVerdict, ...]] = None
+
+    def _tuple(self) -> Tuple[CriterionVerdict, ...]:
+        if self._items is None:
+            self._items = tuple(CriterionVerdict.from_proto(c) for c in self._protos or ())
+            self._protos = None
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._tuple()) if self._protos is None else len(self._protos)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._tuple()[index]
+
+    def __iter__(self) -> Iterator[CriterionVerdict]:
+        return iter(self._tuple())
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, (tuple, _LazyVerdicts)):
+            return self._tuple() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._tuple())
+
+    def __repr__(self) -> str:
+        return repr(self._tuple())
+
+    def __reduce__(self) -> Any:
+        return (tuple, (self._tuple(),))
+
+    def __deepcopy__(self, memo: Any) -> Tuple[CriterionVerdict, ...]:
+        return self._tuple()  # immutable values: no copy needed
+
+
 @dataclasses.dataclass(frozen=True)
 class Timings:
     queue_seconds: float = 0.0
@@ -70,7 +122,8 @@ class GradeResult:
     invalid_reason: str = ""
     score: float = 0.0
     max_score: float = 0.0
-    criteria: Tuple[CriterionVerdict, ...] = ()
+    #: A tuple of CriterionVerdict (converted from the proto on first use).
+    criteria: Sequence[CriterionVerdict] = ()
     rubric_set: str = ""
     rubric_id: str = ""
     rubric_version: str = ""
@@ -102,7 +155,7 @@ class GradeResult:
             error = RewardError(status_code(r.error.code), r.error.message)
         return cls(request_id=r.request_id, reward=r.reward, valid=r.valid,
                    invalid_reason=r.invalid_reason, score=r.score, max_score=r.max_score,
-                   criteria=tuple(CriterionVerdict.from_proto(c) for c in r.criteria),
+                   criteria=_LazyVerdicts(r.criteria),
                    rubric_set=r.rubric_set, rubric_id=r.rubric_id,
                    rubric_version=r.rubric_version, judge=r.judge,
                    expected_reward=r.expected_reward if r.HasField("expected_reward") else None,
