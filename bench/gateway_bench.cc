@@ -12,7 +12,8 @@
 //       --requests=req.jsonl --connections=32
 //
 // A call counts as answered when the gateway returns 200 with "valid":true;
-// any other answer is counted as failed, by HTTP status (0 = no answer).
+// any other answer is counted as failed, by HTTP status (or by httplib's
+// error, e.g. "Read", when there was no answer).
 #include <httplib.h>
 
 #include <atomic>
@@ -77,12 +78,14 @@ struct Tally {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> ok{0};
   std::mutex mu;
-  std::map<int, int64_t> failed_by_status;  // GUARDED_BY(mu)
+  // HTTP status, or httplib's error name when there was no answer.
+  std::map<std::string, int64_t> failed_by_status;  // GUARDED_BY(mu)
 
-  void Failed(int status) {
+  void Failed(const httplib::Result& res) {
     if (!measuring) return;
     std::lock_guard<std::mutex> lock(mu);
-    ++failed_by_status[status];
+    ++failed_by_status[res ? std::to_string(res->status)
+                           : httplib::to_string(res.error())];
   }
 };
 
@@ -102,7 +105,7 @@ void Caller(const std::string& host, int port,
         res->body.find("\"valid\":true") != std::string::npos) {
       if (tally->measuring) ++tally->ok;
     } else {
-      tally->Failed(res ? res->status : 0);
+      tally->Failed(res);
     }
   }
 }
@@ -147,7 +150,7 @@ int main(int argc, char** argv) {
   nlohmann::json out;
   int64_t failed = 0;
   for (const auto& [status, count] : tally.failed_by_status) {
-    out["errors"][std::to_string(status)] = count;
+    out["errors"][status] = count;
     failed += count;
   }
   out["connections"] = n;

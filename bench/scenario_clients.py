@@ -114,7 +114,10 @@ def _gateway_vs_grpc(suite):
     suite.record(
         "8b", "HTTP gateway /v1/grade vs gRPC unary (scenario 1a's work)",
         {"calls_per_s": {k: round(v) for k, v in calls.items()},
-         "server_cpu_us_per_call": cpu, "failed_calls": failed},
+         "server_cpu_us_per_call": cpu, "failed_calls": failed,
+         # HTTP status (0 = no answer) or gRPC code -> count, per round.
+         "errors": {k: [x.get("errors") for x in v if x["failed_total"]]
+                    for k, v in got.items()}},
         ratio=ratio, ratio_name="http/grpc", target=">= 0.5",
         passed=ratio >= 0.5 and failed == 0,
         note="calls/s: http %d (32 connections), grpc %d (64 in flight, 2 channels); "

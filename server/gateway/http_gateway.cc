@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <fstream>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -153,7 +154,18 @@ void AddRoutes(const GatewayOptions& options, GatewayHandlers* handlers,
   }
 }
 
-void Configure(const GatewayOptions& options, httplib::Server& server) {
+// cpp-httplib listens with a backlog of 5: a trainer whose HTTP pool opens
+// dozens of connections at once overflows it, and the kernel drops the
+// extra handshakes (clients see seconds of SYN retries, or a connection
+// reset after sending their request). Linux lets listen() be called again
+// to raise the backlog of a listening socket; Start() does so with this
+// (the kernel caps it at net.core.somaxconn).
+constexpr int kListenBacklog = 4096;
+
+// `listen_fd` receives the listening socket, for Start() to raise its
+// backlog after binding.
+void Configure(const GatewayOptions& options, httplib::Server& server,
+               std::shared_ptr<std::atomic<int>> listen_fd) {
   const int threads = options.threads;
   const int max_queued = options.max_queued;
   server.new_task_queue = [threads, max_queued] {
@@ -164,9 +176,10 @@ void Configure(const GatewayOptions& options, httplib::Server& server) {
   server.set_tcp_nodelay(true);
   // cpp-httplib's default also sets SO_REUSEPORT, which would let a second
   // process bind the same port and silently take half the connections.
-  server.set_socket_options([](socket_t sock) {
+  server.set_socket_options([listen_fd](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd->store(sock);
   });
   server.set_payload_max_length(options.max_body_bytes);
   server.set_keep_alive_max_count(
@@ -205,7 +218,8 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
   gateway->handlers_ =
       std::make_unique<GatewayHandlers>(options, std::move(channel));
   gateway->server_ = *std::move(server);
-  Configure(options, *gateway->server_);
+  auto listen_fd = std::make_shared<std::atomic<int>>(-1);
+  Configure(options, *gateway->server_, listen_fd);
   AddRoutes(options, gateway->handlers_.get(), *gateway->server_);
   int port = options.port;
   if (port == 0) {
@@ -218,6 +232,7 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
         absl::StrCat("HTTP gateway: cannot listen on ", options.listen_address,
                      ":", options.port));
   }
+  if (listen_fd->load() >= 0) ::listen(listen_fd->load(), kListenBacklog);
   gateway->port_ = port;
   httplib::Server* raw = gateway->server_.get();
   auto returned = std::make_shared<std::atomic<bool>>(false);

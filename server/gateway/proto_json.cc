@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/gateway/proto_json_writer.h"
 
 namespace rewardd {
 
@@ -21,6 +22,11 @@ absl::Status ParseProtoJson(std::string_view json,
 }
 
 std::string PrintProtoJson(const google::protobuf::Message& message) {
+  if (ProtoJsonWriter::CanWrite(*message.GetDescriptor())) {
+    std::string out;
+    ProtoJsonWriter::Append(message, &out);
+    return out;
+  }
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;

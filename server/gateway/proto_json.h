@@ -3,7 +3,8 @@
 // (rubricSet); unknown fields and malformed JSON are INVALID_ARGUMENT with
 // protobuf's message (which names the field, or shows where the text
 // breaks). Responses use the proto field names and print every field,
-// so `"valid": false` and `"reward": 0` are never left out.
+// so `"valid": false` and `"reward": 0` are never left out (printed by
+// ProtoJsonWriter, which gives protobuf's JSON values much faster).
 //
 //   reward::v1::GradeRequest request;
 //   RETURN_IF_ERROR(ParseProtoJson(body, &request));

@@ -1,0 +1,238 @@
+#include "server/gateway/proto_json_writer.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+namespace rewardd {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+bool IsWellKnownType(const Descriptor& d) {
+  return d.file()->package() == "google.protobuf";
+}
+
+bool CanWriteUncached(const Descriptor& d,
+                      std::vector<const Descriptor*>* seen) {
+  if (IsWellKnownType(d)) return false;
+  for (const Descriptor* s : *seen) {
+    if (s == &d) return true;  // recursive type: already being checked
+  }
+  seen->push_back(&d);
+  for (int i = 0; i < d.field_count(); ++i) {
+    const Descriptor* m = d.field(i)->message_type();
+    if (m != nullptr && !CanWriteUncached(*m, seen)) return false;
+  }
+  return true;
+}
+
+void AppendString(absl::string_view s, std::string* out) {
+  out->push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out->append(buf);
+      }
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+template <typename Float>
+void AppendFloat(Float v, std::string* out) {
+  if (std::isnan(v)) {
+    out->append("\"NaN\"");
+  } else if (std::isinf(v)) {
+    out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+  } else {
+    char buf[32];
+    const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), v);
+    out->append(buf, r.ptr);
+  }
+}
+
+void AppendEnum(const FieldDescriptor& f, int number, std::string* out) {
+  if (const auto* value = f.enum_type()->FindValueByNumber(number)) {
+    AppendString(value->name(), out);
+  } else {
+    absl::StrAppend(out, number);
+  }
+}
+
+// One value of field `f` (element `index` when f is repeated, else -1).
+void AppendValue(const Message& m, const FieldDescriptor& f, int index,
+                 std::string* out);
+
+// A map entry's key, always as a JSON string.
+void AppendMapKey(const Message& entry, std::string* out) {
+  const FieldDescriptor& key = *entry.GetDescriptor()->map_key();
+  if (key.cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+    AppendValue(entry, key, -1, out);
+    return;
+  }
+  std::string text;
+  AppendValue(entry, key, -1, &text);
+  AppendString(text, out);
+}
+
+void AppendField(const Message& m, const FieldDescriptor& f, std::string* out) {
+  const Reflection& r = *m.GetReflection();
+  AppendString(f.name(), out);
+  out->push_back(':');
+  if (f.is_map()) {
+    out->push_back('{');
+    for (int i = 0, n = r.FieldSize(m, &f); i < n; ++i) {
+      if (i > 0) out->push_back(',');
+      const Message& entry = r.GetRepeatedMessage(m, &f, i);
+      AppendMapKey(entry, out);
+      out->push_back(':');
+      AppendValue(entry, *entry.GetDescriptor()->map_value(), -1, out);
+    }
+    out->push_back('}');
+  } else if (f.is_repeated()) {
+    out->push_back('[');
+    for (int i = 0, n = r.FieldSize(m, &f); i < n; ++i) {
+      if (i > 0) out->push_back(',');
+      AppendValue(m, f, i, out);
+    }
+    out->push_back(']');
+  } else {
+    AppendValue(m, f, -1, out);
+  }
+}
+
+void AppendMessage(const Message& m, std::string* out) {
+  const Descriptor& d = *m.GetDescriptor();
+  const Reflection& r = *m.GetReflection();
+  out->push_back('{');
+  bool first = true;
+  for (int i = 0; i < d.field_count(); ++i) {
+    const FieldDescriptor& f = *d.field(i);
+    if (!f.is_repeated() && f.has_presence() && !r.HasField(m, &f)) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendField(m, f, out);
+  }
+  out->push_back('}');
+}
+
+void AppendValue(const Message& m, const FieldDescriptor& f, int index,
+                 std::string* out) {
+  const Reflection& r = *m.GetReflection();
+  const bool rep = index >= 0;
+  switch (f.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      absl::StrAppend(
+          out, rep ? r.GetRepeatedInt32(m, &f, index) : r.GetInt32(m, &f));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      absl::StrAppend(
+          out, rep ? r.GetRepeatedUInt32(m, &f, index) : r.GetUInt32(m, &f));
+      break;
+    case FieldDescriptor::CPPTYPE_INT64:
+      absl::StrAppend(
+          out, "\"", rep ? r.GetRepeatedInt64(m, &f, index) : r.GetInt64(m, &f),
+          "\"");
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      absl::StrAppend(
+          out, "\"",
+          rep ? r.GetRepeatedUInt64(m, &f, index) : r.GetUInt64(m, &f), "\"");
+      break;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      AppendFloat(rep ? r.GetRepeatedDouble(m, &f, index) : r.GetDouble(m, &f),
+                  out);
+      break;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      AppendFloat(rep ? r.GetRepeatedFloat(m, &f, index) : r.GetFloat(m, &f),
+                  out);
+      break;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      out->append((rep ? r.GetRepeatedBool(m, &f, index) : r.GetBool(m, &f))
+                      ? "true"
+                      : "false");
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM:
+      AppendEnum(
+          f, rep ? r.GetRepeatedEnumValue(m, &f, index) : r.GetEnumValue(m, &f),
+          out);
+      break;
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string scratch;
+      const std::string& s =
+          rep ? r.GetRepeatedStringReference(m, &f, index, &scratch)
+              : r.GetStringReference(m, &f, &scratch);
+      if (f.type() == FieldDescriptor::TYPE_BYTES) {
+        AppendString(absl::Base64Escape(s), out);
+      } else {
+        AppendString(s, out);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      AppendMessage(
+          rep ? r.GetRepeatedMessage(m, &f, index) : r.GetMessage(m, &f), out);
+      break;
+  }
+}
+
+}  // namespace
+
+bool ProtoJsonWriter::CanWrite(const Descriptor& descriptor) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache ABSL_GUARDED_BY(mu) =
+      new absl::flat_hash_map<const Descriptor*, bool>();
+  absl::MutexLock lock(&mu);
+  auto [it, inserted] = cache->try_emplace(&descriptor, false);
+  if (inserted) {
+    std::vector<const Descriptor*> seen;
+    it->second = CanWriteUncached(descriptor, &seen);
+  }
+  return it->second;
+}
+
+void ProtoJsonWriter::Append(const Message& message, std::string* out) {
+  AppendMessage(message, out);
+}
+
+}  // namespace rewardd
