@@ -59,3 +59,12 @@ def test_group_results_keep_request_order():
     group = GroupResult.from_proto(g)
     assert [r.request_id for r in group.results] == ["r0", "r1", "r2"]
     assert all(len(r.criteria) == 2 for r in group.results)
+
+
+def test_converted_result_has_every_field_of_a_constructed_one():
+    r = GradeResult.from_proto(_response())
+    fields = {f.name for f in dataclasses.fields(GradeResult)}
+    assert set(vars(r)) == fields
+    built = GradeResult(**{name: getattr(r, name) for name in fields})
+    assert built == r and repr(built) == repr(r)
+    assert dataclasses.replace(r, reward=1.0).reward == 1.0

@@ -53,6 +53,18 @@ class CriterionVerdict:
                    agreement=c.agreement if c.HasField("agreement") else None)
 
 
+def _frozen(cls: Any, **fields: Any) -> Any:
+    """An instance of the frozen dataclass `cls` with every field given.
+
+    What the generated __init__ does (it sets each field through
+    object.__setattr__, which cost more than the rest of converting a
+    response), in one dict update. Callers pass every field.
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
 class _LazyVerdicts(collections.abc.Sequence):
     """A response's CriterionVerdicts, made from the proto on first use.
 
@@ -153,15 +165,18 @@ class GradeResult:
         error = None
         if r.HasField("error"):
             error = RewardError(status_code(r.error.code), r.error.message)
-        return cls(request_id=r.request_id, reward=r.reward, valid=r.valid,
-                   invalid_reason=r.invalid_reason, score=r.score, max_score=r.max_score,
-                   criteria=_LazyVerdicts(r.criteria),
-                   rubric_set=r.rubric_set, rubric_id=r.rubric_id,
-                   rubric_version=r.rubric_version, judge=r.judge,
-                   expected_reward=r.expected_reward if r.HasField("expected_reward") else None,
-                   timings=Timings(r.timings.queue_seconds, r.timings.judge_seconds,
-                                   r.timings.total_seconds),
-                   error=error)
+        t = r.timings
+        return _frozen(cls, request_id=r.request_id, reward=r.reward, valid=r.valid,
+                       invalid_reason=r.invalid_reason, score=r.score, max_score=r.max_score,
+                       criteria=_LazyVerdicts(r.criteria),
+                       rubric_set=r.rubric_set, rubric_id=r.rubric_id,
+                       rubric_version=r.rubric_version, judge=r.judge,
+                       expected_reward=(r.expected_reward if r.HasField("expected_reward")
+                                        else None),
+                       timings=_frozen(Timings, queue_seconds=t.queue_seconds,
+                                       judge_seconds=t.judge_seconds,
+                                       total_seconds=t.total_seconds),
+                       error=error)
 
 
 @dataclasses.dataclass(frozen=True)
