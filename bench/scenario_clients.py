@@ -7,6 +7,8 @@ them; request i is a pure function of i):
   8a  Python AsyncRewardClient, GradeGroup of 16 on scenario 6's work
       (inline 20-check rubrics, 1.5 KB responses): responses/s over
       reward-bench's group shape.            target >= 0.7
+      (grpc.aio's generated stub alone, no client code, is measured beside
+      them: the floor any Python client on grpcio stands on)
   8b  The HTTP/JSON gateway (rewardd --http_listen), POST /v1/grade on
       scenario 1a's work (rubrics by reference), gateway-bench over
       reward-bench's gRPC unary calls.      target >= 0.5
@@ -22,13 +24,13 @@ import os
 import subprocess
 
 
-def _python_bench(suite, server, requests, concurrency, duration):
+def _python_bench(suite, server, requests, concurrency, duration, raw=False):
     out = suite.file("py.json")
     env = dict(os.environ, PYTHONPATH=os.path.join(suite.build, "python"))
     cmd = ["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "python_client_bench.py"),
            "--target=127.0.0.1:%d" % server.port, "--requests=" + requests,
            "--concurrency=%d" % concurrency, "--warmup_s=0.5",
-           "--duration_s=%g" % duration, "--json_out=" + out]
+           "--duration_s=%g" % duration, "--json_out=" + out] + (["--raw"] if raw else [])
     if suite.args.nice:
         cmd = ["nice", "-n", str(suite.args.nice)] + cmd
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
@@ -63,7 +65,8 @@ def _python_vs_bench(suite):
         "reward-bench": lambda: suite.bench(rw, *work, "--shape=group", "--concurrency=4",
                                             "--channels=2", "--warmup_s=0.5",
                                             "--duration_s=%g" % dur),
-        "python": lambda: _python_bench(suite, rw, requests, 8, dur)})
+        "python": lambda: _python_bench(suite, rw, requests, 8, dur),
+        "grpc.aio stub": lambda: _python_bench(suite, rw, requests, 8, dur, raw=True)})
     suite.stop(rw)
     items = {k: max(x["items_per_second"] for x in v) for k, v in got.items()}
     failed = sum(x["failed_total"] for v in got.values() for x in v)
@@ -72,13 +75,15 @@ def _python_vs_bench(suite):
     suite.record(
         "8a", "Python AsyncRewardClient, GradeGroup of 16 (scenario 6's work)",
         {"responses_per_s": {k: round(v) for k, v in items.items()},
-         "python_client_cpu_s_per_call": round(min(
-             x["client_cpu_seconds"] / max(x["calls"], 1) for x in got["python"]) * 1e6, 1),
+         "python_client_cpu_us_per_call": {k: round(min(
+             x["client_cpu_seconds"] / max(x["calls"], 1) for x in got[k]) * 1e6, 1)
+             for k in ("python", "grpc.aio stub")},
          "failed_calls": failed, "invalid_results": invalid},
         ratio=ratio, ratio_name="python/reward-bench", target=">= 0.7",
         passed=ratio >= 0.7 and failed == 0 and invalid == 0,
-        note="responses/s: python %d (8 calls in flight), reward-bench %d (4 in flight, "
-             "2 channels)" % (items["python"], items["reward-bench"]))
+        note="responses/s: python %d (8 calls in flight), grpc.aio's stub alone %d, "
+             "reward-bench %d (4 in flight, 2 channels)" % (
+                 items["python"], items["grpc.aio stub"], items["reward-bench"]))
 
 
 def _gateway_vs_grpc(suite):
