@@ -84,6 +84,13 @@ struct Outcome {
   std::string derived_set_version;
 };
 
+// `status` with the record it came from in front of its message.
+absl::Status ForItem(const RefineItem& item, const absl::Status& status) {
+  return absl::Status(
+      status.code(),
+      absl::StrCat(item.location, " (id '", item.id, "'): ", status.message()));
+}
+
 // The starting rubric (fetched, inline or generated), then the refinement.
 Outcome RefineOne(RewardClient& client, const RefineItem& item,
                   const RefineSettings& settings) {
@@ -126,7 +133,8 @@ Outcome RefineOne(RewardClient& client, const RefineItem& item,
       early = absl::Status(r.status().code(),
                            absl::StrCat("generating the starting rubric: ",
                                         r.status().message()));
-      if (IsRunWideError(r.status())) out.run_wide_error = r.status();
+      if (IsRunWideError(r.status()))
+        out.run_wide_error = ForItem(item, r.status());
     }
   }
   out.recorder = std::make_unique<RefinementRecorder>(item, start, origin,
@@ -150,7 +158,7 @@ Outcome RefineOne(RewardClient& client, const RefineItem& item,
   absl::Status status = client.RefineRubric(
       request, settings.deadline + absl::Seconds(30),
       [&recorder](const pb::RefineRubricEvent& e) { recorder.OnEvent(e); });
-  if (IsRunWideError(status)) out.run_wide_error = status;
+  if (IsRunWideError(status)) out.run_wide_error = ForItem(item, status);
   recorder.Finish(status);
   return out;
 }
@@ -334,7 +342,7 @@ int Refine(CommandContext& context) {
   if (progress != nullptr) progress->Stop();
   const absl::Status written = sink.Flush(provenance);
   if (absl::Status e = sink.run_wide_error(); !e.ok()) {
-    PrintError(absl::StrCat("stopped: ", e.ToString()));
+    PrintError(absl::StrCat("stopped, nothing more written: ", e.ToString()));
     return kExitInput;
   }
   if (!written.ok()) {

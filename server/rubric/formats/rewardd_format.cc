@@ -89,7 +89,7 @@ absl::Status ParseLineage(const Json& record, const RecordContext& ctx,
   auto lineage = std::make_shared<std::vector<RubricVersionInfo>>();
   for (size_t i = 0; i < it->size(); ++i) {
     const Json& e = (*it)[i];
-    const std::string where = absl::StrCat("lineage[", i, "].");
+    const std::string where = absl::StrCat("lineage[", i, "]: ");
     if (!e.is_object()) {
       return ctx.Error(absl::StrCat("lineage[", i, "] is not an object"));
     }
