@@ -229,7 +229,8 @@ class OutputSink {
     // The report first: a crash between the two leaves a prompt reported
     // but not in the set, which a rerun redoes (it needs both).
     absl::Status s = report_.Write();
-    if (s.ok()) s = set_.Write();
+    // An empty set file would fail to load in a --rubric_dir.
+    if (s.ok() && set_.size() > 0) s = set_.Write();
     if (!s.ok() && write_error_.ok()) write_error_ = s;
     pending_ = 0;
     last_flush_ = absl::Now();

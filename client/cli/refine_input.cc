@@ -99,16 +99,33 @@ absl::StatusOr<RefineItem> ParseItem(const JsonRecord& record) {
 
 }  // namespace
 
+std::string OutputRubricId(const RefineItem& item) {
+  if (item.rubric.has_value()) return item.rubric->id();
+  if (!item.rubric_id.empty()) return item.rubric_id;
+  return item.id;
+}
+
 absl::StatusOr<std::vector<RefineItem>> ParseRefineInput(
     const std::vector<JsonRecord>& records) {
   std::vector<RefineItem> items;
   absl::flat_hash_map<std::string, std::string> ids;  // id -> location
+  // The output set holds one rubric per id: two prompts that would write
+  // the same rubric id would lose one of them.
+  absl::flat_hash_map<std::string, std::string> rubric_ids;
   for (const JsonRecord& record : records) {
     REWARDD_ASSIGN_OR_RETURN(RefineItem item, ParseItem(record));
     auto [it, inserted] = ids.emplace(item.id, record.location);
     if (!inserted) {
       return RecordError(record, absl::StrCat("duplicate id '", item.id,
                                               "' (first at ", it->second, ")"));
+    }
+    const std::string rubric_id = OutputRubricId(item);
+    auto [r, fresh] = rubric_ids.emplace(rubric_id, record.location);
+    if (!fresh) {
+      return RecordError(
+          record,
+          absl::StrCat("its rubric id '", rubric_id, "' is also the rubric of ",
+                       r->second, "; the output set holds one rubric per id"));
     }
     items.push_back(std::move(item));
   }

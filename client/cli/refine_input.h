@@ -40,6 +40,10 @@ struct RefineItem {
 // At most this many candidates per prompt (the server's limit).
 inline constexpr int kMaxCandidates = 64;
 
+// The id the prompt's rubric has in the output set: the inline rubric's,
+// the referenced one's, or (generated) the record's. Unique per input.
+std::string OutputRubricId(const RefineItem& item);
+
 absl::StatusOr<std::vector<RefineItem>> ParseRefineInput(
     const std::vector<JsonRecord>& records);
 

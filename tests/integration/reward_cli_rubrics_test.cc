@@ -104,6 +104,7 @@ class RewardCliRubricsTest : public ::testing::Test {
     SimOptions garbage;
     garbage.faults.rate_garbage = 1;
     sims_->push_back(StartSim(garbage));
+    sims_->push_back(StartSim(SimOptions{}));  // the oracle proposer
     std::unique_ptr<JudgeSim> gone = StartSim(SimOptions{});
     const std::string down_url = gone->base_url();
     gone->Stop();
@@ -124,6 +125,7 @@ class RewardCliRubricsTest : public ::testing::Test {
         {"proposers",
          {proposer("scripted", (*sims_)[0]->base_url(), Json::object()),
           proposer("garbage", (*sims_)[1]->base_url(), Json::object()),
+          proposer("oracle", (*sims_)[2]->base_url(), Json::object()),
           proposer("down", down_url, {{"max_attempts", 2}})}}};
     dir_->Write("judges.json", config.dump());
     server_ = new RewarddProcess(
@@ -388,6 +390,10 @@ TEST_F(RewardCliRubricsTest, BadInputExitsOneNamingTheRecordAndWritesNothing) {
   empty["responses"] = Json::array();
   Json no_id = PaperRecord(*paper_, "x");
   no_id.erase("id");
+  Json duplicate = PaperRecord(*paper_, "dup");
+  duplicate["responses"][1] = duplicate["responses"][0];
+  Json same_rubric = PaperRecord(*paper_, "b");
+  same_rubric["rubric"]["id"] = "a";
   struct Case {
     Json record;
     std::string proposer;
@@ -397,6 +403,11 @@ TEST_F(RewardCliRubricsTest, BadInputExitsOneNamingTheRecordAndWritesNothing) {
       {empty, "scripted",
        "in.jsonl line 2 (id 'empty'): responses: need at least 2"},
       {no_id, "scripted", "in.jsonl line 2: missing field \"id\""},
+      {duplicate, "scripted",
+       "in.jsonl line 2 (id 'dup'): responses[1] duplicates responses[0]"},
+      {same_rubric, "scripted",
+       "in.jsonl line 2 (id 'b'): its rubric id 'a' is also the rubric of "
+       "in.jsonl line 1"},
       {PaperRecord(*paper_, "b"), "nope", "unknown proposer 'nope'"},
   };
   for (const Case& c : cases) {
@@ -407,6 +418,47 @@ TEST_F(RewardCliRubricsTest, BadInputExitsOneNamingTheRecordAndWritesNothing) {
     EXPECT_THAT(run.err, HasSubstr(c.message));
     EXPECT_EQ(ReadFile(output), "") << c.message;
   }
+}
+
+TEST_F(RewardCliRubricsTest, GenerateWritesALoadableSetAndResumes) {
+  TempDir work;
+  const std::string input = WriteInput(
+      work, "prompts.jsonl",
+      {{{"id", "fever"},
+        {"prompt", "How should an adult treat a mild fever at home?"}},
+       {{"id", "chat"},
+        {"messages",
+         {{{"role", "system"}, {"content", "Be brief."}},
+          {{"role", "user"}, {"content", "How do I descale a kettle?"}}}}}});
+  const std::string output = work.path() + "/initial.rewardd.json";
+  const std::vector<std::string> args = {"generate", "--input=" + input,
+                                         "--output=" + output,
+                                         "--proposer=oracle"};
+  const Cli run = RunCli(work, server_->address(), args);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Json set = Json::parse(ReadFile(output));
+  EXPECT_EQ(set["provenance"]["produced_by"], "reward-cli generate");
+  ASSERT_EQ(set["rubrics"].size(), 2u);
+  for (const Json& rubric : set["rubrics"]) {
+    EXPECT_GT(rubric["criteria"].size(), 0u) << rubric.dump();
+    ASSERT_EQ(rubric["lineage"].size(), 1u);
+    EXPECT_EQ(rubric["lineage"][0]["origin"], "generated");
+    EXPECT_EQ(rubric["lineage"][0]["proposer"], "oracle");
+  }
+  // Rubrics come in the order their prompts completed.
+  for (const Json& rubric : set["rubrics"]) {
+    if (rubric["id"] == "chat") {
+      ASSERT_TRUE(rubric.contains("messages")) << rubric.dump();
+      EXPECT_EQ(rubric["messages"].size(), 2u);
+    } else {
+      EXPECT_EQ(rubric["id"], "fever");
+      EXPECT_EQ(rubric["prompt"],
+                "How should an adult treat a mild fever at home?");
+    }
+  }
+  const Cli again = RunCli(work, server_->address(), args);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("2 of 2 prompts already in"));
 }
 
 TEST_F(RewardCliRubricsTest, AnUnreachableServerExitsTwo) {

@@ -555,11 +555,11 @@ TEST(RewarddFormatTest, BadLineageAndProvenanceNameTheField) {
   };
   const std::vector<Case> cases = {
       {head + R"("v1"})", "lineage is not a list"},
-      {head + R"([{"origin": "given"}])",
+      {head + R"([{"origin": "given"}]})",
        "lineage[0]: missing field \"version\""},
-      {head + R"([{"version": "v", "iteration": -1}])",
+      {head + R"([{"version": "v", "iteration": -1}]})",
        "lineage[0]: iteration is not a non-negative integer"},
-      {head + R"([{"version": "v", "pair": [1, "x"]}])",
+      {head + R"([{"version": "v", "pair": [1, "x"]}]})",
        "lineage[0]: pair[1] is not a non-negative integer"},
       {R"({"provenance": [], "rubrics": []})", "provenance is not an object"},
       {R"({"provenance": {"derived_from": 3}, "rubrics": []})",
