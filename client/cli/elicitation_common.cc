@@ -1,6 +1,7 @@
 #include "client/cli/elicitation_common.h"
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/cli_flags.h"
@@ -19,6 +20,12 @@ ABSL_FLAG(bool, allow_pitfalls, false,
 ABSL_FLAG(std::string, verifier_judge, "",
           "refine / eval-rubrics: the judge that grades responses (empty = "
           "the server's default judge).");
+ABSL_FLAG(std::string, verifier_mode, "",
+          "refine / eval-rubrics: how the judge is called: all_in_one, "
+          "per_criterion or chunked (empty = the judge's configured mode).");
+ABSL_FLAG(int, verifier_votes, 0,
+          "refine / eval-rubrics: judge samples per grading (0 = the "
+          "judge's configured votes).");
 ABSL_FLAG(double, rubric_deadline_seconds, 600,
           "generate / refine: deadline of one GenerateRubric call or one "
           "whole refinement of a prompt.");
@@ -36,7 +43,26 @@ reward::v1::ProposerOptions ProposerOptionsFromFlags() {
   return o;
 }
 
-std::string VerifierJudge() { return absl::GetFlag(FLAGS_verifier_judge); }
+absl::StatusOr<reward::v1::GradeOptions> VerifierOptionsFromFlags() {
+  reward::v1::GradeOptions o;
+  o.set_judge(absl::GetFlag(FLAGS_verifier_judge));
+  const std::string mode = absl::GetFlag(FLAGS_verifier_mode);
+  if (!mode.empty()) {
+    reward::v1::GradingMode parsed;
+    if (!reward::v1::GradingMode_Parse(absl::AsciiStrToUpper(mode), &parsed) ||
+        parsed == reward::v1::GRADING_MODE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          "--verifier_mode must be all_in_one, per_criterion or chunked");
+    }
+    o.set_mode(parsed);
+  }
+  const int votes = absl::GetFlag(FLAGS_verifier_votes);
+  if (votes < 0) {
+    return absl::InvalidArgumentError("--verifier_votes must be >= 0");
+  }
+  o.set_votes(static_cast<uint32_t>(votes));
+  return o;
+}
 
 absl::Duration RubricCallDeadline() {
   return absl::Seconds(absl::GetFlag(FLAGS_rubric_deadline_seconds));

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/reward_client.h"
 #include "reward/v1/rubric_service.pb.h"
@@ -34,8 +35,9 @@ inline constexpr int kExitPartial = 3;
 // --proposer, --max_criteria, --min_weight, --max_weight, --allow_pitfalls.
 reward::v1::ProposerOptions ProposerOptionsFromFlags();
 
-// --verifier_judge: the judge that grades (refine's verifier, eval-rubrics).
-std::string VerifierJudge();
+// --verifier_judge, --verifier_mode, --verifier_votes: how responses are
+// graded (refine's verifier, eval-rubrics). Errors name the flag.
+absl::StatusOr<reward::v1::GradeOptions> VerifierOptionsFromFlags();
 
 // --rubric_deadline_seconds: the deadline of one GenerateRubric call or one
 // whole RefineRubric stream.

@@ -43,7 +43,8 @@ struct EvalItem {
   pb::GradeGroupRequest request;  // rubric_id, prompt/messages, responses
 };
 
-absl::StatusOr<EvalItem> ParseItem(const JsonRecord& record, bool pair) {
+absl::StatusOr<EvalItem> ParseItem(const JsonRecord& record, bool pair,
+                                   const pb::GradeOptions& options) {
   EvalItem item;
   pb::GradeGroupRequest& r = item.request;
   REWARDD_ASSIGN_OR_RETURN(*r.mutable_rubric_id(),
@@ -77,17 +78,17 @@ absl::StatusOr<EvalItem> ParseItem(const JsonRecord& record, bool pair) {
     }
     for (std::string& text : responses) r.add_responses(std::move(text));
   }
-  r.mutable_options()->set_judge(VerifierJudge());
+  *r.mutable_options() = options;
   return item;
 }
 
-absl::StatusOr<std::vector<EvalItem>> ReadItems(const std::string& path,
-                                                bool pair) {
+absl::StatusOr<std::vector<EvalItem>> ReadItems(
+    const std::string& path, bool pair, const pb::GradeOptions& options) {
   REWARDD_ASSIGN_OR_RETURN(std::vector<JsonRecord> records,
                            ReadJsonRecords(path));
   std::vector<EvalItem> items;
   for (const JsonRecord& record : records) {
-    REWARDD_ASSIGN_OR_RETURN(EvalItem item, ParseItem(record, pair));
+    REWARDD_ASSIGN_OR_RETURN(EvalItem item, ParseItem(record, pair, options));
     items.push_back(std::move(item));
   }
   return items;
@@ -239,16 +240,85 @@ absl::StatusOr<EvalInputs> InputsFromFlags(const CommandContext& context) {
     return absl::InvalidArgumentError(
         "eval-rubrics needs --pairs=FILE and/or --groups=FILE");
   }
+  REWARDD_ASSIGN_OR_RETURN(const pb::GradeOptions options,
+                           VerifierOptionsFromFlags());
   if (!pairs.empty()) {
-    REWARDD_ASSIGN_OR_RETURN(in.pairs, ReadItems(pairs, /*pair=*/true));
+    REWARDD_ASSIGN_OR_RETURN(in.pairs, ReadItems(pairs, true, options));
   }
   if (!groups.empty()) {
-    REWARDD_ASSIGN_OR_RETURN(in.groups, ReadItems(groups, /*pair=*/false));
+    REWARDD_ASSIGN_OR_RETURN(in.groups, ReadItems(groups, false, options));
   }
   return in;
 }
 
 std::string Fixed(double v) { return absl::StrFormat("%.3f", v); }
+
+// The side-by-side table, the JSON "sets" and the error count being built.
+struct EvalReport {
+  std::vector<std::vector<std::string>> rows;
+  Json sets = Json::array();
+  int errors = 0;
+
+  // Appends rows named `names`; returns the index of the first.
+  size_t AddRows(std::initializer_list<const char*> names) {
+    for (const char* n : names) rows.push_back({n});
+    return rows.size() - names.size();
+  }
+  void AddErrors(size_t set, int n) {
+    sets[set]["errors"] = sets[set]["errors"].get<int>() + n;
+    errors += n;
+  }
+};
+
+void EvaluatePairs(RewardClient& client, const EvalInputs& in,
+                   EvalReport& report) {
+  auto graded = GradeAll(client, in.sets, *in.pairs);
+  std::vector<std::vector<PairOutcome>> outcomes;
+  for (const auto& g : graded) outcomes.push_back(PairOutcomes(g));
+  const std::vector<PairStats> stats = ComputePairStats(outcomes);
+  const size_t r =
+      report.AddRows({"pairs", "accuracy", "tie rate", "top-quartile pairs",
+                      "top-quartile accuracy", "pair errors"});
+  for (size_t s = 0; s < stats.size(); ++s) {
+    const PairStats& p = stats[s];
+    report.rows[r].push_back(absl::StrCat(p.pairs));
+    report.rows[r + 1].push_back(Fixed(p.accuracy));
+    report.rows[r + 2].push_back(Fixed(p.tie_rate));
+    report.rows[r + 3].push_back(absl::StrCat(p.top_quartile_pairs));
+    report.rows[r + 4].push_back(Fixed(p.top_quartile_accuracy));
+    report.rows[r + 5].push_back(absl::StrCat(p.errors));
+    report.sets[s].update({{"pairs", p.pairs},
+                           {"accuracy", p.accuracy},
+                           {"tie_rate", p.tie_rate},
+                           {"top_quartile_pairs", p.top_quartile_pairs},
+                           {"top_quartile_accuracy", p.top_quartile_accuracy}});
+    report.AddErrors(s, p.errors);
+    if (p.errors > 0) ReportFirstError(in.sets[s], graded[s]);
+  }
+}
+
+void EvaluateGroups(RewardClient& client, const EvalInputs& in,
+                    EvalReport& report) {
+  auto graded = GradeAll(client, in.sets, *in.groups);
+  const size_t r = report.AddRows(
+      {"groups", "tied at top", "separated", "zero variance", "group errors"});
+  for (size_t s = 0; s < graded.size(); ++s) {
+    std::vector<GroupOutcome> outcomes;
+    for (const auto& g : graded[s]) outcomes.push_back(ToGroupOutcome(g));
+    const GroupStats g = ComputeGroupStats(outcomes);
+    report.rows[r].push_back(absl::StrCat(g.groups));
+    report.rows[r + 1].push_back(absl::StrCat(g.tied_top));
+    report.rows[r + 2].push_back(absl::StrCat(g.separated));
+    report.rows[r + 3].push_back(absl::StrCat(g.zero_variance));
+    report.rows[r + 4].push_back(absl::StrCat(g.errors));
+    report.sets[s].update({{"groups", g.groups},
+                           {"tied_top_groups", g.tied_top},
+                           {"separated_groups", g.separated},
+                           {"zero_variance_groups", g.zero_variance}});
+    report.AddErrors(s, g.errors);
+    if (g.errors > 0) ReportFirstError(in.sets[s], graded[s]);
+  }
+}
 
 int EvalRubrics(CommandContext& context) {
   absl::StatusOr<EvalInputs> in = InputsFromFlags(context);
@@ -264,84 +334,27 @@ int EvalRubrics(CommandContext& context) {
     return absl::IsInvalidArgument(versions.status()) ? kExitInput
                                                       : kExitUnreachable;
   }
-  Json json_sets = Json::array();
+  EvalReport report;
+  report.rows.push_back({"set version"});
   for (size_t s = 0; s < in->sets.size(); ++s) {
-    json_sets.push_back({{"rubric_set", in->sets[s]},
-                         {"set_version", (*versions)[s]},
-                         {"errors", 0}});
+    report.rows[0].push_back((*versions)[s]);
+    report.sets.push_back({{"rubric_set", in->sets[s]},
+                           {"set_version", (*versions)[s]},
+                           {"errors", 0}});
   }
-  std::vector<std::vector<std::string>> rows = {{"set version"}};
-  for (const std::string& v : *versions) rows[0].push_back(v);
-  int errors = 0;
-  if (in->pairs.has_value()) {
-    auto graded = GradeAll(context.client, in->sets, *in->pairs);
-    std::vector<std::vector<PairOutcome>> outcomes;
-    for (const auto& g : graded) outcomes.push_back(PairOutcomes(g));
-    const std::vector<PairStats> stats = ComputePairStats(outcomes);
-    rows.insert(rows.end(), {{"pairs"},
-                             {"accuracy"},
-                             {"tie rate"},
-                             {"top-quartile pairs"},
-                             {"top-quartile accuracy"},
-                             {"pair errors"}});
-    for (size_t s = 0; s < stats.size(); ++s) {
-      const PairStats& p = stats[s];
-      const size_t r = rows.size() - 6;
-      rows[r].push_back(absl::StrCat(p.pairs));
-      rows[r + 1].push_back(Fixed(p.accuracy));
-      rows[r + 2].push_back(Fixed(p.tie_rate));
-      rows[r + 3].push_back(absl::StrCat(p.top_quartile_pairs));
-      rows[r + 4].push_back(Fixed(p.top_quartile_accuracy));
-      rows[r + 5].push_back(absl::StrCat(p.errors));
-      Json& j = json_sets[s];
-      j.update({{"pairs", p.pairs},
-                {"accuracy", p.accuracy},
-                {"tie_rate", p.tie_rate},
-                {"top_quartile_pairs", p.top_quartile_pairs},
-                {"top_quartile_accuracy", p.top_quartile_accuracy}});
-      j["errors"] = j["errors"].get<int>() + p.errors;
-      errors += p.errors;
-      if (p.errors > 0) ReportFirstError(in->sets[s], graded[s]);
-    }
-  }
-  if (in->groups.has_value()) {
-    auto graded = GradeAll(context.client, in->sets, *in->groups);
-    rows.insert(rows.end(), {{"groups"},
-                             {"tied at top"},
-                             {"separated"},
-                             {"zero variance"},
-                             {"group errors"}});
-    for (size_t s = 0; s < graded.size(); ++s) {
-      std::vector<GroupOutcome> outcomes;
-      for (const auto& g : graded[s]) outcomes.push_back(ToGroupOutcome(g));
-      const GroupStats g = ComputeGroupStats(outcomes);
-      const size_t r = rows.size() - 5;
-      rows[r].push_back(absl::StrCat(g.groups));
-      rows[r + 1].push_back(absl::StrCat(g.tied_top));
-      rows[r + 2].push_back(absl::StrCat(g.separated));
-      rows[r + 3].push_back(absl::StrCat(g.zero_variance));
-      rows[r + 4].push_back(absl::StrCat(g.errors));
-      Json& j = json_sets[s];
-      j.update({{"groups", g.groups},
-                {"tied_top_groups", g.tied_top},
-                {"separated_groups", g.separated},
-                {"zero_variance_groups", g.zero_variance}});
-      j["errors"] = j["errors"].get<int>() + g.errors;
-      errors += g.errors;
-      if (g.errors > 0) ReportFirstError(in->sets[s], graded[s]);
-    }
-  }
-  PrintTable(in->sets, rows);
+  if (in->pairs.has_value()) EvaluatePairs(context.client, *in, report);
+  if (in->groups.has_value()) EvaluateGroups(context.client, *in, report);
+  PrintTable(in->sets, report.rows);
   if (!in->json_path.empty()) {
     const Json out = {{"schema", "rewardd.eval_rubrics.v1"},
-                      {"sets", json_sets}};
+                      {"sets", report.sets}};
     if (absl::Status s = WriteFileAtomically(in->json_path, out.dump(2) + "\n");
         !s.ok()) {
       PrintError(s.ToString());
       return kExitUnreachable;
     }
   }
-  return errors > 0 ? kExitPartial : kExitOk;
+  return report.errors > 0 ? kExitPartial : kExitOk;
 }
 
 }  // namespace

@@ -49,6 +49,48 @@ absl::StatusOr<std::vector<pb::GenerateRubricRequest>> ParseInput(
   return out;
 }
 
+// Shared by the workers: the set being written and what went wrong.
+struct GenerateRun {
+  absl::Mutex mu;
+  KeyedRecordFile* set;
+  ProgressBar* progress = nullptr;
+  int failed ABSL_GUARDED_BY(mu) = 0;
+  absl::Status write_error ABSL_GUARDED_BY(mu);
+  absl::Status run_wide ABSL_GUARDED_BY(mu);
+  std::atomic<bool> stop{false};
+};
+
+void GenerateOne(RewardClient& client, const pb::GenerateRubricRequest& r,
+                 GenerateRun& run) {
+  absl::StatusOr<pb::GenerateRubricResponse> g =
+      client.GenerateRubric(r, RubricCallDeadline());
+  absl::MutexLock lock(&run.mu);
+  if (run.progress != nullptr) run.progress->Add(1, g.ok() ? 0 : 1);
+  if (!g.ok()) {
+    if (IsRunWideError(g.status())) {
+      run.run_wide = absl::Status(
+          g.status().code(),
+          absl::StrCat("id '", r.rubric_id(), "': ", g.status().message()));
+      run.stop = true;
+      return;
+    }
+    ++run.failed;
+    PrintError(absl::StrCat(r.rubric_id(), ": ", g.status().ToString()));
+    return;
+  }
+  Json record = RubricRecordJson(g->rubric(), r.prompt(), r.messages());
+  record["lineage"] = Json::array({VersionInfoJson(g->provenance(), {})});
+  if (g->warnings_size() > 0) {
+    record["warnings"] =
+        std::vector<std::string>(g->warnings().begin(), g->warnings().end());
+  }
+  run.set->Put(std::move(record));
+  if (absl::Status s = run.set->Write(); !s.ok() && run.write_error.ok()) {
+    run.write_error = s;
+    run.stop = true;
+  }
+}
+
 int Generate(CommandContext& context) {
   const std::string output = absl::GetFlag(FLAGS_output);
   if (output.empty() || output == "-") {
@@ -85,60 +127,31 @@ int Generate(CommandContext& context) {
         slash == std::string::npos ? input : input.substr(slash + 1)},
        {"updated", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(),
                                     absl::UTCTimeZone())}});
-
   std::unique_ptr<ProgressBar> progress;
   if (ShowProgress()) {
     progress = std::make_unique<ProgressBar>(todo.size());
     progress->Start();
   }
-  absl::Mutex mu;
-  int failed = 0;
-  absl::Status write_error, run_wide;
-  std::atomic<bool> stop{false};
+  GenerateRun run;
+  run.set = &*set;
+  run.progress = progress.get();
   ParallelFor(
       todo.size(), absl::GetFlag(FLAGS_concurrency),
-      [&](size_t i) {
-        const pb::GenerateRubricRequest& r = *todo[i];
-        absl::StatusOr<pb::GenerateRubricResponse> g =
-            context.client.GenerateRubric(r, RubricCallDeadline());
-        absl::MutexLock lock(&mu);
-        if (progress != nullptr) progress->Add(1, g.ok() ? 0 : 1);
-        if (!g.ok()) {
-          if (IsRunWideError(g.status())) {
-            run_wide = g.status();
-            stop = true;
-            return;
-          }
-          ++failed;
-          PrintError(absl::StrCat(r.rubric_id(), ": ", g.status().ToString()));
-          return;
-        }
-        Json record = RubricRecordJson(g->rubric(), r.prompt(), r.messages());
-        record["lineage"] = Json::array({VersionInfoJson(g->provenance(), {})});
-        if (g->warnings_size() > 0) {
-          record["warnings"] = std::vector<std::string>(g->warnings().begin(),
-                                                        g->warnings().end());
-        }
-        set->Put(std::move(record));
-        if (absl::Status s = set->Write(); !s.ok() && write_error.ok()) {
-          write_error = s;
-          stop = true;
-        }
-      },
-      &stop);
+      [&](size_t i) { GenerateOne(context.client, *todo[i], run); }, &run.stop);
   if (progress != nullptr) progress->Stop();
-  if (!run_wide.ok()) {
-    PrintError(absl::StrCat("stopped: ", run_wide.ToString()));
+  absl::MutexLock lock(&run.mu);
+  if (!run.run_wide.ok()) {
+    PrintError(absl::StrCat("stopped: ", run.run_wide.ToString()));
     return kExitInput;
   }
-  if (!write_error.ok()) {
-    PrintError(write_error.ToString());
+  if (!run.write_error.ok()) {
+    PrintError(run.write_error.ToString());
     return kExitUnreachable;
   }
-  std::fprintf(stderr,
-               "reward-cli: %zu prompts: %zu rubrics, %d failed -> %s\n",
-               todo.size(), todo.size() - failed, failed, output.c_str());
-  return failed > 0 ? kExitPartial : kExitOk;
+  std::fprintf(
+      stderr, "reward-cli: %zu prompts: %zu rubrics, %d failed -> %s\n",
+      todo.size(), todo.size() - run.failed, run.failed, output.c_str());
+  return run.failed > 0 ? kExitPartial : kExitOk;
 }
 
 }  // namespace

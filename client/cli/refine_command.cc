@@ -18,6 +18,7 @@
 #include "client/cli/refine_input.h"
 #include "client/cli/refinement_recorder.h"
 #include "client/progress.h"
+#include "server/util/status_macros.h"
 
 ABSL_FLAG(std::string, report, "",
           "refine: the JSONL report, one line per prompt (default: "
@@ -68,7 +69,7 @@ absl::StatusOr<RefineSettings> SettingsFromFlags() {
   s.refine.set_exclude_used(absl::GetFlag(FLAGS_exclude_used));
   s.refine.set_show_verdicts(absl::GetFlag(FLAGS_show_verdicts));
   s.proposer = ProposerOptionsFromFlags();
-  s.verifier.set_judge(VerifierJudge());
+  REWARDD_ASSIGN_OR_RETURN(s.verifier, VerifierOptionsFromFlags());
   s.deadline = RubricCallDeadline();
   if (s.deadline <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--rubric_deadline_seconds must be > 0");
