@@ -251,12 +251,16 @@ class OutputSink {
   absl::Status write_error_ ABSL_GUARDED_BY(mu_);
 };
 
-// Done in an earlier run: reported with a status other than "failed", and
-// its rubric (if it has one) in the set file.
+// Done in an earlier run: reported "refined" or "unchanged", and its rubric
+// in the set file. Prompts that failed or had proposals rejected are done
+// again (from their starting rubric), so rerunning until the exit code is 0
+// retries exactly what did not work.
 bool AlreadyDone(const RefineItem& item, const KeyedRecordFile& set,
                  const KeyedRecordFile& report) {
   const Json* line = report.Find(item.id);
-  if (line == nullptr || line->value("status", "") == "failed") return false;
+  if (line == nullptr) return false;
+  const std::string status = line->value("status", "");
+  if (status != "refined" && status != "unchanged") return false;
   const std::string rubric_id = line->value("rubric_id", "");
   return rubric_id.empty() || set.Has(rubric_id);
 }

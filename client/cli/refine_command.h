@@ -4,8 +4,8 @@
 // Writes (a) a rubric set file in rewardd's format, loadable by
 // `rewardd --rubric_dir` as is, each rubric with its lineage, and (b) a
 // JSONL report with one line per prompt (refinement_recorder.h). Both are
-// rewritten atomically as prompts complete; a rerun skips the ids whose
-// report line is not "failed". Nothing is dropped: a prompt whose
+// rewritten atomically as prompts complete; a rerun skips the ids reported
+// "refined" or "unchanged" and does the others again. Nothing is dropped: a prompt whose
 // refinement failed keeps its starting rubric and says why.
 //
 // Exit codes (elicitation_common.h): 0 every prompt refined or unchanged;

@@ -10,6 +10,7 @@
 // the refined one separating it. Resume, proposer failures (every prompt
 // still in the output, exit code 3) and bad input (exit 1 naming the
 // record, nothing written).
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "client/reward_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -105,6 +107,9 @@ class RewardCliRubricsTest : public ::testing::Test {
     garbage.faults.rate_garbage = 1;
     sims_->push_back(StartSim(garbage));
     sims_->push_back(StartSim(SimOptions{}));  // the oracle proposer
+    SimOptions hang;
+    hang.faults.rate_hang = 1;
+    sims_->push_back(StartSim(hang));
     std::unique_ptr<JudgeSim> gone = StartSim(SimOptions{});
     const std::string down_url = gone->base_url();
     gone->Stop();
@@ -126,6 +131,10 @@ class RewardCliRubricsTest : public ::testing::Test {
          {proposer("scripted", (*sims_)[0]->base_url(), Json::object()),
           proposer("garbage", (*sims_)[1]->base_url(), Json::object()),
           proposer("oracle", (*sims_)[2]->base_url(), Json::object()),
+          // Never answers; each call gives up after its timeout, so every
+          // prompt takes a while and ends with a rejected proposal.
+          proposer("slow", (*sims_)[3]->base_url(),
+                   {{"timeout_ms", 300}, {"max_attempts", 1}}),
           proposer("down", down_url, {{"max_attempts", 2}})}}};
     dir_->Write("judges.json", config.dump());
     server_ = new RewarddProcess(
@@ -346,6 +355,50 @@ TEST_F(RewardCliRubricsTest, ResumeSkipsDoneIdsAndRedoesFailedOnes) {
   const Cli again = Refine(work, both, output, "scripted");
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr("2 of 2 prompts already done"));
+}
+
+TEST_F(RewardCliRubricsTest, KilledMidRunLeavesValidFilesAndARerunFinishes) {
+  TempDir work;
+  const std::string output = work.path() + "/refined.rewardd.json";
+  const std::string report = work.path() + "/report.jsonl";
+  const std::string input =
+      WriteInput(work, "in.jsonl",
+                 {PaperRecord(*paper_, "a"), PaperRecord(*paper_, "b"),
+                  PaperRecord(*paper_, "c"), PaperRecord(*paper_, "d")});
+  const std::string pid_file = work.path() + "/cli.pid";
+  const std::string cmd = absl::StrCat(
+      REWARDD_BINARY_DIR, "/client/reward-cli refine --input=", input,
+      " --output=", output, " --report=", report,
+      " --proposer=slow --verifier_judge=verifier --concurrency=1"
+      " --flush_seconds=0 --quiet --target=",
+      server_->address(), " >/dev/null 2>&1 & echo $! >", pid_file);
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const pid_t pid = std::stoi(ReadFile(pid_file));
+  // Kill it once the first prompt is written (or it has finished).
+  while (ReadJsonl(report).empty() && kill(pid, 0) == 0) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  while (kill(pid, 0) == 0) absl::SleepFor(absl::Milliseconds(5));
+  // Both files are whole: every line and the set parse, and what the report
+  // has the set has too (with the starting rubric kept).
+  const std::vector<Json> lines = ReadJsonl(report);
+  ASSERT_FALSE(lines.empty());
+  const Json set = Json::parse(ReadFile(output));
+  EXPECT_EQ(set["rubrics"].size(), lines.size());
+  for (const Json& line : lines) {
+    EXPECT_EQ(line["status"], "rejected_proposals") << line.dump();
+  }
+  for (const Json& rubric : set["rubrics"]) {
+    EXPECT_EQ(rubric["criteria"].size(), 9u);
+  }
+  // A rerun redoes what had proposals rejected and finishes the rest.
+  const Cli rerun = Refine(work, input, output, "scripted");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  const std::vector<Json> done = ReadJsonl(report);
+  ASSERT_EQ(done.size(), 4u);
+  for (const Json& line : done) EXPECT_EQ(line["status"], "refined");
+  EXPECT_EQ(Json::parse(ReadFile(output))["rubrics"].size(), 4u);
 }
 
 TEST_F(RewardCliRubricsTest, ProposerFailuresKeepEveryPromptAndExitThree) {
