@@ -178,6 +178,7 @@ absl::StatusOr<std::unique_ptr<RewardClient>> RewardClient::Create(
     Channel c;
     c.channel = grpc::CreateCustomChannel(target, credentials, args);
     c.stub = reward::v1::RewardService::NewStub(c.channel);
+    c.rubric = reward::v1::RubricService::NewStub(c.channel);
     c.health = grpc::health::v1::Health::NewStub(c.channel);
     client->channels_.push_back(std::move(c));
   }
@@ -254,6 +255,31 @@ absl::StatusOr<reward::v1::GetRubricResponse> RewardClient::GetRubric(
       PickChannel().stub->GetRubric(&context, request, &response);
   if (!status.ok()) return ToAbslStatus(status);
   return response;
+}
+
+absl::StatusOr<reward::v1::GenerateRubricResponse> RewardClient::GenerateRubric(
+    const reward::v1::GenerateRubricRequest& request, absl::Duration deadline) {
+  grpc::ClientContext context;
+  PrepareContext(context, false);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  reward::v1::GenerateRubricResponse response;
+  grpc::Status status =
+      PickChannel().rubric->GenerateRubric(&context, request, &response);
+  if (!status.ok()) return ToAbslStatus(status);
+  return response;
+}
+
+absl::Status RewardClient::RefineRubric(
+    const reward::v1::RefineRubricRequest& request, absl::Duration deadline,
+    absl::FunctionRef<void(const reward::v1::RefineRubricEvent&)> on_event) {
+  grpc::ClientContext context;
+  PrepareContext(context, false);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  std::unique_ptr<grpc::ClientReader<reward::v1::RefineRubricEvent>> reader =
+      PickChannel().rubric->RefineRubric(&context, request);
+  reward::v1::RefineRubricEvent event;
+  while (reader->Read(&event)) on_event(event);
+  return ToAbslStatus(reader->Finish());
 }
 
 absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus>

@@ -18,6 +18,8 @@
 //
 // Many requests at once: GradeAsync (callback per request) or a
 // GradeStreamSession (grade_stream.h) from OpenStream() / GradeStreamAll().
+// RubricService (rubric elicitation): GenerateRubric() and RefineRubric(),
+// blocking, one per calling thread.
 #ifndef REWARDD_CLIENT_REWARD_CLIENT_H_
 #define REWARDD_CLIENT_REWARD_CLIENT_H_
 
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -37,6 +40,7 @@
 #include "client/grade_stream.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "reward/v1/reward.grpc.pb.h"
+#include "reward/v1/rubric_service.grpc.pb.h"
 
 namespace rewardd {
 
@@ -124,6 +128,17 @@ class RewardClient {
   absl::StatusOr<reward::v1::GetRubricResponse> GetRubric(
       absl::string_view rubric_set, absl::string_view rubric_id);
 
+  // reward.v1.RubricService. `deadline` bounds the whole call (a refinement
+  // streams for minutes: Options::deadline is for short unary calls).
+  absl::StatusOr<reward::v1::GenerateRubricResponse> GenerateRubric(
+      const reward::v1::GenerateRubricRequest& request,
+      absl::Duration deadline);
+  // Streams one refinement; `on_event` runs on the calling thread for every
+  // event, in order. Returns the stream's final status.
+  absl::Status RefineRubric(
+      const reward::v1::RefineRubricRequest& request, absl::Duration deadline,
+      absl::FunctionRef<void(const reward::v1::RefineRubricEvent&)> on_event);
+
   // The server's grpc.health.v1 status for `service` ("" = the whole
   // server, "reward.v1.RewardService" = the grading service). A service the
   // server does not know is NOT_FOUND.
@@ -158,6 +173,7 @@ class RewardClient {
   struct Channel {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<reward::v1::RewardService::Stub> stub;
+    std::unique_ptr<reward::v1::RubricService::Stub> rubric;
     std::unique_ptr<grpc::health::v1::Health::Stub> health;
   };
 

@@ -25,20 +25,9 @@
 #include <vector>
 
 #include "server/rubric/rubric.h"
+#include "server/rubric/rubric_version_info.h"
 
 namespace rewardd {
-
-// Mirrors reward.v1.RubricVersionInfo.
-struct RubricVersionInfo {
-  std::string version;
-  std::string parent_version;  // "" for the first entry
-  uint32_t iteration = 0;      // 0 = the starting rubric
-  std::string origin;          // "given", "generated", "refined"
-  std::string proposer;
-  std::string proposer_model;
-  std::string template_version;
-  std::vector<uint32_t> pair;  // candidate indices; refinements only
-};
 
 class RubricLineage {
  public:

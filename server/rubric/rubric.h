@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "server/rubric/rubric_version_info.h"
 
 namespace re2 {
 class RE2;
@@ -98,6 +99,11 @@ struct Rubric {
   std::string prompt;  // canonical prompt text; may be empty
   std::vector<Criterion> criteria;
   std::string version;  // RubricVersion(*this), set by whoever builds it
+  // The versions this rubric went through, oldest first, when its file
+  // records them (sets written by reward-cli refine); null otherwise.
+  // Metadata only: not part of RubricVersion(), never used for grading.
+  // Out of line: most rubrics have none.
+  std::shared_ptr<const std::vector<RubricVersionInfo>> lineage;
 };
 
 // Checks what every grader relies on: at least one criterion, non-empty
@@ -134,6 +140,11 @@ struct RubricSet {
   std::string source_path;  // file it was read from ("" for generated sets)
   std::string version;      // hash over the rubric versions
   int64_t loaded_at_unix = 0;
+  // From the file's "provenance" (sets written by reward-cli): the set the
+  // rubrics were derived from, its version, and the tool that wrote it.
+  std::string derived_from;
+  std::string derived_from_version;
+  std::string produced_by;
   std::vector<std::shared_ptr<const Rubric>> rubrics;
   absl::flat_hash_map<std::string, size_t> by_id;      // id -> index
   absl::flat_hash_map<std::string, size_t> by_prompt;  // prompt -> index

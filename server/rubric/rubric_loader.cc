@@ -147,6 +147,8 @@ class SetBuilder {
     }
     if (top_level && IsWrapper(record) &&
         (format_ == RubricFormat::kAuto || format_ == RubricFormat::kRewardd)) {
+      absl::Status s = AddProvenance(record, location);
+      if (!s.ok()) return s;
       const Json& list = record["rubrics"];
       for (size_t i = 0; i < list.size(); ++i) {
         absl::Status s =
@@ -227,6 +229,30 @@ class SetBuilder {
   }
 
  private:
+  // The whole-file form's optional "provenance" (files written by
+  // reward-cli): {"derived_from", "derived_from_version", "produced_by"},
+  // strings; other keys are metadata this server does not read.
+  absl::Status AddProvenance(const Json& record, const std::string& location) {
+    auto it = record.find("provenance");
+    if (it == record.end() || it->is_null()) return absl::OkStatus();
+    if (!it->is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(location, ": provenance is not an object (got ",
+                       rubric_formats::Preview(*it), ")"));
+    }
+    rubric_formats::RecordContext ctx(location, &set_.warnings);
+    for (auto [key, field] :
+         {std::pair{"derived_from", &set_.derived_from},
+          std::pair{"derived_from_version", &set_.derived_from_version},
+          std::pair{"produced_by", &set_.produced_by}}) {
+      absl::StatusOr<std::string> value =
+          rubric_formats::OptionalString(*it, key, ctx, "provenance.");
+      if (!value.ok()) return value.status();
+      *field = *std::move(value);
+    }
+    return absl::OkStatus();
+  }
+
   RubricFormat format_;
   std::string source_;
   const LoadLimits& limits_;

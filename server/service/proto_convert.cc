@@ -206,6 +206,21 @@ void RubricSetInfoToProto(const RubricSet& set, pb::RubricSetInfo* info) {
   info->set_criterion_count(set.criterion_count());
   info->set_source_path(set.source_path);
   info->set_loaded_at_unix(set.loaded_at_unix);
+  info->set_derived_from(set.derived_from);
+  info->set_derived_from_version(set.derived_from_version);
+  info->set_produced_by(set.produced_by);
+}
+
+void RubricVersionInfoToProto(const RubricVersionInfo& info,
+                              pb::RubricVersionInfo* proto) {
+  proto->set_version(info.version);
+  proto->set_parent_version(info.parent_version);
+  proto->set_iteration(info.iteration);
+  proto->set_origin(info.origin);
+  proto->set_proposer(info.proposer);
+  proto->set_proposer_model(info.proposer_model);
+  proto->set_template_version(info.template_version);
+  for (uint32_t i : info.pair) proto->add_pair(i);
 }
 
 }  // namespace rewardd

@@ -28,6 +28,10 @@ ScoringOptions ScoringFromProto(const reward::v1::GradeOptions& options);
 void GradeResultToProto(const GradeResult& result, bool include_explanations,
                         reward::v1::GradeResponse* proto);
 
+// A rubric version's provenance (a loaded rubric's lineage entries, the
+// refinement engine's versions).
+void RubricVersionInfoToProto(const RubricVersionInfo& info,
+                              reward::v1::RubricVersionInfo* proto);
 void RubricSetInfoToProto(const RubricSet& set,
                           reward::v1::RubricSetInfo* info);
 

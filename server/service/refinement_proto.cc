@@ -121,18 +121,6 @@ struct EventWriter {
 
 }  // namespace
 
-void RubricVersionInfoToProto(const RubricVersionInfo& info,
-                              pb::RubricVersionInfo* proto) {
-  proto->set_version(info.version);
-  proto->set_parent_version(info.parent_version);
-  proto->set_iteration(info.iteration);
-  proto->set_origin(info.origin);
-  proto->set_proposer(info.proposer);
-  proto->set_proposer_model(info.proposer_model);
-  proto->set_template_version(info.template_version);
-  for (uint32_t i : info.pair) proto->add_pair(i);
-}
-
 void RefinementEventToProto(const RefinementEvent& event,
                             pb::RefineRubricEvent* proto) {
   std::visit(EventWriter{proto}, event);

@@ -27,9 +27,8 @@
 
 namespace rewardd {
 
-// Engine events and their parts, as protos.
-void RubricVersionInfoToProto(const RubricVersionInfo& info,
-                              reward::v1::RubricVersionInfo* proto);
+// Engine events and their parts, as protos (RubricVersionInfoToProto is in
+// proto_convert.h).
 void RefinementEventToProto(const RefinementEvent& event,
                             reward::v1::RefineRubricEvent* proto);
 

@@ -250,6 +250,11 @@ grpc::ServerUnaryReactor* RewardServiceImpl::GetRubric(
   RubricToProto(**rubric, response->mutable_rubric());
   response->set_rubric_set(set->name);
   response->set_set_version(set->version);
+  if ((*rubric)->lineage != nullptr) {
+    for (const RubricVersionInfo& v : *(*rubric)->lineage) {
+      RubricVersionInfoToProto(v, response->add_lineage());
+    }
+  }
   reactor->Respond(absl::OkStatus());
   return reactor;
 }

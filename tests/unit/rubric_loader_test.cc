@@ -504,6 +504,75 @@ TEST(RewarddFormatTest, JsonArrayJsonlAndWrapperObjectAgree) {
   EXPECT_EQ(jsonl->version, wrapper->version);
 }
 
+// Sets written by reward-cli refine: each rubric's lineage and the file's
+// provenance are read back, and neither changes the versions (grading).
+TEST(RewarddFormatTest, LineageAndProvenanceAreMetadataOnly) {
+  const std::string plain =
+      R"({"id": "a", "prompt": "p1", "criteria": [{"text": "x", "weight": 2}]})";
+  const std::string with_lineage =
+      R"({"id": "a", "prompt": "p1", "criteria": [{"text": "x", "weight": 2}],
+          "refine_status": "refined",
+          "lineage": [{"version": "v0", "parent_version": "", "iteration": 0,
+                       "origin": "given"},
+                      {"version": "v1", "parent_version": "v0",
+                       "iteration": 1, "origin": "refined",
+                       "proposer": "gpt", "proposer_model": "m",
+                       "template_version": "rtd-v1-x", "pair": [3, 7],
+                       "pair_sources": ["R3", "R7"]}]})";
+  absl::StatusOr<RubricSet> before = Parse(plain);
+  absl::StatusOr<RubricSet> after = Parse(absl::StrCat(
+      R"({"provenance": {"produced_by": "reward-cli refine",
+          "derived_from": "initial", "derived_from_version": "abc",
+          "options": {"iterations": 4}},
+          "rubrics": [)",
+      with_lineage, "]}"));
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(before->version, after->version);
+  EXPECT_EQ(before->rubrics[0]->version, after->rubrics[0]->version);
+  EXPECT_EQ(before->rubrics[0]->lineage, nullptr);
+  EXPECT_EQ(before->derived_from, "");
+  EXPECT_EQ(after->derived_from, "initial");
+  EXPECT_EQ(after->derived_from_version, "abc");
+  EXPECT_EQ(after->produced_by, "reward-cli refine");
+  ASSERT_NE(after->rubrics[0]->lineage, nullptr);
+  const std::vector<RubricVersionInfo>& lineage = *after->rubrics[0]->lineage;
+  ASSERT_EQ(lineage.size(), 2u);
+  EXPECT_EQ(lineage[0].origin, "given");
+  EXPECT_EQ(lineage[1].parent_version, "v0");
+  EXPECT_EQ(lineage[1].iteration, 1u);
+  EXPECT_EQ(lineage[1].proposer, "gpt");
+  EXPECT_EQ(lineage[1].template_version, "rtd-v1-x");
+  EXPECT_THAT(lineage[1].pair, ::testing::ElementsAre(3u, 7u));
+}
+
+TEST(RewarddFormatTest, BadLineageAndProvenanceNameTheField) {
+  const std::string head =
+      R"({"id": "a", "prompt": "p", "criteria": [{"text": "x"}], "lineage": )";
+  struct Case {
+    std::string content;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {head + R"("v1"})", "lineage is not a list"},
+      {head + R"([{"origin": "given"}]})",
+       "lineage[0]: missing field \"version\""},
+      {head + R"([{"version": "v", "iteration": -1}]})",
+       "lineage[0]: iteration is not a non-negative integer"},
+      {head + R"([{"version": "v", "pair": [1, "x"]}]})",
+       "lineage[0]: pair[1] is not a non-negative integer"},
+      {R"({"provenance": [], "rubrics": []})", "provenance is not an object"},
+      {R"({"provenance": {"derived_from": 3}, "rubrics": []})",
+       "provenance.derived_from is not a string"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<RubricSet> set = Parse(c.content);
+    ASSERT_FALSE(set.ok()) << c.content;
+    EXPECT_THAT(set.status().message(), HasSubstr(c.message)) << c.content;
+    EXPECT_THAT(set.status().message(), HasSubstr("t.jsonl")) << c.content;
+  }
+}
+
 // ----------------------------------------------------------------------------
 // Rejections: every message names the line (or record) and the field.
 
