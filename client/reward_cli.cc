@@ -21,6 +21,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "client/cli/report_command.h"
+#include "client/cli/tail_dataset_command.h"
 #include "client/jsonl_grader.h"
 #include "client/progress.h"
 #include "client/reward_client.h"
@@ -103,6 +105,15 @@ Commands:
           criteria, version).
   get     One rubric as JSON: reward-cli get --set=NAME --id=RUBRIC_ID
   health  Prints SERVING / NOT_SERVING / ...; exit code 0 only if SERVING.
+  tail-dataset  The tail log's saturated groups as refine input and eval
+          groups (no server needed):
+            reward-cli tail-dataset --tail_log_dir=DIR \
+                --refine_out=refine.jsonl --groups_out=groups.jsonl \
+                [--rubric_set=S]
+  report  One self-contained HTML page with a rubric set's tail picture
+          and eval-rubrics results side by side (no server needed):
+            reward-cli report --tail_log_dir=DIR [--rubric_set=S] \
+                [--eval old.json --eval new.json] --output=report.html
 
 Exit codes: 0 = success; 1 = some grade lines failed (parse error, RPC
 error, or an item error on a stream), an RPC failed, or health is not
@@ -113,7 +124,8 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
 bool IsCliFlagFile(absl::string_view file) {
-  return absl::StrContains(file, "reward_cli");
+  return absl::StrContains(file, "reward_cli") ||
+         absl::StrContains(file, "client/cli/");
 }
 
 // The whole of a PEM file named by `flag`; an error naming the flag and
@@ -329,6 +341,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string command = args[1];
+  // Commands that read local files only: no client, no server.
+  if (command == "tail-dataset") return rewardd::cli::RunTailDatasetCommand();
+  if (command == "report") return rewardd::cli::RunReportCommand(argc, argv);
   if (command != "grade" && command != "list" && command != "get" &&
       command != "health") {
     std::fprintf(stderr, "reward-cli: unknown command \"%s\"\n\n%s\n",
