@@ -67,7 +67,11 @@ int RunReportCommand(int argc, char** argv) {
     }
     for (EvalSetResult& r : *sets) evals.push_back(std::move(r));
   }
-  absl::StatusOr<TailLog> log = ReadTailLog(dir);
+  // The page shows no response text or verdict: do not hold them.
+  TailLogReadOptions read;
+  read.responses = false;
+  read.verdicts = false;
+  absl::StatusOr<TailLog> log = ReadTailLog(dir, read);
   absl::StatusOr<TailReportModel> model =
       log.ok() ? BuildTailReportModel(*log, absl::GetFlag(FLAGS_rubric_set),
                                       std::move(evals))

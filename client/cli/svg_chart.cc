@@ -83,6 +83,17 @@ std::string Legend(const std::vector<std::string>& names) {
   return out + "</g>";
 }
 
+// The smallest 1, 2, 2.5 or 5 times a power of ten at or above `v`, so the
+// grid lines fall on round numbers.
+double NiceCeiling(double v) {
+  if (v <= 0) return 1;
+  const double magnitude = std::pow(10, std::floor(std::log10(v)));
+  for (double step : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    if (step * magnitude >= v * (1 - 1e-9)) return step * magnitude;
+  }
+  return 10 * magnitude;
+}
+
 double LargestValue(const BarChart& chart) {
   double largest = 0;
   for (const auto& series : chart.values) {
@@ -97,8 +108,8 @@ double LargestValue(const BarChart& chart) {
 
 std::string RenderBarChart(const BarChart& chart) {
   const Frame f{chart.width, chart.height, chart.series.size() > 1 ? 28 : 12};
-  double y_max = chart.y_max > 0 ? chart.y_max : LargestValue(chart);
-  if (y_max <= 0) y_max = 1;
+  const double y_max =
+      chart.y_max > 0 ? chart.y_max : NiceCeiling(LargestValue(chart));
   const size_t n_cat = std::max<size_t>(chart.categories.size(), 1);
   const size_t n_series = std::max<size_t>(chart.values.size(), 1);
   const double band = f.plot_w() / n_cat;

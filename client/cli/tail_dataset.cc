@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/util/sha256.h"
 
 namespace rewardd::cli {
 namespace {
@@ -96,13 +97,30 @@ std::optional<nlohmann::json> RefineRecord(const TailLog& log,
                         {"rubric_id", rubric_id}};
 }
 
+// Equal for groups of one rubric and prompt whose responses are the same
+// set. A digest, not the text: the log may hold hundreds of megabytes of it.
+Sha256::Digest GroupDigest(const SaturatedGroupRecord& g,
+                           std::vector<std::string> responses) {
+  std::sort(responses.begin(), responses.end());
+  Sha256 h;
+  // Length-prefixed parts: no text can fake a boundary.
+  auto add = [&h](absl::string_view part) {
+    h.Update(absl::StrCat(part.size(), ":"));
+    h.Update(part);
+  };
+  add(g.rubric_id);
+  add(PromptKey(g));
+  for (const std::string& r : responses) add(r);
+  return h.Final();
+}
+
 // One eval group per distinct logged group with at least two distinct
 // responses, ids "<rubric_id>/<n>" numbered per rubric in log order.
 std::vector<nlohmann::json> EvalGroups(const TailLog& log,
                                        const std::vector<size_t>& chosen,
                                        TailDatasetStats& stats) {
   std::vector<nlohmann::json> out;
-  absl::flat_hash_set<std::string> seen;
+  absl::flat_hash_set<Sha256::Digest> seen;
   absl::flat_hash_map<std::string, int> ordinal;
   for (size_t i : chosen) {
     const SaturatedGroupRecord& g = log.groups[i];
@@ -111,13 +129,7 @@ std::vector<nlohmann::json> EvalGroups(const TailLog& log,
       ++stats.eval_groups_too_few;
       continue;
     }
-    std::vector<std::string> sorted = responses;
-    std::sort(sorted.begin(), sorted.end());
-    // Length-prefixed parts: no response text can fake a boundary.
-    std::string key = absl::StrCat(g.rubric_id.size(), ":", g.rubric_id,
-                                   PromptKey(g).size(), ":", PromptKey(g));
-    for (const std::string& r : sorted) absl::StrAppend(&key, r.size(), ":", r);
-    if (!seen.insert(std::move(key)).second) {
+    if (!seen.insert(GroupDigest(g, responses)).second) {
       ++stats.eval_groups_duplicate;
       continue;
     }
@@ -125,7 +137,7 @@ std::vector<nlohmann::json> EvalGroups(const TailLog& log,
         {{"id", absl::StrCat(g.rubric_id, "/", ++ordinal[g.rubric_id])},
          {"rubric_id", g.rubric_id},
          {"prompt", PromptValue(g)},
-         {"responses", responses}});
+         {"responses", std::move(responses)}});
   }
   return out;
 }
@@ -164,7 +176,10 @@ absl::StatusOr<TailDataset> BuildTailDataset(
 
 absl::StatusOr<TailDataset> ReadTailDataset(const std::string& dir,
                                             const TailDatasetOptions& options) {
-  absl::StatusOr<TailLog> log = ReadTailLog(dir);
+  // Refine input and eval groups carry no verdicts: do not hold them.
+  TailLogReadOptions read;
+  read.verdicts = false;
+  absl::StatusOr<TailLog> log = ReadTailLog(dir, read);
   if (!log.ok()) return log.status();
   return BuildTailDataset(*log, options);
 }

@@ -34,7 +34,10 @@ int RunTailDatasetCommand() {
                  "--refine_out and/or --groups_out\n");
     return kExitUsage;
   }
-  absl::StatusOr<TailLog> log = ReadTailLog(dir);
+  // Refine input and eval groups carry no verdicts: do not hold them.
+  TailLogReadOptions read;
+  read.verdicts = false;
+  absl::StatusOr<TailLog> log = ReadTailLog(dir, read);
   if (!log.ok()) {
     std::fprintf(stderr, "reward-cli: %s\n", log.status().ToString().c_str());
     return kExitUsage;

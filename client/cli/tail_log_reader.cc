@@ -149,7 +149,8 @@ std::string StringOr(const nlohmann::json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-void ReadTop(FieldReader& r, SaturatedGroupRecord& g) {
+void ReadTop(FieldReader& r, const TailLogReadOptions& options,
+             SaturatedGroupRecord& g) {
   const nlohmann::json* top = r.Find("top", true);
   if (top == nullptr) return;
   if (!top->is_array()) return r.Fail("top", "not a list");
@@ -161,8 +162,9 @@ void ReadTop(FieldReader& r, SaturatedGroupRecord& g) {
     t.index = static_cast<int>(item.Int("index", false));
     t.response = item.String("response", true);
     t.reward = item.Number("reward", false, 0);
+    if (!options.responses) t.response.clear();
     if (const nlohmann::json* vs = item.Find("verdicts", false);
-        vs != nullptr && vs->is_array()) {
+        options.verdicts && vs != nullptr && vs->is_array()) {
       for (const nlohmann::json& v : *vs) {
         if (!v.is_object()) continue;
         t.verdicts.push_back({StringOr(v, "criterion_id"),
@@ -200,7 +202,9 @@ void ReadRewardsAndLabels(FieldReader& r, SaturatedGroupRecord& g) {
 }
 
 std::string ReadSaturatedGroup(const nlohmann::json& record,
-                               const std::string& source, TailLog& log) {
+                               const std::string& source,
+                               const TailLogReadOptions& options,
+                               TailLog& log) {
   FieldReader r(record);
   SaturatedGroupRecord g;
   g.source = source;
@@ -217,7 +221,7 @@ std::string ReadSaturatedGroup(const nlohmann::json& record,
   g.tied_at_top = r.Int("tied_at_top", false);
   g.zero_variance = r.Bool("zero_variance");
   ReadRewardsAndLabels(r, g);
-  ReadTop(r, g);
+  ReadTop(r, options, g);
   if (r.ok() && g.prompt.empty() && g.messages.is_null()) {
     r.Fail("prompt", "missing (and no messages)");
   }
@@ -273,7 +277,7 @@ std::tuple<int, std::string, uint64_t, std::string> FileOrder(
 }  // namespace
 
 void ParseTailLogLine(absl::string_view line, const std::string& source,
-                      TailLog* log) {
+                      TailLog* log, const TailLogReadOptions& options) {
   TailLogStats& stats = log->stats;
   ++stats.lines;
   nlohmann::json record =
@@ -291,7 +295,7 @@ void ParseTailLogLine(absl::string_view line, const std::string& source,
       kind != record.end() && kind->is_string() ? kind->get<std::string>() : "";
   std::string error;
   if (known_schema && kind_text == "saturated_group") {
-    error = ReadSaturatedGroup(record, source, *log);
+    error = ReadSaturatedGroup(record, source, options, *log);
   } else if (known_schema && kind_text == "window") {
     error = ReadWindow(record, *log);
   } else {
@@ -332,7 +336,8 @@ absl::StatusOr<std::vector<std::string>> ListTailLogFiles(
   return names;
 }
 
-absl::StatusOr<TailLog> ReadTailLog(const std::string& dir) {
+absl::StatusOr<TailLog> ReadTailLog(const std::string& dir,
+                                    const TailLogReadOptions& options) {
   absl::StatusOr<std::vector<std::string>> files = ListTailLogFiles(dir);
   if (!files.ok()) return files.status();
   TailLog log;
@@ -349,7 +354,7 @@ absl::StatusOr<TailLog> ReadTailLog(const std::string& dir) {
     std::string line;
     for (int64_t n = 1; std::getline(in, line); ++n) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      ParseTailLogLine(line, absl::StrCat(path, ":", n), &log);
+      ParseTailLogLine(line, absl::StrCat(path, ":", n), &log, options);
     }
   }
   return log;

@@ -112,6 +112,13 @@ struct TailLog {
   TailLogStats stats;
 };
 
+// What to keep of each saturated group. A tail log can be hundreds of
+// megabytes: what a caller never looks at need not be held in memory.
+struct TailLogReadOptions {
+  bool responses = true;  // top[].response texts (else left empty)
+  bool verdicts = true;   // top[].verdicts
+};
+
 // The `tail-*.jsonl` files of `dir` in time order: by the UTC stamp, then
 // the numeric sequence, then the name (a name that does not follow the
 // pattern sorts after those that do, by name). NOT_FOUND when `dir` cannot
@@ -121,12 +128,13 @@ absl::StatusOr<std::vector<std::string>> ListTailLogFiles(
 
 // Reads every file ListTailLogFiles() names. A directory with no tail files
 // is not an error (an empty TailLog); callers decide what that means.
-absl::StatusOr<TailLog> ReadTailLog(const std::string& dir);
+absl::StatusOr<TailLog> ReadTailLog(const std::string& dir,
+                                    const TailLogReadOptions& options = {});
 
 // Parses one line into `log` (counting it in log->stats); `source` names
 // the line in problems. Exposed for tests.
 void ParseTailLogLine(absl::string_view line, const std::string& source,
-                      TailLog* log);
+                      TailLog* log, const TailLogReadOptions& options = {});
 
 // The one rubric set `log` has records of when `wanted` is empty, else
 // `wanted` if the log has records of it. INVALID_ARGUMENT naming

@@ -32,7 +32,7 @@ td,th{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;vertical-alig
 td.num,th.num{text-align:right;white-space:nowrap} .prompt{color:#444;max-width:420px;overflow-wrap:anywhere}
 .hbar{display:inline-block;height:10px;background:#ff725c;vertical-align:middle}
 .empty{color:#888;font-style:italic} svg.chart{display:block;margin:8px 0}
-code{font-size:12px}
+code{font-size:12px} h1 code{font-size:inherit}
 </style>
 )";
 
@@ -69,7 +69,7 @@ BarChart HistogramChart(const std::string& id, const std::string& title,
   BarChart chart;
   chart.id = id;
   chart.title = title;
-  chart.series = {"groups"};
+  chart.series = {"count"};
   chart.values.emplace_back();
   for (size_t i = 0; i < h.counts.size(); ++i) {
     chart.categories.push_back(
