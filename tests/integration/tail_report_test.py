@@ -171,6 +171,25 @@ def test_tail_dataset_unknown_set_names_the_flag(fixture):
     assert not out.exists()
 
 
+def test_report_takes_evals_as_a_comma_list_and_names_bad_fields(fixture):
+    out = fixture["root"] / "comma.html"
+    r = run_cli("report", f"--tail_log_dir={fixture['log_dir']}",
+                "--eval=" + ",".join(fixture["evals"]), f"--output={out}")
+    assert r.returncode == 0, r.stderr
+    page = out.read_text()
+    assert "hb @ v1abc" in page and "hb-refined @ v2def" in page
+    bad = fixture["root"] / "bad-eval.json"
+    bad.write_text(json.dumps({"schema": "rewardd.eval_rubrics.v1",
+                               "sets": [{"rubric_set": "x",
+                                         "accuracy": "high"}]}))
+    never = fixture["root"] / "never.html"
+    r = run_cli("report", f"--tail_log_dir={fixture['log_dir']}",
+                f"--eval={bad}", f"--output={never}")
+    assert r.returncode == 2
+    assert "sets[0].accuracy: not a number" in r.stderr
+    assert not never.exists()
+
+
 class DomCounter(html.parser.HTMLParser):
     """Counts elements by tag and class inside each element with an id."""
 
