@@ -153,12 +153,22 @@ absl::StatusOr<TailDataset> BuildTailDataset(
   }
   absl::StatusOr<std::string> set = ChooseRubricSet(log, options.rubric_set);
   if (!set.ok()) return set.status();
+  if (*set == kInlineRubricSet) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--rubric_set: '", kInlineRubricSet,
+        "' holds rubrics sent inline with requests, which no rubric set "
+        "holds: they cannot be refined by reference"));
+  }
   TailDataset dataset;
   dataset.rubric_set = *set;
   std::vector<size_t> chosen;
   std::map<std::string, std::vector<size_t>> by_rubric;  // sorted ids
   for (size_t i = 0; i < log.groups.size(); ++i) {
     if (log.groups[i].rubric_set != *set) continue;
+    if (log.groups[i].rubric_id.empty()) {
+      ++dataset.stats.groups_no_rubric_id;
+      continue;
+    }
     chosen.push_back(i);
     by_rubric[log.groups[i].rubric_id].push_back(i);
   }
@@ -204,7 +214,11 @@ std::string DescribeTailDataset(const TailDataset& d) {
       " responses past the bound), ", d.eval_groups.size(), " eval groups (",
       s.eval_groups_duplicate, " duplicates and ", s.eval_groups_too_few,
       " with fewer than 2 distinct responses dropped) from ", s.groups_used,
-      " saturated groups of '", d.rubric_set, "'");
+      " saturated groups of '", d.rubric_set, "'",
+      s.groups_no_rubric_id > 0
+          ? absl::StrCat(" (", s.groups_no_rubric_id,
+                         " more without a rubric id skipped)")
+          : std::string());
 }
 
 }  // namespace rewardd::cli

@@ -45,6 +45,7 @@ struct TailDatasetStats {
   // Groups of a rubric whose prompt differs from the one its refine record
   // uses (a rubric shared by several prompts): in the eval groups only.
   int64_t groups_other_prompt = 0;
+  int64_t groups_no_rubric_id = 0;      // cannot be referenced: skipped
   int64_t eval_groups_duplicate = 0;    // the same prompt and responses again
   int64_t eval_groups_too_few = 0;      // fewer than 2 distinct responses
   int64_t responses_dropped_bound = 0;  // past max_responses_per_rubric
@@ -57,8 +58,12 @@ struct TailDataset {
   TailDatasetStats stats;
 };
 
+// The set name rewardd logs for requests that carried their rubric inline.
+inline constexpr char kInlineRubricSet[] = "_inline";
+
 // The datasets of `log`'s saturated groups of one rubric set.
-// INVALID_ARGUMENT naming --rubric_set when the set is ambiguous or absent,
+// INVALID_ARGUMENT naming --rubric_set when the set is ambiguous, absent or
+// the inline set (its rubrics are in no file, so they cannot be referenced),
 // or naming max_responses_per_rubric when it is below 2.
 absl::StatusOr<TailDataset> BuildTailDataset(const TailLog& log,
                                              const TailDatasetOptions& options);

@@ -167,6 +167,25 @@ TEST(TailDatasetTest, OneRubricSetAtATime) {
   EXPECT_EQ(d->stats.groups_used, 1);
 }
 
+TEST(TailDatasetTest, InlineRubricsCannotBeReferenced) {
+  const TailLog log =
+      LogOf({GroupLine("", {"a", "b"}, "P", "p1", "_inline"),
+             GroupLine("", {"a", "b"}), GroupLine("r", {"c", "d"})});
+  TailDatasetOptions options;
+  options.rubric_set = "_inline";
+  absl::StatusOr<TailDataset> inline_set = BuildTailDataset(log, options);
+  EXPECT_EQ(inline_set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(inline_set.status().message(),
+              HasSubstr("cannot be refined by reference"));
+  options.rubric_set = "hb";
+  absl::StatusOr<TailDataset> d = BuildTailDataset(log, options);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->stats.groups_no_rubric_id, 1);
+  ASSERT_EQ(d->refine_records.size(), 1u);
+  EXPECT_EQ(d->refine_records[0]["id"], "r");
+  EXPECT_EQ(d->eval_groups.size(), 1u);
+}
+
 TEST(TailDatasetTest, JsonlOneRecordPerLineEvenWithBrokenUtf8) {
   const std::string jsonl =
       ToJsonl({nlohmann::json{{"a", "x\ny"}}, nlohmann::json{{"b", "\xC3("}}});
