@@ -8,7 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "client/cli/atomic_file.h"
+#include "client/cli/atomic_file_set.h"
 #include "client/cli/eval_rubrics_result.h"
 #include "client/cli/tail_log_flags.h"
 #include "client/cli/tail_log_reader.h"

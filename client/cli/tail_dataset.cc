@@ -178,7 +178,11 @@ absl::StatusOr<TailDataset> BuildTailDataset(
     std::optional<nlohmann::json> record =
         RefineRecord(log, *set, rubric_id, idx,
                      options.max_responses_per_rubric, dataset.stats);
-    if (record.has_value()) dataset.refine_records.push_back(*record);
+    if (!record.has_value()) continue;
+    dataset.refine_records.push_back(*std::move(record));
+    dataset.refine_locations.push_back(
+        absl::StrCat("tail log: rubric '", rubric_id, "' of set '", *set, "' (",
+                     idx.size(), " saturated groups)"));
   }
   dataset.eval_groups = EvalGroups(log, chosen, dataset.stats);
   return dataset;

@@ -54,7 +54,10 @@ struct TailDatasetStats {
 struct TailDataset {
   std::string rubric_set;
   std::vector<nlohmann::json> refine_records;  // formats: "Refine input"
-  std::vector<nlohmann::json> eval_groups;     // formats: "Eval groups"
+  // For messages about refine_records[i]: "tail log: rubric 'r' of set 'hb'
+  // (3 saturated groups)".
+  std::vector<std::string> refine_locations;
+  std::vector<nlohmann::json> eval_groups;  // formats: "Eval groups"
   TailDatasetStats stats;
 };
 
@@ -69,7 +72,9 @@ absl::StatusOr<TailDataset> BuildTailDataset(const TailLog& log,
                                              const TailDatasetOptions& options);
 
 // ReadTailLog(dir) then BuildTailDataset(): what `reward-cli tail-dataset`
-// writes and what `refine --from_tail_log DIR` feeds to refinement.
+// writes and what `refine --from_tail_log DIR` feeds to refinement, e.g.
+//   for (size_t i = 0; i < d->refine_records.size(); ++i)
+//     records.push_back({d->refine_records[i], d->refine_locations[i]});
 absl::StatusOr<TailDataset> ReadTailDataset(const std::string& dir,
                                             const TailDatasetOptions& options);
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "client/cli/atomic_file.h"
+#include "client/cli/atomic_file_set.h"
 #include "client/cli/tail_dataset.h"
 #include "client/cli/tail_log_flags.h"
 

@@ -76,6 +76,8 @@ TEST(TailDatasetTest, OneRefineRecordPerRubricNewestResponsesFirst) {
   EXPECT_EQ(tides["responses"][0]["generator"], "tail-log policy_version=p2");
   EXPECT_EQ(tides["responses"][3]["generator"], "tail-log policy_version=p1");
   EXPECT_EQ(d->refine_records[0]["id"], "moon");
+  EXPECT_EQ(d->refine_locations[1],
+            "tail log: rubric 'tides' of set 'hb' (2 saturated groups)");
   EXPECT_EQ(d->stats.groups_used, 3);
   EXPECT_EQ(d->stats.rubrics, 2);
 }

@@ -1,4 +1,4 @@
-#include "client/cli/atomic_file.h"
+#include "client/cli/atomic_file_set.h"
 
 #include <unistd.h>
 
@@ -11,11 +11,14 @@
 namespace rewardd::cli {
 namespace {
 
-absl::Status WriteWhole(const std::string& path, const std::string& contents) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
+// Writes `contents` to `temp`; errors name `target`, the file the user
+// asked for.
+absl::Status WriteWhole(const std::string& temp, const std::string& target,
+                        const std::string& contents) {
+  std::FILE* f = std::fopen(temp.c_str(), "wb");
   if (f == nullptr) {
     return absl::PermissionDeniedError(
-        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+        absl::StrCat("cannot write ", target, ": ", std::strerror(errno)));
   }
   const bool written =
       std::fwrite(contents.data(), 1, contents.size(), f) == contents.size() &&
@@ -23,10 +26,20 @@ absl::Status WriteWhole(const std::string& path, const std::string& contents) {
   const int write_errno = errno;
   if (std::fclose(f) != 0 || !written) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("cannot write ", path, ": ",
+        absl::StrCat("cannot write ", target, ": ",
                      std::strerror(written ? errno : write_errno)));
   }
   return absl::OkStatus();
+}
+
+// ".<name>.tmp-<pid>" in the target's directory: rename() stays within one
+// file system, and a hidden name is skipped by directory pollers such as
+// rewardd's --rubric_dir.
+std::string TempName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const size_t name = slash == std::string::npos ? 0 : slash + 1;
+  return absl::StrCat(path.substr(0, name), ".", path.substr(name), ".tmp-",
+                      getpid());
 }
 
 }  // namespace
@@ -34,10 +47,9 @@ absl::Status WriteWhole(const std::string& path, const std::string& contents) {
 absl::Status WriteFilesAtomically(
     const std::vector<std::pair<std::string, std::string>>& files) {
   std::vector<std::string> temps;
-  const std::string suffix = absl::StrCat(".tmp.", getpid());
   for (const auto& [path, contents] : files) {
-    temps.push_back(path + suffix);
-    if (absl::Status s = WriteWhole(temps.back(), contents); !s.ok()) {
+    temps.push_back(TempName(path));
+    if (absl::Status s = WriteWhole(temps.back(), path, contents); !s.ok()) {
       for (const std::string& t : temps) std::remove(t.c_str());
       return s;
     }
