@@ -92,7 +92,8 @@ ABSL_FLAG(std::string, service, "",
 
 namespace {
 
-constexpr char kUsage[] = R"(command-line client of the rewardd reward server.
+constexpr char kUsageHead[] =
+    R"(command-line client of the rewardd reward server.
 
 Usage: reward-cli <command> [flags]
 
@@ -105,20 +106,17 @@ Commands:
           criteria, version).
   get     One rubric as JSON: reward-cli get --set=NAME --id=RUBRIC_ID
   health  Prints SERVING / NOT_SERVING / ...; exit code 0 only if SERVING.
-  tail-dataset  The tail log's saturated groups as refine input and eval
-          groups (no server needed):
-            reward-cli tail-dataset --tail_log_dir=DIR \
-                --refine_out=refine.jsonl --groups_out=groups.jsonl \
-                [--rubric_set=S]
-  report  One self-contained HTML page with a rubric set's tail picture
-          and eval-rubrics results side by side (no server needed):
-            reward-cli report --tail_log_dir=DIR [--rubric_set=S] \
-                [--eval old.json --eval new.json] --output=report.html
-
+)";
+constexpr char kUsageTail[] = R"(
 Exit codes: 0 = success; 1 = some grade lines failed (parse error, RPC
 error, or an item error on a stream), an RPC failed, or health is not
 SERVING; 2 = bad usage or a file that cannot be read or written.
 An invalid reward (valid=false) is a result, not a failure.)";
+
+std::string Usage() {
+  return absl::StrCat(kUsageHead, rewardd::cli::kTailDatasetUsage,
+                      rewardd::cli::kReportUsage, kUsageTail);
+}
 
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
@@ -333,11 +331,12 @@ int main(int argc, char** argv) {
   config.contains_help_flags = IsCliFlagFile;
   config.contains_helpshort_flags = IsCliFlagFile;
   absl::SetFlagsUsageConfig(config);
-  absl::SetProgramUsageMessage(kUsage);
+  const std::string usage = Usage();
+  absl::SetProgramUsageMessage(usage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
     std::fprintf(stderr, "%s\n\nSee reward-cli --help for the flags.\n",
-                 kUsage);
+                 usage.c_str());
     return kExitUsage;
   }
   const std::string command = args[1];
@@ -347,7 +346,7 @@ int main(int argc, char** argv) {
   if (command != "grade" && command != "list" && command != "get" &&
       command != "health") {
     std::fprintf(stderr, "reward-cli: unknown command \"%s\"\n\n%s\n",
-                 command.c_str(), kUsage);
+                 command.c_str(), usage.c_str());
     return kExitUsage;
   }
   absl::StatusOr<std::unique_ptr<rewardd::RewardClient>> client = MakeClient();

@@ -15,6 +15,16 @@
 
 namespace rewardd::cli {
 
+// The command's lines in `reward-cli --help`.
+inline constexpr char kReportUsage[] =
+    R"(  report  One self-contained HTML page with a rubric set's tail picture
+          and eval-rubrics results side by side (no server needed):
+            reward-cli report --tail_log_dir=DIR [--rubric_set=S] \
+                [--eval old.json --eval new.json] --output=report.html
+          Exit codes: 0 written; 2 bad usage or a file that cannot be read
+          or written.
+)";
+
 // Every value of `--name` in `argv` (--name=V, -name=V, --name V),
 // comma-separated lists split, up to a "--": absl keeps only the last of a
 // repeated flag, and --eval is meant to be repeated.
