@@ -58,6 +58,14 @@ class FieldReader {
     return v->get<std::string>();
   }
 
+  // A required string that may not be empty (a rubric set is chosen by
+  // name; an empty one could not be).
+  std::string NonEmptyString(const char* name) {
+    std::string s = String(name, true);
+    if (ok() && s.empty()) Fail(name, "empty");
+    return s;
+  }
+
   int64_t Int(const char* name, bool required) {
     const nlohmann::json* v = Find(name, required);
     if (v == nullptr) return 0;
@@ -209,7 +217,7 @@ std::string ReadSaturatedGroup(const nlohmann::json& record,
   SaturatedGroupRecord g;
   g.source = source;
   g.time = r.Time("time", &g.time_text);
-  g.rubric_set = r.String("rubric_set", true);
+  g.rubric_set = r.NonEmptyString("rubric_set");
   g.rubric_id = r.String("rubric_id", true);
   g.rubric_version = r.String("rubric_version", false);
   g.set_version = r.String("set_version", false);
@@ -235,7 +243,7 @@ std::string ReadWindow(const nlohmann::json& record, TailLog& log) {
   FieldReader r(record);
   WindowRecord w;
   w.time = r.Time("time", &w.time_text);
-  w.rubric_set = r.String("rubric_set", true);
+  w.rubric_set = r.NonEmptyString("rubric_set");
   w.set_version = r.String("set_version", false);
   w.seconds = r.Number("seconds", false, 0);
   w.groups = r.Int("groups", true);

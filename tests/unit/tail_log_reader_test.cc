@@ -148,6 +148,8 @@ TEST(TailLogReaderTest, InvalidRecordsNameTheField) {
   nlohmann::json too_tied = Window("2026-12-04T10:00:00Z", 3, 4);
   nlohmann::json bad_hist = Window("2026-12-04T10:00:00Z", 3, 1);
   bad_hist["reward_histogram"]["counts"] = {1, 2, 3};
+  nlohmann::json no_set = Window("2026-12-04T10:00:00Z", 3, 1);
+  no_set["rubric_set"] = "";
   nlohmann::json negative = Window("2026-12-04T10:00:00Z", 3, 1);
   negative["groups"] = -3;
   const Case cases[] = {
@@ -159,6 +161,7 @@ TEST(TailLogReaderTest, InvalidRecordsNameTheField) {
       {too_tied, "field 'tied_at_max_groups': more than groups"},
       {bad_hist, "field 'reward_histogram': needs edges and counts"},
       {negative, "field 'groups': not a non-negative integer"},
+      {no_set, "field 'rubric_set': empty"},
   };
   for (const Case& c : cases) {
     TailLog log;
