@@ -34,6 +34,12 @@ int RunTailDatasetCommand() {
                  "--refine_out and/or --groups_out\n");
     return kExitUsage;
   }
+  if (refine_out == groups_out) {
+    std::fprintf(stderr,
+                 "reward-cli: --refine_out and --groups_out name the same "
+                 "file\n");
+    return kExitUsage;
+  }
   // Refine input and eval groups carry no verdicts: do not hold them.
   TailLogReadOptions read;
   read.verdicts = false;

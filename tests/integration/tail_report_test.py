@@ -169,6 +169,13 @@ def test_tail_dataset_unknown_set_names_the_flag(fixture):
     assert r.returncode == 2
     assert "--rubric_set: 'nope' has no records" in r.stderr
     assert not out.exists()
+    r = run_cli("tail-dataset", "--tail_log_dir", fixture["log_dir"],
+                f"--refine_out={out}", f"--groups_out={out}")
+    assert r.returncode == 2 and "name the same file" in r.stderr
+    r = run_cli("tail-dataset", "--tail_log_dir",
+                str(fixture["root"] / "no-such-dir"), f"--refine_out={out}")
+    assert r.returncode == 2 and "--tail_log_dir: cannot list" in r.stderr
+    assert not out.exists()
 
 
 def test_report_takes_evals_as_a_comma_list_and_names_bad_fields(fixture):
