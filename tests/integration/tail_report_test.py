@@ -376,17 +376,27 @@ def test_screenshot_has_the_charts_painted(rendered):
         return all(abs(px[i] - rgb[i]) <= 12 for i in range(3))
 
     blue, orange = (0x42, 0x69, 0xd0), (0xef, 0x8a, 0x3c)
-    blue_rows, orange_px, non_white = set(), 0, 0
+    blue_rows, orange_px, non_white, most_bars = set(), 0, 0, 0
     for y, row in enumerate(rows):
-        for x in range(0, width, 2):
+        bars, in_bar = 0, False
+        for x in range(width):
             px = row[x * bpp:x * bpp + 3]
+            is_blue = near(px, blue)
+            bars += is_blue and not in_bar
+            in_bar = is_blue
+            if x % 2:
+                continue
             if px != b"\xff\xff\xff":
                 non_white += 1
-            if near(px, blue):
+            if is_blue:
                 blue_rows.add(y)
             elif near(px, orange):
                 orange_px += 1
+        most_bars = max(most_bars, bars)
     assert non_white > 20000
+    # Near its axis a row crosses every bar of the top-two gap histogram
+    # (no bin of the fixture's is empty): 10 separate blue runs.
+    assert most_bars >= 10
     # Histogram bars and the series lines are drawn in blue across a tall
     # span of the page; the eval chart's second set and the second series
     # in orange.
