@@ -29,6 +29,8 @@
 #include "client/cli/health_command.h"
 #include "client/cli/list_command.h"
 #include "client/cli/refine_command.h"
+#include "client/cli/report_command.h"
+#include "client/cli/tail_dataset_command.h"
 #include "client/reward_client.h"
 #include "server/util/status_macros.h"
 
@@ -86,6 +88,9 @@ std::string Usage() {
   for (const rewardd::cli::Command* c : kCommands) {
     absl::StrAppend(&usage, c->usage, "\n");
   }
+  // Commands that read local files only (no server): tail-dataset, report.
+  absl::StrAppend(&usage, rewardd::cli::kTailDatasetUsage,
+                  rewardd::cli::kReportUsage);
   absl::StrAppend(&usage,
                   "\nEach command documents its exit codes above. The "
                   "connection flags\n(--target, --token, --tls...) apply to "
@@ -176,6 +181,11 @@ int main(int argc, char** argv) {
                  usage.c_str());
     return kExitUsage;
   }
+  // Commands that read local files only: no client, no server. report
+  // reads argv itself (absl keeps only the last of a repeated --eval).
+  const absl::string_view name = args[1];
+  if (name == "tail-dataset") return rewardd::cli::RunTailDatasetCommand();
+  if (name == "report") return rewardd::cli::RunReportCommand(argc, argv);
   const rewardd::cli::Command* command = FindCommand(args[1]);
   if (command == nullptr) {
     std::fprintf(stderr, "reward-cli: unknown command \"%s\"\n\n%s\n", args[1],

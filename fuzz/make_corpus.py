@@ -281,6 +281,55 @@ def proposal_parser():
         write("proposal_parser", f"answer-{i}.txt", p)
 
 
+def tail_log():
+    """Tail log files (rewardd --tail_log_dir) as reward-cli reads them."""
+    clear_seeds("tail_log")
+    ex = json.loads((SHARED / "chasing_the_tail" /
+                     "paper_appendix_example.json").read_text(encoding="utf-8"))
+    schema = "rewardd.tail_log.v1"
+    edges = [i / 10 for i in range(11)]
+
+    def group(rubric_id, text, responses, **extra):
+        rec = {"schema": schema, "kind": "saturated_group",
+               "time": "2026-12-04T10:00:00.123Z", "rubric_set": "hb",
+               "rubric_id": rubric_id, "rubric_version": "rv1",
+               "set_version": "sv1", "labels": {"policy_version": "p3"},
+               "prompt": text, "group_size": 4, "valid": 3,
+               "max_possible": 1.0, "top_reward": 1.0,
+               "tied_at_top": len(responses), "zero_variance": False,
+               "rewards": [1.0] * len(responses) + [None],
+               "top": [{"index": i, "response": r[:600], "reward": 1.0,
+                        "verdicts": [{"criterion_id": "c1", "verdict": "MET",
+                                      "status": "OK"}]}
+                       for i, r in enumerate(responses)]}
+        rec.update(extra)
+        return json.dumps(rec)
+
+    window = json.dumps({
+        "schema": schema, "kind": "window", "time": "2026-12-04T10:01:00.000Z",
+        "rubric_set": "hb", "set_version": "sv1", "seconds": 60.0,
+        "groups": 40, "zero_variance_groups": 3, "tied_at_max_groups": 12,
+        "responses": 160, "responses_at_max": 30,
+        "reward_histogram": {"edges": edges, "counts": [1] * 9 + [31]},
+        "top2_gap_histogram": {"edges": edges, "counts": [12] + [3] * 9},
+        "sampled": 4, "dropped_rate_limited": 1, "dropped_queue_full": 0})
+    r1, r2 = ex["responses"]["R1"], ex["responses"]["R2"]
+    write("tail_log", "paper.jsonl",
+          "\n".join([window, group("paper", ex["prompt"][:400], [r1, r2])]))
+    write("tail_log", "messages.jsonl", group(
+        "chat", None, ["A", "B", "A"],
+        messages=[{"role": "system", "content": "Be brief."},
+                  {"role": "user", "content": "Tides?"}]))
+    write("tail_log", "mixed.jsonl", "\n".join([
+        window, "{not json", json.dumps({"schema": schema, "kind": "later"}),
+        group("x", "p", ["same", "same"]),
+        group("", "p", ["a", "b"], rubric_set="_inline"),
+        window.replace('"groups": 40', '"groups": 2')]))
+    write("tail_log", "markup.jsonl", group(
+        "<b>id</b>", "<script>alert(1)</script><img src=x onerror=alert(2)>",
+        ["</td></table><svg onload=alert(3)>", "\u2028\x00\xff"]))
+
+
 def main():
     if not SHARED.is_dir():
         sys.exit(f"no shared data at {SHARED}")
@@ -290,6 +339,7 @@ def main():
     chat_completion()
     judges_config()
     proposal_parser()
+    tail_log()
     total = sum(f.stat().st_size for f in CORPUS.rglob("*") if f.is_file())
     print(f"corpora: {total} bytes under {CORPUS}")
     if total > 1 << 20:

@@ -15,10 +15,11 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev
 )
 # Tests, tools and development: Prometheus and promtool, the Python tests'
-# gRPC and pytest, openssl (test certificates), ccache, clang-format.
+# gRPC and pytest, openssl (test certificates), ccache, clang-format,
+# chromium (tail_report_test renders the HTML tail report headless).
 OTHER_PACKAGES=(
   ccache git prometheus python3-grpcio python3-protobuf python3-pytest openssl
-  curl procps clang-format
+  curl procps clang-format chromium
 )
 PACKAGES=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" != --build-only ]]; then PACKAGES+=("${OTHER_PACKAGES[@]}"); fi
