@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -17,6 +18,7 @@
 #include "client/cli/parallel_for.h"
 #include "client/cli/refine_input.h"
 #include "client/cli/refinement_recorder.h"
+#include "client/cli/tail_dataset.h"
 #include "client/progress.h"
 #include "server/util/status_macros.h"
 
@@ -24,6 +26,11 @@ ABSL_FLAG(std::string, report, "",
           "refine: the JSONL report, one line per prompt (default: "
           "<--output>.report; keep it out of a --rubric_dir if you name it "
           "*.jsonl).");
+ABSL_FLAG(std::string, from_tail_log, "",
+          "refine: read the prompts from this rewardd --tail_log_dir instead "
+          "of --input (saturated groups' tied top responses, per rubric; "
+          "--rubric_set limits it to one set)");
+ABSL_DECLARE_FLAG(std::string, rubric_set);
 ABSL_FLAG(int, iterations, 4, "refine: RtD iterations per prompt (1-16).");
 ABSL_FLAG(std::string, pair_selection, "top2",
           "refine: top2 (the paper's rule) or top2_diverse.");
@@ -286,6 +293,34 @@ Json Provenance(const KeyedRecordFile& set, const RefineSettings& settings,
   return p;
 }
 
+// The refine input: --input's records, or with --from_tail_log the tail
+// log's saturated groups as refine records (tail_dataset.h: one record per
+// rubric, its tied top responses as candidates, the logged rubric as the
+// starting one by reference), limited to --rubric_set when given.
+absl::StatusOr<std::vector<JsonRecord>> ReadRefineRecords(
+    const std::string& input) {
+  const std::string dir = absl::GetFlag(FLAGS_from_tail_log);
+  if (dir.empty()) return ReadJsonRecords(input);
+  if (!input.empty() && input != "-") {
+    return absl::InvalidArgumentError(
+        "refine: give --input or --from_tail_log, not both");
+  }
+  TailDatasetOptions options;
+  options.rubric_set = absl::GetFlag(FLAGS_rubric_set);
+  absl::StatusOr<TailDataset> d = ReadTailDataset(dir, options);
+  if (!d.ok()) return d.status();
+  if (d->refine_records.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--from_tail_log=", dir,
+        ": no saturated group of a rubric by reference to refine"));
+  }
+  std::vector<JsonRecord> records;
+  for (size_t i = 0; i < d->refine_records.size(); ++i) {
+    records.push_back({d->refine_records[i], d->refine_locations[i]});
+  }
+  return records;
+}
+
 int Refine(CommandContext& context) {
   const std::string input = absl::GetFlag(FLAGS_input);
   const std::string output = absl::GetFlag(FLAGS_output);
@@ -298,7 +333,7 @@ int Refine(CommandContext& context) {
     PrintError(std::string(settings.status().message()));
     return kExitInput;
   }
-  absl::StatusOr<std::vector<JsonRecord>> records = ReadJsonRecords(input);
+  absl::StatusOr<std::vector<JsonRecord>> records = ReadRefineRecords(input);
   absl::StatusOr<std::vector<RefineItem>> items =
       records.ok() ? ParseRefineInput(*records) : records.status();
   if (!items.ok()) {
@@ -378,6 +413,9 @@ const Command kRefineCommand = {
           Input: {id, prompt | messages, responses: [str | {generator,
           response}], optional rubric | rubric_set + rubric_id}. Resumes:
           ids already done in --output/--report are skipped.
+          --from_tail_log=DIR [--rubric_set=S] instead of --input: the
+          rubrics whose groups saturated in rewardd's tail log, refined
+          from their tied top responses (a new version, for review).
           Exit codes: 0 ok; 1 bad usage or input; 2 server unreachable or
           output not writable; 3 some prompts failed or had proposals
           rejected (all are in the outputs with a status).)",
