@@ -62,7 +62,6 @@ SaturationMetrics::SaturationMetrics(prometheus::Registry& registry,
                     .Register(registry)),
       sets_(rubric_set_limit) {
   other_set_ = std::make_unique<SetCell>();
-  Fill(std::string(LabelValueLimiter::kOther), other_set_.get());
 }
 
 SaturationMetrics::~SaturationMetrics() = default;
@@ -87,7 +86,12 @@ SaturationMetrics::SetCell* SaturationMetrics::FindSet(
     Fill(std::string(name), made.get());
     return made;
   });
-  return cell != nullptr ? cell : other_set_.get();
+  if (cell != nullptr) return cell;
+  // Only past the set limit: its series appear with the first such group.
+  std::call_once(other_filled_, [this] {
+    Fill(std::string(LabelValueLimiter::kOther), other_set_.get());
+  });
+  return other_set_.get();
 }
 
 void SaturationMetrics::PrepareRubricSet(absl::string_view rubric_set) {

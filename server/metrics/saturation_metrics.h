@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,7 @@ class SaturationMetrics {
   prometheus::Family<prometheus::Histogram>& top2_gap_;
   ReadMostlyMap<SetCell> sets_;
   std::unique_ptr<SetCell> other_set_;
+  std::once_flag other_filled_;
 };
 
 }  // namespace rewardd

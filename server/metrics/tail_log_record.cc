@@ -61,7 +61,10 @@ SaturatedGroupRecord SaturatedGroupRecord::From(const GradedGroup& group,
     r.labels.emplace_back(std::string(l.first), std::string(l.second));
   }
   std::sort(r.labels.begin(), r.labels.end());
-  r.prompt = base.prompt;
+  // A request by rubric reference may leave the prompt out: the rubric's
+  // own prompt is the one it was written for.
+  r.prompt = base.prompt.empty() && base.rubric != nullptr ? base.rubric->prompt
+                                                           : base.prompt;
   for (const ChatMessage& m : base.messages) {
     r.messages.emplace_back(m.role, m.content);
   }

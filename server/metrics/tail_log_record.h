@@ -47,7 +47,7 @@ struct SaturatedGroupRecord {
   std::string rubric_version;
   std::string set_version;
   std::vector<std::pair<std::string, std::string>> labels;
-  std::string prompt;
+  std::string prompt;  // the request's, else the rubric's
   std::vector<std::pair<std::string, std::string>> messages;  // role, content
   size_t group_size = 0;
   size_t valid = 0;

@@ -15,7 +15,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server/metrics/saturation_metrics.h"
 #include "server/metrics/server_metrics.h"
+#include "tests/tail_log_lines.h"
 #include "tests/unit/saturation_test_support.h"
 
 namespace rewardd {
@@ -59,24 +61,10 @@ class TailLogTest : public ::testing::Test {
   }
 
   std::vector<fs::path> Files() const {
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(dir_)) {
-      files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-    return files;
+    return ::rewardd::testing::TailLogFiles(dir_.string());
   }
-
-  // Every line of every file, parsed.
   std::vector<json> Lines() const {
-    std::vector<json> out;
-    for (const fs::path& f : Files()) {
-      std::ifstream in(f);
-      for (std::string line; std::getline(in, line);) {
-        out.push_back(json::parse(line));
-      }
-    }
-    return out;
+    return ::rewardd::testing::ReadTailLog(dir_.string());
   }
 
   FakeClock clock_;
@@ -320,6 +308,37 @@ TEST(SaturationMetricsTest, ServerMetricsExportsPerSetSeriesAndTopK) {
                                          "\"med\"} 3"));
   EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("rubric_id=\"warm\"")));
   ASSERT_EQ(metrics.saturation().Top(10).size(), 2u);
+}
+
+TEST(SaturationMetricsTest, SetsBeyondTheLimitCountAsOther) {
+  prometheus::Registry registry;
+  SaturationTracker tracker(SaturationTrackerOptions{});
+  SaturationMetrics metrics(registry, &tracker, /*top_k=*/5,
+                            /*rubric_set_limit=*/1);
+  const TestGroup a = MakeGroup("a", "x", {1.0, 1.0});
+  const TestGroup b = MakeGroup("b", "x", {1.0, 1.0});
+  metrics.Record("a", SummarizeGroup(a.results, 1.0));
+  auto text = [&registry] {
+    std::string out;
+    for (const prometheus::MetricFamily& f : registry.Collect()) {
+      for (const prometheus::ClientMetric& m : f.metric) {
+        for (const prometheus::ClientMetric::Label& l : m.label) {
+          out += f.name + "{" + l.name + "=" + l.value + "} " +
+                 std::to_string(static_cast<int>(m.counter.value)) + "\n";
+        }
+      }
+    }
+    return out;
+  };
+  // No "other" series until a set overflows.
+  EXPECT_THAT(text(), ::testing::Not(::testing::HasSubstr("other")));
+  metrics.Record("b", SummarizeGroup(b.results, 1.0));
+  EXPECT_THAT(text(), ::testing::HasSubstr(
+                          "rewardd_groups_tied_at_max_total{rubric_set=a} 1"));
+  EXPECT_THAT(text(),
+              ::testing::HasSubstr(
+                  "rewardd_groups_tied_at_max_total{rubric_set=other} 1"));
+  EXPECT_THAT(text(), ::testing::Not(::testing::HasSubstr("rubric_set=b")));
 }
 
 }  // namespace
