@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "server/metrics/label_limiter.h"
 
 namespace rewardd {
@@ -123,10 +124,14 @@ void SaturationMetrics::CollectTopK(
       "--saturation_top_k).";
   family.type = prometheus::MetricType::Gauge;
   if (tracker_ != nullptr) {
+    // Ids cut to the label length could collide: the first (higher score)
+    // wins, so no two samples share a label set.
+    absl::flat_hash_set<std::pair<std::string, std::string>> seen;
     for (const SaturatedRubric& r : tracker_->Top(top_k_)) {
+      std::string id(LabelValueLimiter::Truncate(r.rubric_id));
+      if (!seen.emplace(r.rubric_set, id).second) continue;
       prometheus::ClientMetric m;
-      m.label.push_back(
-          {"rubric_id", std::string(LabelValueLimiter::Truncate(r.rubric_id))});
+      m.label.push_back({"rubric_id", std::move(id)});
       m.label.push_back({"rubric_set", r.rubric_set});
       m.gauge.value = r.score;
       family.metric.push_back(std::move(m));

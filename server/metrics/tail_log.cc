@@ -154,6 +154,7 @@ WindowRecord& TailLog::WindowFor(absl::string_view rubric_set) {
 }
 
 bool TailLog::TakeToken(absl::Time now) {
+  if (options_.samples_per_second <= 0) return false;
   const double burst = std::max(1.0, options_.samples_per_second);
   if (now > refilled_) {
     tokens_ =

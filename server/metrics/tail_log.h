@@ -52,8 +52,9 @@ struct TailLogOptions {
   int64_t max_file_bytes = 64 << 20;           // --tail_log_max_file_bytes
   int64_t max_total_bytes = int64_t{1} << 30;  // --tail_log_max_total_bytes
   size_t max_files = 64;                       // --tail_log_max_files
-  double samples_per_second =
-      5;  // --tail_log_samples_per_second (burst: max(1, rate))
+  // --tail_log_samples_per_second; bursts of max(1, rate); 0 samples none
+  // (window records only).
+  double samples_per_second = 5;
   absl::Duration window = absl::Seconds(60);  // --tail_log_window_seconds
   size_t queue_capacity = 256;
   size_t max_top = 8;  // responses of a saturated group written

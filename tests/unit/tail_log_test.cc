@@ -214,6 +214,19 @@ TEST_F(TailLogTest, RateLimitDropsAreCounted) {
   EXPECT_EQ(lines[3]["tied_at_max_groups"], 7);
 }
 
+TEST_F(TailLogTest, ZeroRateSamplesNothing) {
+  TailLogOptions o = Options();
+  o.samples_per_second = 0;
+  std::unique_ptr<TailLog> log = Make(o);
+  Offer(*log, MakeGroup("med", "hot", {1.0, 1.0}));
+  clock_.Advance(absl::Seconds(60));
+  log->WriteOnce(false);
+  const std::vector<json> lines = Lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["kind"], "window");
+  EXPECT_EQ(lines[0]["dropped_rate_limited"], 1);
+}
+
 TEST_F(TailLogTest, FullQueueDropsAreCounted) {
   TailLogOptions o = Options();
   o.queue_capacity = 2;
