@@ -9,9 +9,11 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -264,6 +266,41 @@ TEST_F(TailLogTest, DirectoryGoneIsACountedErrorNotACrash) {
   log->WriteOnce(false);
   EXPECT_EQ(log->counts().saturated_written, 2u);
   EXPECT_EQ(log->counts().write_errors, 3u);
+}
+
+// The writer thread against four grading threads: every saturated group is
+// written or counted as dropped, and the shutdown window counts them all.
+TEST_F(TailLogTest, WriterThreadAndConcurrentProducersAgree) {
+  TailLogOptions o = Options();
+  o.start_thread = true;
+  o.clock = nullptr;           // the writer waits on real time
+  o.samples_per_second = 1e9;  // never rate-limited
+  o.queue_capacity = 8;        // but the queue may fill
+  o.window = absl::Hours(1);   // one window: the shutdown flush
+  std::unique_ptr<TailLog> log = Make(o);
+  constexpr int kThreads = 4, kGroups = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&log, t] {
+      for (int i = 0; i < kGroups; ++i) {
+        Offer(*log, MakeGroup("med", absl::StrCat("r", t), {1.0, 1.0, 0.5}));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  log->Stop();
+  const TailLog::Counts c = log->counts();
+  EXPECT_EQ(c.saturated_written + c.dropped_queue_full,
+            static_cast<uint64_t>(kThreads * kGroups));
+  EXPECT_EQ(c.dropped_rate_limited, 0u);
+  EXPECT_EQ(c.write_errors, 0u);
+  const std::vector<json> lines = Lines();
+  ASSERT_EQ(lines.size(), c.saturated_written + 1);
+  const json& window = lines.back();
+  EXPECT_EQ(window["kind"], "window");
+  EXPECT_EQ(window["groups"], kThreads * kGroups);
+  EXPECT_EQ(window["sampled"], c.saturated_written);
+  EXPECT_EQ(window["dropped_queue_full"], c.dropped_queue_full);
 }
 
 TEST_F(TailLogTest, CreateNamesTheBadFlag) {
