@@ -203,7 +203,8 @@ void TailLog::OnGroup(const GradedGroup& group,
   queue_.push_back(std::move(record));
 }
 
-void TailLog::Write(const std::string& line, std::atomic<uint64_t>* written) {
+void TailLog::Write(const std::string& line, std::atomic<uint64_t>* written,
+                    prometheus::Counter* written_metric) {
   const uint64_t deleted_before = files_.files_deleted();
   absl::Status s = files_.Append(line);
   if (const uint64_t deleted = files_.files_deleted() - deleted_before) {
@@ -212,6 +213,7 @@ void TailLog::Write(const std::string& line, std::atomic<uint64_t>* written) {
   }
   if (s.ok()) {
     written->fetch_add(1, std::memory_order_relaxed);
+    if (written_metric != nullptr) written_metric->Increment();
     return;
   }
   write_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -242,8 +244,8 @@ void TailLog::WriteOnce(bool final) {
     }
   }
   for (const SaturatedGroupRecord& r : records) {
-    Write(FormatSaturatedGroup(r), &saturated_written_);
-    if (metrics_) metrics_->saturated->Increment();
+    Write(FormatSaturatedGroup(r), &saturated_written_,
+          metrics_ ? metrics_->saturated : nullptr);
   }
   std::vector<std::string> names;
   for (const auto& [name, w] : windows) names.push_back(name);
@@ -254,8 +256,8 @@ void TailLog::WriteOnce(bool final) {
     w.rubric_set = name;
     w.time = now;
     w.seconds = absl::ToDoubleSeconds(seconds);
-    Write(FormatWindow(w), &windows_written_);
-    if (metrics_) metrics_->window->Increment();
+    Write(FormatWindow(w), &windows_written_,
+          metrics_ ? metrics_->window : nullptr);
   }
 }
 

@@ -108,7 +108,10 @@ class TailLog {
   bool TakeToken(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool WriterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
-  void Write(const std::string& line, std::atomic<uint64_t>* written);
+  // Appends one record; counts it as written (both counters) or as a
+  // write error.
+  void Write(const std::string& line, std::atomic<uint64_t>* written,
+             prometheus::Counter* written_metric);
 
   const TailLogOptions options_;
   std::unique_ptr<Metrics> metrics_;

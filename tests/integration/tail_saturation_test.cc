@@ -4,8 +4,11 @@
 // unique top, plus some zero-variance groups below the max). Checked: the
 // saturation series on /metrics, ListSaturatedRubrics (and its auth), and
 // the tail log written by the shutdown flush (one sampled group under a
-// rate limit that lets one through, a window record with the counts). A
-// missing parent of --tail_log_dir is a startup error naming the flag.
+// rate limit that lets one through, a window record with the counts). On a
+// second server: the file size and total caps hold, and a tail log
+// directory replaced by a plain file loses records (counted, logged) while
+// grading goes on. A missing parent of --tail_log_dir is a startup error
+// naming the flag.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
@@ -238,6 +241,93 @@ TEST_F(TailSaturationTest, MetricsRpcAndTailLogSeeTheSaturatedRubric) {
   EXPECT_EQ(window["sampled"], 1);
   EXPECT_EQ(window["dropped_rate_limited"], kHotGroups - 1);
   EXPECT_EQ(window["dropped_queue_full"], 0);
+}
+
+// A metric's value in the text exposition ("" labels: the whole series
+// name with labels); -1 when absent.
+double MetricValue(const std::string& text, const std::string& series) {
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+// The size caps hold on a running server, and a directory that goes away
+// loses records (counted) without failing a single grading call.
+TEST(TailLogBoundsTest, CapsHoldAndAVanishedDirectoryIsNotFatal) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/rubrics");
+  dir.Write("rubrics/greek.json", kGreekSet);
+  const std::string tail = dir.path() + "/tail";
+  RewarddProcess server(
+      {"--rubric_dir=" + dir.path() + "/rubrics", "--rubric_poll_seconds=0",
+       "--metrics_listen=127.0.0.1:0",
+       "--metrics_port_file=" + dir.path() + "/metrics_port",
+       "--tail_log_dir=" + tail, "--tail_log_samples_per_second=100000",
+       "--tail_log_max_file_bytes=2000", "--tail_log_max_total_bytes=8000",
+       "--tail_log_window_seconds=3600", "--drain_grace_seconds=0",
+       "--drain_seconds=2"});
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  httplib::Client http("127.0.0.1",
+                       std::stoi(ReadFile(dir.path() + "/metrics_port")));
+  auto stub = pb::RewardService::NewStub(grpc::CreateChannel(
+      server.address(), grpc::InsecureChannelCredentials()));
+  auto grade = [&stub] {
+    pb::GradeGroupRequest request;
+    request.set_rubric_set("greek");
+    request.set_rubric_id("hot");
+    for (const char* r : {"alpha beta", "beta alpha", "alpha"}) {
+      request.add_responses(r);
+    }
+    pb::GradeGroupResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(30));
+    return stub->GradeGroup(&ctx, request, &response).ok();
+  };
+  // Waits (for events, bounded only against a hang) until `done` holds.
+  auto wait_metrics = [&http](auto done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    std::string text;
+    while (absl::Now() < deadline) {
+      auto res = http.Get("/metrics");
+      text = res ? res->body : "";
+      if (done(text)) return text;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return text;
+  };
+  const std::string written =
+      "rewardd_tail_log_records_total{kind=\"saturated_group\"}";
+  const std::string errors = "rewardd_tail_log_write_errors_total";
+  constexpr int kGroups = 30, kLost = 5;
+  for (int i = 0; i < kGroups; ++i) ASSERT_TRUE(grade());
+  std::string text = wait_metrics(
+      [&](const std::string& t) { return MetricValue(t, written) == kGroups; });
+  ASSERT_EQ(MetricValue(text, written), kGroups) << text;
+  uintmax_t total = 0;
+  for (const auto& f : ::rewardd::testing::TailLogFiles(tail)) {
+    EXPECT_LE(std::filesystem::file_size(f), 2000u) << f;
+    total += std::filesystem::file_size(f);
+  }
+  EXPECT_LE(total, 8000u);
+  EXPECT_GT(MetricValue(text, "rewardd_tail_log_files_deleted_total"), 0);
+
+  // The directory becomes a plain file: new files cannot be created (the
+  // open one may take a record or two before its size cap).
+  std::filesystem::remove_all(tail);
+  { std::ofstream(tail) << "not a directory"; }
+  for (int i = 0; i < kLost; ++i) ASSERT_TRUE(grade());
+  text = wait_metrics([&](const std::string& t) {
+    return MetricValue(t, written) + MetricValue(t, errors) == kGroups + kLost;
+  });
+  EXPECT_EQ(MetricValue(text, written) + MetricValue(text, errors),
+            kGroups + kLost)
+      << text;
+  EXPECT_GE(MetricValue(text, errors), kLost - 2);
+  EXPECT_TRUE(grade());  // still grading
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(), 0) << server.Log();
+  EXPECT_THAT(server.Log(), HasSubstr("tail_log_write_failed"));
 }
 
 TEST(TailLogStartupTest, MissingParentIsAStartupErrorNamingTheFlag) {
