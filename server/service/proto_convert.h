@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "reward/v1/reward.pb.h"
 #include "server/grading/grader.h"
+#include "server/grading/saturation_tracker.h"
 #include "server/grading/scoring.h"
 #include "server/rubric/rubric.h"
 
@@ -27,6 +28,10 @@ ScoringOptions ScoringFromProto(const reward::v1::GradeOptions& options);
 // Fills everything but request_id and timings.total_seconds.
 void GradeResultToProto(const GradeResult& result, bool include_explanations,
                         reward::v1::GradeResponse* proto);
+
+// One entry of ListSaturatedRubrics.
+void SaturatedRubricToProto(const SaturatedRubric& rubric,
+                            reward::v1::SaturatedRubric* out);
 
 void RubricSetInfoToProto(const RubricSet& set,
                           reward::v1::RubricSetInfo* info);

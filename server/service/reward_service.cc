@@ -322,16 +322,7 @@ grpc::ServerUnaryReactor* RewardServiceImpl::ListSaturatedRubrics(
   if (saturation_ != nullptr) {
     for (const SaturatedRubric& r :
          saturation_->Top(limit, request->rubric_set())) {
-      pb::SaturatedRubric* out = response->add_rubrics();
-      out->set_rubric_set(r.rubric_set);
-      out->set_rubric_id(r.rubric_id);
-      out->set_rubric_version(r.rubric_version);
-      out->set_set_version(r.set_version);
-      out->set_saturated_groups(r.saturated_groups);
-      out->set_groups(r.groups);
-      out->set_last_saturated_unix(
-          absl::ToDoubleSeconds(r.last_saturated - absl::UnixEpoch()));
-      out->set_score(r.score);
+      SaturatedRubricToProto(r, response->add_rubrics());
     }
   }
   reactor->Respond(absl::OkStatus());
