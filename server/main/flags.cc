@@ -274,6 +274,10 @@ absl::Status SaturationFromFlags(ServerOptions* o) {
   REWARDD_RETURN_IF_ERROR(
       CheckFlag(half_life > 0, "saturation_half_life_seconds", "> 0"));
   o->metrics.saturation_tracking = absl::GetFlag(FLAGS_saturation_tracking);
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(o->metrics.saturation_tracking ||
+                    absl::GetFlag(FLAGS_tail_log_dir).empty(),
+                "saturation_tracking", "true when --tail_log_dir is set"));
   o->metrics.saturation_top_k = static_cast<size_t>(top_k);
   o->metrics.saturation.max_rubrics = static_cast<size_t>(max_rubrics);
   o->metrics.saturation.half_life = absl::Seconds(half_life);
