@@ -144,6 +144,21 @@ TEST_F(TailLogTest, WritesSaturatedGroupsAndWindowsInTheSharedFormat) {
   EXPECT_EQ(log->counts().windows_written, 2u);
 }
 
+TEST_F(TailLogTest, ChatPromptsKeepTheirMessages) {
+  std::unique_ptr<TailLog> log = Make(Options());
+  TestGroup g = MakeGroup("med", "hot", {1.0, 1.0});
+  g.base->messages = {{"system", "Be brief."}, {"user", "Two letters?"}};
+  g.base->prompt = "Two letters?";
+  Offer(*log, g);
+  log->WriteOnce(false);
+  const std::vector<json> lines = Lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["prompt"], "Two letters?");
+  EXPECT_EQ(lines[0]["messages"], json::parse(R"([
+      {"role": "system", "content": "Be brief."},
+      {"role": "user", "content": "Two letters?"}])"));
+}
+
 TEST_F(TailLogTest, NoWindowBeforeItEndsAndNoneWithoutTraffic) {
   std::unique_ptr<TailLog> log = Make(Options());
   Offer(*log, MakeGroup("med", "cold", {1.0, 0.5}));
