@@ -28,6 +28,7 @@ import time
 import urllib.request
 
 import scenario_clients
+from scenario_tail import tail_overhead  # bench/scenario_tail.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -677,7 +678,11 @@ class Suite:
     SCENARIOS = [(1, "overhead", "s1_overhead"), (2, "judge saturation", "s2_judge_saturation"),
                  (3, "prefix sharing", "s3_prefix_sharing"), (4, "work saved", "s4_work_saved"),
                  (5, "rubric scale", "s5_rubric_scale"), (6, "API shapes", "s6_api_shapes"),
-                 (7, "cores", "s7_cores"), (8, "clients", scenario_clients.run)]
+                 (7, "cores", "s7_cores"), (8, "clients", scenario_clients.run),
+                 (11, "tail overhead", "s11_tail_overhead")]
+
+    def s11_tail_overhead(self):
+        tail_overhead(self, Skip)
 
     def run(self):
         only = None

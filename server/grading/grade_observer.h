@@ -11,6 +11,8 @@
 //   request.labels = labels;  // a span of GradeLabel
 //   request.total_time = absl::Now() - received;
 //   observer->OnGraded(result, request);
+//   // Once per GradeGroup call, after its last response:
+//   observer->OnGroupGraded(group);  // a GradedGroup
 //
 // Thread-safety: implementations must be safe to call from any thread.
 #ifndef REWARDD_SERVER_GRADING_GRADE_OBSERVER_H_
@@ -39,6 +41,21 @@ struct GradedRequest {
   absl::Duration total_time = absl::ZeroDuration();
 };
 
+// One finished GradeGroup call whose every response was graded: views into
+// the call's state, valid for the duration of the OnGroupGraded() call.
+struct GradedGroup {
+  // The resolved base of the group (rubric, rubric set, prompt, messages).
+  const GradeInput* base = nullptr;
+  absl::string_view set_version;  // "" for inline rubrics
+  absl::Span<const GradeLabel> labels;
+  // The highest reward the scoring formula can give (1 for the normalized
+  // formulas, the sum of positive weights for raw_sum).
+  double max_possible = 1.0;
+  // One per response, in request order; each result's input->response is
+  // the response text.
+  absl::Span<const GradeResult> results;
+};
+
 class GradeObserver {
  public:
   virtual ~GradeObserver() = default;
@@ -54,6 +71,13 @@ class GradeObserver {
   // GradeGroup sizes and GradeStream items, counted as they arrive.
   virtual void OnGroupSize(size_t responses) = 0;
   virtual void OnStreamItem() = 0;
+  // Whether OnGroupGraded() wants to be called: the service keeps each
+  // group's results until its last response only for observers that do.
+  virtual bool WantsGroups() const { return false; }
+  // One GradeGroup call whose responses were all graded (not called when
+  // the call failed as a whole). Called once per group, before its answer
+  // is sent; must be cheap (O(group size)) and must not block.
+  virtual void OnGroupGraded(const GradedGroup& group) { (void)group; }
 };
 
 }  // namespace rewardd

@@ -1,5 +1,6 @@
 #include "server/main/flags.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -157,6 +158,33 @@ ABSL_FLAG(std::string, http_default_rubric_set, "",
           "names none (a bare rubric id, or no label). Empty (default): "
           "such requests get 400.");
 
+// Tail saturation and the tail log (docs/observability.md, "Tail
+// saturation").
+ABSL_FLAG(bool, saturation_tracking, true,
+          "Count saturated GradeGroup calls (series, ranking, tail log).");
+ABSL_FLAG(int64_t, saturation_top_k, 10,
+          "Rubrics exported by rewardd_rubric_saturation_score (the top k "
+          "by recent saturated groups).");
+ABSL_FLAG(int64_t, saturation_max_rubrics, 1024,
+          "Saturated rubrics remembered for the ranking and "
+          "ListSaturatedRubrics.");
+ABSL_FLAG(double, saturation_half_life_seconds, 900,
+          "Half-life of a saturated group's weight in the rubric ranking.");
+ABSL_FLAG(std::string, tail_log_dir, "",
+          "Write a sample of saturated groups and per-set windows as JSONL "
+          "here (created if its parent exists). Empty (default): off.");
+ABSL_FLAG(int64_t, tail_log_max_file_bytes, 64 << 20,
+          "Start a new tail log file at this size.");
+ABSL_FLAG(int64_t, tail_log_max_total_bytes, int64_t{1} << 30,
+          "Delete the oldest tail log files beyond this total.");
+ABSL_FLAG(int64_t, tail_log_max_files, 64,
+          "Delete the oldest tail log files beyond this count.");
+ABSL_FLAG(double, tail_log_samples_per_second, 5,
+          "Saturated groups written per second at most (the rest are "
+          "counted as dropped).");
+ABSL_FLAG(double, tail_log_window_seconds, 60,
+          "Seconds between the per-set window records.");
+
 namespace rewardd {
 namespace {
 
@@ -235,6 +263,36 @@ absl::StatusOr<GatewayOptions> GatewayOptionsFromFlags() {
   return g;
 }
 
+absl::Status SaturationFromFlags(ServerOptions* o) {
+  const int64_t top_k = absl::GetFlag(FLAGS_saturation_top_k);
+  const int64_t max_rubrics = absl::GetFlag(FLAGS_saturation_max_rubrics);
+  const double half_life = absl::GetFlag(FLAGS_saturation_half_life_seconds);
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(top_k >= 0 && top_k <= 100, "saturation_top_k", "in [0, 100]"));
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(max_rubrics >= 0, "saturation_max_rubrics", ">= 0"));
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(half_life > 0, "saturation_half_life_seconds", "> 0"));
+  o->metrics.saturation_tracking = absl::GetFlag(FLAGS_saturation_tracking);
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(o->metrics.saturation_tracking ||
+                    absl::GetFlag(FLAGS_tail_log_dir).empty(),
+                "saturation_tracking", "true when --tail_log_dir is set"));
+  o->metrics.saturation_top_k = static_cast<size_t>(top_k);
+  o->metrics.saturation.max_rubrics = static_cast<size_t>(max_rubrics);
+  o->metrics.saturation.half_life = absl::Seconds(half_life);
+  // The tail log's own checks (TailLog::Create) name its flags.
+  TailLogOptions& t = o->tail_log;
+  t.dir = absl::GetFlag(FLAGS_tail_log_dir);
+  t.max_file_bytes = absl::GetFlag(FLAGS_tail_log_max_file_bytes);
+  t.max_total_bytes = absl::GetFlag(FLAGS_tail_log_max_total_bytes);
+  t.max_files = static_cast<size_t>(
+      std::max<int64_t>(0, absl::GetFlag(FLAGS_tail_log_max_files)));
+  t.samples_per_second = absl::GetFlag(FLAGS_tail_log_samples_per_second);
+  t.window = absl::Seconds(absl::GetFlag(FLAGS_tail_log_window_seconds));
+  return absl::OkStatus();
+}
+
 bool IsRewarddFlagFile(absl::string_view file) {
   return absl::StrContains(file, "server/main/flags.cc");
 }
@@ -279,6 +337,7 @@ absl::StatusOr<ServerOptions> ServerOptionsFromFlags() {
   o.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
   o.drift_baseline_file = absl::GetFlag(FLAGS_drift_baseline_file);
   REWARDD_ASSIGN_OR_RETURN(o.drift_save_baseline, DriftSaveFromFlag());
+  REWARDD_RETURN_IF_ERROR(SaturationFromFlags(&o));
 
   o.http_listen = absl::GetFlag(FLAGS_http_listen);
   o.http_port_file = absl::GetFlag(FLAGS_http_port_file);

@@ -146,6 +146,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   std::unique_ptr<Server> server(new Server(std::move(options)));
   REWARDD_RETURN_IF_ERROR(server->BuildJudges());
   REWARDD_RETURN_IF_ERROR(server->LoadDriftBaseline());
+  REWARDD_RETURN_IF_ERROR(server->StartTailLog());
   REWARDD_RETURN_IF_ERROR(server->BuildService());
   REWARDD_RETURN_IF_ERROR(server->StartGrpc());
   REWARDD_RETURN_IF_ERROR(server->StartListeners());
@@ -215,6 +216,17 @@ absl::Status Server::LoadDriftBaseline() {
   return absl::OkStatus();
 }
 
+absl::Status Server::StartTailLog() {
+  if (options_.tail_log.dir.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<TailLog>> log =
+      TailLog::Create(options_.tail_log, &metrics_->registry());
+  REWARDD_RETURN_IF_ERROR(LogFailure(log.status(), "tail_log"));
+  tail_log_ = *std::move(log);
+  metrics_->SetTailLog(tail_log_.get());
+  Log(LogLevel::kInfo, "tail_log", {{"dir", options_.tail_log.dir}});
+  return absl::OkStatus();
+}
+
 absl::Status Server::BuildService() {
   AdmissionOptions admission = options_.admission;
   if (!options_.auth_token_files.empty()) {
@@ -230,6 +242,7 @@ absl::Status Server::BuildService() {
   reward_service_ = std::make_unique<RewardServiceImpl>(
       store_.get(), grader_.get(), options_.service, admission_.get(),
       metrics_.get());
+  reward_service_->SetSaturationTracker(&metrics_->saturation());
   rubric_service_ = std::make_unique<RubricServiceImpl>(
       store_.get(), grader_.get(), proposers_, options_.rubric_service,
       admission_.get());
@@ -401,6 +414,8 @@ void Server::Shutdown(absl::Duration grace) {
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   store_->Stop();
   StopListeners();
+  // Every RPC has finished: what the tail log holds is final.
+  if (tail_log_ != nullptr) tail_log_->Stop();
   if (!options_.drift_baseline_file.empty() &&
       options_.drift_save_baseline.has_value()) {
     absl::Status s = metrics_->SaveDriftBaseline(options_.drift_baseline_file,

@@ -108,6 +108,8 @@ class Server {
   absl::Status BuildJudges();
   absl::Status BuildProposersFrom(const JudgesConfigFile& file);
   absl::Status LoadDriftBaseline();
+  // Opens the tail log when --tail_log_dir is set.
+  absl::Status StartTailLog();
   absl::Status BuildService();
   absl::Status StartListeners();
   absl::Status StartGrpc();
@@ -130,6 +132,8 @@ class Server {
   // their metric series at start-up.
   std::unique_ptr<RubricStore> store_;
   std::unique_ptr<ServerMetrics> metrics_;
+  // Fed by metrics_; stopped once the transport has shut down.
+  std::unique_ptr<TailLog> tail_log_;
   JudgeRegistry judges_;
   std::unique_ptr<Grader> grader_;
   std::optional<TokenAuth> auth_;

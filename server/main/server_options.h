@@ -68,6 +68,8 @@ struct ServerOptions {
   // drift_save_baseline is set, written at the end of Drain().
   std::string drift_baseline_file;
   std::optional<DriftBaselineSource> drift_save_baseline;
+  // The tail log (--tail_log_dir and friends); off when dir is empty.
+  TailLogOptions tail_log;
 
   // HTTP/JSON gateway (docs/http-gateway.md) on an in-process channel to
   // the gRPC server: host:port, empty = off; port 0 picks a free one

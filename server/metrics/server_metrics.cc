@@ -25,6 +25,7 @@ class ServerMetrics::Collector : public prometheus::Collectable {
     std::vector<prometheus::MetricFamily> out = owner_->registry_->Collect();
     owner_->serving_.CollectDynamic(&out);
     owner_->reward_.CollectDrift(&out);
+    owner_->saturation_.CollectTopK(&out);
     return out;
   }
 
@@ -40,6 +41,9 @@ ServerMetrics::ServerMetrics(MetricsOptions options)
       judge_pools_(*registry_),
       judge_verdicts_(*registry_, &judge_pools_, options_.local_judges),
       store_(*registry_),
+      tracker_(options_.saturation),
+      saturation_(*registry_, &tracker_, options_.saturation_top_k,
+                  options_.reward.rubric_set_limit),
       collectable_(std::make_shared<Collector>(this)) {
   prometheus::BuildGauge()
       .Name("rewardd_build_info")
@@ -55,6 +59,16 @@ ServerMetrics::ServerMetrics(MetricsOptions options)
       .Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
   // Inline rubrics have no reload to announce them.
   reward_.PrepareRubricSet(RewardMetrics::kInlineSet);
+  saturation_.PrepareRubricSet(RewardMetrics::kInlineSet);
+}
+
+void ServerMetrics::OnGroupGraded(const GradedGroup& group) {
+  if (group.base == nullptr) return;
+  const GroupSaturation summary =
+      SummarizeGroup(group.results, group.max_possible);
+  saturation_.Record(group.base->rubric_set, summary);
+  tracker_.Record(group, summary);
+  if (tail_log_ != nullptr) tail_log_->OnGroup(group, summary);
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -109,6 +123,7 @@ void ServerMetrics::OnRubricReload(const ReloadReport& report,
     const bool parsed = std::find(report.loaded.begin(), report.loaded.end(),
                                   name) != report.loaded.end();
     reward_.PrepareRubricSet(name, parsed ? set.get() : nullptr);
+    saturation_.PrepareRubricSet(name);
   }
 }
 

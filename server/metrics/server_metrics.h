@@ -33,11 +33,14 @@
 #include "prometheus/collectable.h"
 #include "prometheus/registry.h"
 #include "server/grading/grade_observer.h"
+#include "server/grading/saturation_tracker.h"
 #include "server/judge/pool/judge_pool_metrics.h"
 #include "server/metrics/judge_verdict_metrics.h"
 #include "server/metrics/reward_metrics.h"
 #include "server/metrics/rubric_store_metrics.h"
+#include "server/metrics/saturation_metrics.h"
 #include "server/metrics/serving_metrics.h"
+#include "server/metrics/tail_log.h"
 #include "server/rubric/rubric_store.h"
 
 namespace rewardd {
@@ -51,6 +54,15 @@ struct MetricsOptions {
   // reward, validity, timings; never the prompt or response text)
   // (--log_requests).
   bool log_requests = false;
+  // Tail saturation: the per-rubric ranking (--saturation_max_rubrics,
+  // --saturation_half_life) and how many rubrics the top-k gauge exports
+  // (--saturation_top_k).
+  SaturationTrackerOptions saturation;
+  size_t saturation_top_k = 10;
+  // Off: no saturation series, ranking or tail log, and GradeGroup keeps
+  // no per-group results (--saturation_tracking; the overhead benchmark's
+  // baseline).
+  bool saturation_tracking = true;
 };
 
 // Which drift window a saved baseline holds.
@@ -71,6 +83,16 @@ class ServerMetrics final : public GradeObserver {
                  absl::Duration latency) override;
   void OnGroupSize(size_t responses) override;
   void OnStreamItem() override;
+  // Tail saturation: the per-set series, the rubric ranking and, when
+  // attached, the tail log.
+  void OnGroupGraded(const GradedGroup& group) override;
+  bool WantsGroups() const override { return options_.saturation_tracking; }
+
+  // Sends graded groups to `tail_log` too (may be null). Call before
+  // traffic starts; `tail_log` must outlive the traffic.
+  void SetTailLog(TailLog* tail_log) { tail_log_ = tail_log; }
+  // Which rubrics saturated most recently (ListSaturatedRubrics).
+  const SaturationTracker& saturation() const { return tracker_; }
 
   // From the rubric store's reload listener: store series, and the reward
   // series of every loaded set created at 0.
@@ -116,6 +138,9 @@ class ServerMetrics final : public GradeObserver {
   JudgeMetricFamilies judge_pools_;
   JudgeVerdictMetrics judge_verdicts_;
   RubricStoreMetrics store_;
+  SaturationTracker tracker_;
+  SaturationMetrics saturation_;
+  TailLog* tail_log_ = nullptr;
   std::shared_ptr<prometheus::Collectable> collectable_;
 };
 

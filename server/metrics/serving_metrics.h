@@ -38,9 +38,9 @@ namespace rewardd {
 class ServingMetrics {
  public:
   // The RPC methods of reward.v1.RewardService, plus "other".
-  static constexpr std::array<absl::string_view, 6> kMethods = {
-      "Grade",          "GradeGroup", "GradeStream",
-      "ListRubricSets", "GetRubric",  "other"};
+  static constexpr std::array<absl::string_view, 7> kMethods = {
+      "Grade",     "GradeGroup",           "GradeStream", "ListRubricSets",
+      "GetRubric", "ListSaturatedRubrics", "other"};
   // absl::StatusCode 0..16, numbered as gRPC numbers its codes.
   static constexpr int kCodes = 17;
 

@@ -10,11 +10,6 @@
 #include "server/service/proto_convert.h"
 
 namespace rewardd {
-namespace {
-
-// The request's labels as the grade observer takes them (views into
-// `labels`); inline storage, so the usual few labels cost no allocation.
-using LabelViewVector = absl::InlinedVector<GradeLabel, 8>;
 LabelViewVector LabelViews(
     const google::protobuf::Map<std::string, std::string>& labels) {
   LabelViewVector views;
@@ -24,7 +19,6 @@ LabelViewVector LabelViews(
   return views;
 }
 
-}  // namespace
 namespace {
 
 namespace pb = reward::v1;
@@ -92,8 +86,8 @@ void GradeHandler::GradeResolved(std::shared_ptr<GradeInput> input,
                                  const std::string& response,
                                  const pb::GradeOptions& options,
                                  const LabelMap& labels, std::string request_id,
-                                 pb::GradeResponse* out,
-                                 DoneCallback done) const {
+                                 pb::GradeResponse* out, DoneCallback done,
+                                 GradeResult* keep) const {
   if (absl::Status s =
           RequestResolver::CheckResponse(response, resolver_.limits());
       !s.ok()) {
@@ -105,6 +99,7 @@ void GradeHandler::GradeResolved(std::shared_ptr<GradeInput> input,
   grader_->Grade(
       input, options.judge(), ScoringFromProto(options),
       [this, explanations, &labels, request_id = std::move(request_id), out,
+       keep,
        done = std::move(done)](absl::StatusOr<GradeResult> result) mutable {
         if (!result.ok()) {
           std::move(done)(result.status());
@@ -122,6 +117,7 @@ void GradeHandler::GradeResolved(std::shared_ptr<GradeInput> input,
           graded.total_time = total;
           observer_->OnGraded(*result, graded);
         }
+        if (keep != nullptr) *keep = *std::move(result);
         std::move(done)(absl::OkStatus());
       });
 }

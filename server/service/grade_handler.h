@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "reward/v1/reward.pb.h"
@@ -35,6 +36,12 @@
 #include "server/service/service_options.h"
 
 namespace rewardd {
+
+// The request's labels as the grade observer takes them (views into
+// `labels`); inline storage, so the usual few labels cost no allocation.
+using LabelViewVector = absl::InlinedVector<GradeLabel, 8>;
+LabelViewVector LabelViews(
+    const google::protobuf::Map<std::string, std::string>& labels);
 
 class GradeHandler {
  public:
@@ -63,13 +70,15 @@ class GradeHandler {
 
   // Grades `response` against `input` (a resolved base that this call
   // fills in) into `out` and calls `done` exactly once. `labels` must stay
-  // alive until `done` runs.
+  // alive until `done` runs. When `keep` is not null, a successful result
+  // is moved there (after the observer saw it) before `done` runs; it must
+  // stay alive until then (GradeGroup's per-group observer call).
   void GradeResolved(
       std::shared_ptr<GradeInput> input, const std::string& response,
       const reward::v1::GradeOptions& options,
       const google::protobuf::Map<std::string, std::string>& labels,
-      std::string request_id, reward::v1::GradeResponse* out,
-      DoneCallback done) const;
+      std::string request_id, reward::v1::GradeResponse* out, DoneCallback done,
+      GradeResult* keep = nullptr) const;
 
   const ServiceOptions& options() const { return options_; }
   GradeObserver* observer() const { return observer_; }

@@ -198,6 +198,19 @@ void GradeResultToProto(const GradeResult& result, bool include_explanations,
   t->set_judge_seconds(absl::ToDoubleSeconds(result.judge_time));
 }
 
+void SaturatedRubricToProto(const SaturatedRubric& rubric,
+                            pb::SaturatedRubric* out) {
+  out->set_rubric_set(rubric.rubric_set);
+  out->set_rubric_id(rubric.rubric_id);
+  out->set_rubric_version(rubric.rubric_version);
+  out->set_set_version(rubric.set_version);
+  out->set_saturated_groups(rubric.saturated_groups);
+  out->set_groups(rubric.groups);
+  out->set_last_saturated_unix(
+      absl::ToDoubleSeconds(rubric.last_saturated - absl::UnixEpoch()));
+  out->set_score(rubric.score);
+}
+
 void RubricSetInfoToProto(const RubricSet& set, pb::RubricSetInfo* info) {
   info->set_name(set.name);
   info->set_version(set.version);

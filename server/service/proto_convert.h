@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "reward/v1/reward.pb.h"
 #include "server/grading/grader.h"
+#include "server/grading/saturation_tracker.h"
 #include "server/grading/scoring.h"
 #include "server/rubric/rubric.h"
 
@@ -32,6 +33,11 @@ void GradeResultToProto(const GradeResult& result, bool include_explanations,
 // refinement engine's versions).
 void RubricVersionInfoToProto(const RubricVersionInfo& info,
                               reward::v1::RubricVersionInfo* proto);
+
+// One entry of ListSaturatedRubrics.
+void SaturatedRubricToProto(const SaturatedRubric& rubric,
+                            reward::v1::SaturatedRubric* out);
+
 void RubricSetInfoToProto(const RubricSet& set,
                           reward::v1::RubricSetInfo* info);
 

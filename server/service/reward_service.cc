@@ -68,10 +68,26 @@ class AsyncUnaryReactor : public grpc::ServerUnaryReactor {
   absl::StatusCode code_ = absl::StatusCode::kOk;
 };
 
+// The highest reward the request's scoring formula can give.
+double MaxPossibleReward(const Rubric& rubric,
+                         const pb::GradeOptions& options) {
+  if (ScoringFromProto(options).formula != ScoringFormula::kRawSum) return 1.0;
+  double sum = 0;
+  for (const Criterion& c : rubric.criteria) sum += std::max(0.0, c.weight);
+  return sum;
+}
+
 // Collects a group's answers in request order.
 struct GroupState {
   AsyncUnaryReactor* reactor;
   pb::GradeGroupResponse* response;
+  // For the observer's per-group call (null observer: unused).
+  GradeObserver* observer = nullptr;
+  const pb::GradeGroupRequest* request = nullptr;
+  std::shared_ptr<const GradeInput> base;
+  std::string set_version;
+  // One slot per response, filled by the handler before its answer.
+  std::vector<GradeResult> results;
   std::atomic<size_t> remaining{0};
   absl::Mutex mu;
   absl::Status first_error ABSL_GUARDED_BY(mu);
@@ -115,9 +131,36 @@ struct GroupState {
           std::sqrt(std::max(0.0, sum_sq / valid - mean * mean)));
     }
     response->set_valid_count(valid);
+    ReportGroup();
     reactor->Respond(absl::OkStatus());
   }
+
+  // The observer's per-group call: before the answer, while the request is
+  // still alive.
+  void ReportGroup() {
+    if (observer == nullptr || base == nullptr || base->rubric == nullptr) {
+      return;
+    }
+    const LabelViewVector labels = LabelViews(request->labels());
+    GradedGroup group;
+    group.base = base.get();
+    group.set_version = set_version;
+    group.labels = labels;
+    group.max_possible = MaxPossibleReward(*base->rubric, request->options());
+    group.results = results;
+    observer->OnGroupGraded(group);
+  }
 };
+
+// The loaded version of `rubric_set` ("" for inline rubrics or a set gone
+// since the request was resolved).
+std::string SetVersionOf(const RubricStore* store,
+                         const std::string& rubric_set) {
+  if (rubric_set.empty()) return "";
+  std::shared_ptr<const StoreSnapshot> snapshot = store->snapshot();
+  const RubricSet* set = snapshot->Find(rubric_set);
+  return set != nullptr ? set->version : "";
+}
 
 // The group-size limits of GradeGroup (INVALID_ARGUMENT).
 absl::Status CheckGroupSize(size_t n, size_t max_group_size) {
@@ -190,13 +233,21 @@ grpc::ServerUnaryReactor* RewardServiceImpl::GradeGroup(
   state->reactor = reactor;
   state->response = response;
   state->remaining.store(n);
+  if (observer != nullptr && observer->WantsGroups()) {
+    state->observer = observer;
+    state->request = request;
+    state->base = *base;
+    state->set_version = SetVersionOf(store_, (*base)->rubric_set);
+    state->results.resize(n);
+  }
   for (size_t i = 0; i < n; ++i) {
     handler_->GradeResolved(
         std::make_shared<GradeInput>(**base), request->responses(i),
         request->options(), request->labels(),
         absl::StrCat(request->request_id(), "/", i),
         response->mutable_results(i),
-        [state, i](absl::Status status) { state->Answered(i, status); });
+        [state, i](absl::Status status) { state->Answered(i, status); },
+        state->observer != nullptr ? &state->results[i] : nullptr);
   }
   return reactor;
 }
@@ -253,6 +304,30 @@ grpc::ServerUnaryReactor* RewardServiceImpl::GetRubric(
   if ((*rubric)->lineage != nullptr) {
     for (const RubricVersionInfo& v : *(*rubric)->lineage) {
       RubricVersionInfoToProto(v, response->add_lineage());
+    }
+  }
+  reactor->Respond(absl::OkStatus());
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RewardServiceImpl::ListSaturatedRubrics(
+    grpc::CallbackServerContext* context,
+    const pb::ListSaturatedRubricsRequest* request,
+    pb::ListSaturatedRubricsResponse* response) {
+  auto* reactor = new AsyncUnaryReactor(admission_, handler_->observer(),
+                                        "ListSaturatedRubrics");
+  if (absl::Status admit = admission_->Admit(context); !admit.ok()) {
+    reactor->Respond(admit);
+    return reactor;
+  }
+  constexpr uint32_t kDefaultLimit = 20, kMaxLimit = 1000;
+  const uint32_t limit = request->limit() == 0
+                             ? kDefaultLimit
+                             : std::min(request->limit(), kMaxLimit);
+  if (saturation_ != nullptr) {
+    for (const SaturatedRubric& r :
+         saturation_->Top(limit, request->rubric_set())) {
+      SaturatedRubricToProto(r, response->add_rubrics());
     }
   }
   reactor->Respond(absl::OkStatus());

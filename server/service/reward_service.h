@@ -22,6 +22,7 @@
 #include "reward/v1/reward.grpc.pb.h"
 #include "server/grading/grade_observer.h"
 #include "server/grading/grader.h"
+#include "server/grading/saturation_tracker.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/admission.h"
 #include "server/service/service_options.h"
@@ -57,11 +58,22 @@ class RewardServiceImpl final
       grpc::CallbackServerContext* context,
       const reward::v1::GetRubricRequest* request,
       reward::v1::GetRubricResponse* response) override;
+  grpc::ServerUnaryReactor* ListSaturatedRubrics(
+      grpc::CallbackServerContext* context,
+      const reward::v1::ListSaturatedRubricsRequest* request,
+      reward::v1::ListSaturatedRubricsResponse* response) override;
+
+  // The source of ListSaturatedRubrics (may stay null: the RPC then answers
+  // an empty list). Set before the server starts; must outlive the service.
+  void SetSaturationTracker(const SaturationTracker* tracker) {
+    saturation_ = tracker;
+  }
 
  private:
   const RubricStore* const store_;
   Admission* const admission_;
   const std::unique_ptr<const GradeHandler> handler_;
+  const SaturationTracker* saturation_ = nullptr;
 };
 
 }  // namespace rewardd

@@ -507,6 +507,34 @@ TEST_F(PrometheusTest, RecordingRulesGiveTheExpectedValues) {
   EXPECT_THAT(*alerts, IsEmpty());
 }
 
+// The one GradeGroup call (inline rubric, every response meets both
+// criteria) ties at the max reward with zero variance; the sets it did not
+// touch stay at 0.
+TEST_F(PrometheusTest, SaturationSeriesAndRecordingRules) {
+  const std::string inline_set = "{rubric_set=\"_inline\"}";
+  EXPECT_EQ(api_->WaitForValue("rewardd_groups_graded_total" + inline_set, 1),
+            1);
+  EXPECT_EQ(api_->Value("rewardd_groups_tied_at_max_total" + inline_set), 1);
+  EXPECT_EQ(api_->Value("rewardd_groups_zero_variance_total" + inline_set), 1);
+  EXPECT_EQ(api_->Value("rewardd_group_responses_at_max_total" + inline_set),
+            kGroupSize);
+  EXPECT_EQ(api_->Value("rewardd_groups_graded_total{rubric_set=\"exact\"}"),
+            0);
+  EXPECT_NEAR(
+      api_->WaitForValue(
+          "rubric_set:rewardd_groups_tied_at_max:ratio_rate15m" + inline_set,
+          1),
+      1, kTolerance);
+  EXPECT_NEAR(api_->WaitForValue(
+                  "rubric_set:rewardd_group_responses_at_max:ratio_rate15m" +
+                      inline_set,
+                  1),
+              1, kTolerance);
+  EXPECT_EQ(api_->WaitForValue(
+                "count(rewardd_rubric_saturation_score" + inline_set + ")", 1),
+            1);
+}
+
 TEST_F(PrometheusTest, DriftGaugesCompareTheWindows) {
   const std::vector<double> ref = Rewards(kReferencePhase);
   const std::vector<double> win = Rewards(kRecentPhase);
