@@ -279,6 +279,10 @@ void HttpProposer::Admit(std::shared_ptr<Call> call) {
       call->release = [self = shared_from_this()] { self->ReleaseSlot(); };
     }
   }
+  // Admitted at once: no time in the queue (as the judge pools count it).
+  if (call->release && metrics_ != nullptr) {
+    metrics_->QueueWait(absl::ZeroDuration());
+  }
   if (!call->release) {
     if (metrics_ != nullptr) metrics_->QueueRefused();
     call->Finish(absl::ResourceExhaustedError(
@@ -363,7 +367,13 @@ void HttpProposer::Start(std::shared_ptr<Call> call) {
       return;
     }
     limit_waits_.fetch_add(1, std::memory_order_relaxed);
-    loop_->RunAt(d.until, [self = shared_from_this(), call]() mutable {
+    // A cancelled proposal must not sit out a long rate-limit wait: look
+    // again within cancel_poll (Start() checks cancellation first).
+    absl::Time when = d.until;
+    if (call->cancellation != nullptr) {
+      when = std::min(when, now + config_.cancel_poll);
+    }
+    loop_->RunAt(when, [self = shared_from_this(), call]() mutable {
       self->Start(std::move(call));
     });
     return;

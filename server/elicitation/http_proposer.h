@@ -18,7 +18,7 @@
 // without a call; a retry avoids the replica that just failed. Optional
 // RPM/TPM limits (requests_per_minute, tokens_per_minute; the pool's
 // RateLimiter) hold an attempt until the budget allows it, never past the
-// deadline.
+// deadline (a cancelled one is noticed within cancel_poll).
 // Metrics (with a JudgeMetricFamilies): the judge pool's rewardd_judge_*
 // families with role="proposer" and judge=<proposer name>: calls by
 // outcome, call latency, in flight and breaker state per replica, queue
@@ -128,7 +128,9 @@ class HttpProposer : public Proposer,
     uint64_t length_retries = 0;    // finish_reason "length" retried
     uint64_t parse_retries = 0;     // unreadable answers retried
     uint64_t breaker_refusals = 0;  // failed at once: every breaker open
-    uint64_t limit_waits = 0;       // attempts held by the RPM/TPM limits
+    // Times an attempt was held back and looked at again later (RPM/TPM
+    // limits, every replica busy or cooling down, a half-open probe out).
+    uint64_t limit_waits = 0;
   };
   Stats stats() const;
 
