@@ -200,6 +200,32 @@ TEST_F(ProposerMetricsTest, RequestErrorsAreCountedByCode) {
             1);
 }
 
+TEST_F(ProposerMetricsTest, GenerateRubricIsCountedByCode) {
+  // The scripted proposer has no answer for an initial rubric: the answer
+  // holds no rubric, which GenerateRubric reports as ABORTED.
+  pb::GenerateRubricRequest request;
+  request.set_prompt(paper_["prompt"].get<std::string>());
+  request.mutable_options()->set_proposer("scripted");
+  pb::GenerateRubricResponse response;
+  grpc::ClientContext context;
+  context.set_wait_for_ready(true);
+  EXPECT_EQ(stub_->GenerateRubric(&context, request, &response).error_code(),
+            grpc::StatusCode::ABORTED);
+  const Scrape m = Metrics();
+  EXPECT_EQ(m.Value("rewardd_rubric_service_requests_total",
+                    {{"method", "GenerateRubric"}, {"code", "ABORTED"}}),
+            1);
+  EXPECT_EQ(m.Value("rewardd_rubric_service_requests_total",
+                    {{"method", "GenerateRubric"}, {"code", "OK"}}),
+            0);
+  // The proposer's call itself succeeded: an answer, not a failure.
+  EXPECT_EQ(m.Value("rewardd_judge_calls_total", {{"judge", "scripted"},
+                                                  {"role", "proposer"},
+                                                  {"replica", "0"},
+                                                  {"outcome", "parse_error"}}),
+            2);  // the answer and its one parse retry
+}
+
 TEST(RubricServiceFlagsTest, BadFlagsAreNamedAndLimitsApply) {
   RewarddProcess zero({"--metrics_listen=", "--rubric_max_iterations=0"});
   EXPECT_FALSE(zero.Start().ok());
