@@ -9,7 +9,7 @@ word so that judge-sim's quoted-term rule grades 'The response mentions
 "<word>"' exactly and its oracle proposer can find the words one response of
 a pair has and the other lacks.
 
-    stubs = load_stubs(suite)          # .pb (messages), .rpc (service stubs)
+    stubs = load_stubs(suite.work)     # .pb, .rpc: RubricService; .reward_pb, .reward_rpc
     data = synthetic_prompts(n_prompts=20, n_responses=16, seed=7)
     request = refine_request(stubs, data[0], "verifier", iterations=4)
 """
