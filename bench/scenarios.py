@@ -675,11 +675,24 @@ class Suite:
             target="(none: shows scaling; the load generator shares the 2 cores)",
             passed=None)
 
+    # Rubric elicitation (RubricService); each in a file of its own.
+    def s20_synthetic_tail(self):
+        import scenario_synthetic_tail
+        scenario_synthetic_tail.run(self, 20, "synthetic tail: refinement with "
+                                    "the oracle proposer (workflow, not an LLM)")
+
+    def s21_refine_throughput(self):
+        import scenario_refine_throughput
+        scenario_refine_throughput.run(self, 21, "refinement throughput: 16 "
+                                       "responses x 4 iterations, L=200ms C=256")
+
     SCENARIOS = [(1, "overhead", "s1_overhead"), (2, "judge saturation", "s2_judge_saturation"),
                  (3, "prefix sharing", "s3_prefix_sharing"), (4, "work saved", "s4_work_saved"),
                  (5, "rubric scale", "s5_rubric_scale"), (6, "API shapes", "s6_api_shapes"),
                  (7, "cores", "s7_cores"), (8, "clients", scenario_clients.run),
-                 (11, "tail overhead", "s11_tail_overhead")]
+                 (11, "tail overhead", "s11_tail_overhead"),
+                 (20, "synthetic tail", "s20_synthetic_tail"),
+                 (21, "refinement throughput", "s21_refine_throughput")]
 
     def s11_tail_overhead(self):
         tail_overhead(self, Skip)

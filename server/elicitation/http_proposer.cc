@@ -21,7 +21,11 @@ struct HttpProposer::Call {
   int attempts = 0;       // HTTP attempts started
   int parse_retries = 0;
   int length_retries = 0;
-  uint64_t serial = 0;  // bumped per attempt: tells stale watchers apart
+  uint64_t serial = 0;    // bumped per attempt: tells stale watchers apart
+  int last_replica = -1;  // the replica of the last attempt (a retry avoids it)
+  double est_tokens = 0;  // what one attempt is charged to the TPM limit
+  uint64_t affinity = 0;  // keeps a proposal's retries' choice stable
+  absl::Time enqueued = absl::InfinitePast();  // queued at (metrics)
   bool finished = false;
   absl::Time start;
   absl::Time deadline = absl::InfiniteFuture();
@@ -41,10 +45,18 @@ struct HttpProposer::Call {
 namespace {
 
 // Proposer-only fields; everything else goes to ParseHttpJudgeConfig.
-constexpr const char* kProposerFields[] = {
-    "type",           "max_attempts",       "initial_backoff_ms",
-    "max_backoff_ms", "max_retry_after_ms", "max_in_flight",
-    "max_queue"};
+constexpr const char* kProposerFields[] = {"type",
+                                           "max_attempts",
+                                           "initial_backoff_ms",
+                                           "max_backoff_ms",
+                                           "max_retry_after_ms",
+                                           "max_in_flight",
+                                           "max_queue",
+                                           "breaker_failures",
+                                           "breaker_open_time_ms",
+                                           "requests_per_minute",
+                                           "tokens_per_minute",
+                                           "rate_limit_burst_ms"};
 // Fields whose proposer default differs from the judge default.
 constexpr const char* kOwnDefaults[] = {"timeout_ms", "length_retry_tokens",
                                         "max_reply_bytes", "parse_retries",
@@ -61,7 +73,8 @@ absl::Status AsProposerError(const absl::Status& s) {
 absl::Status ReadProposerField(const std::string& key, const nlohmann::json& v,
                                HttpProposerConfig* c) {
   const double number = v.get<double>();
-  const bool count = key == "max_attempts" || key == "max_in_flight";
+  const bool count = key == "max_attempts" || key == "max_in_flight" ||
+                     key == "breaker_failures";
   if (!(number >= 0) || (count && number < 1) || number > 1e9) {
     return absl::InvalidArgumentError(absl::StrCat(
         key, ": must be ", count ? "at least 1" : ">= 0", " (and <= 1e9)"));
@@ -73,6 +86,16 @@ absl::Status ReadProposerField(const std::string& key, const nlohmann::json& v,
     c->initial_backoff = absl::Milliseconds(number);
   }
   if (key == "max_backoff_ms") c->max_backoff = absl::Milliseconds(number);
+  ProposerDispatchOptions& d = c->dispatch;
+  if (key == "breaker_failures") d.breaker_failures = static_cast<int>(number);
+  if (key == "breaker_open_time_ms") {
+    d.breaker_open_time = absl::Milliseconds(number);
+  }
+  if (key == "requests_per_minute") d.requests_per_minute = number;
+  if (key == "tokens_per_minute") d.tokens_per_minute = number;
+  if (key == "rate_limit_burst_ms") {
+    d.rate_limit_burst = absl::Milliseconds(number);
+  }
   if (key == "max_retry_after_ms") {
     c->max_retry_after = absl::Milliseconds(number);
   }
@@ -140,7 +163,8 @@ absl::StatusOr<HttpProposerConfig> ParseHttpProposerConfig(
 }
 
 absl::StatusOr<std::shared_ptr<HttpProposer>> HttpProposer::Create(
-    HttpProposerConfig config, std::shared_ptr<CurlMultiLoop> loop) {
+    HttpProposerConfig config, std::shared_ptr<CurlMultiLoop> loop,
+    JudgeMetricFamilies* metrics) {
   const HttpJudgeConfig& http = config.http;
   if (http.replicas.empty()) {
     return absl::InvalidArgumentError(
@@ -164,17 +188,31 @@ absl::StatusOr<std::shared_ptr<HttpProposer>> HttpProposer::Create(
   }
   absl::StatusOr<std::string> api_key = ResolveApiKey(http);
   if (!api_key.ok()) return AsProposerError(api_key.status());
-  return std::shared_ptr<HttpProposer>(new HttpProposer(
-      std::move(config), std::move(templates), std::move(loop), *api_key));
+  config.dispatch.replicas = static_cast<int>(http.replicas.size());
+  // The proposer-wide cap bounds the calls; one replica may take them all.
+  config.dispatch.max_in_flight_per_replica = config.max_in_flight;
+  return std::shared_ptr<HttpProposer>(
+      new HttpProposer(std::move(config), std::move(templates), std::move(loop),
+                       *api_key, metrics));
 }
 
 HttpProposer::HttpProposer(HttpProposerConfig config,
                            ProposerTemplates templates,
                            std::shared_ptr<CurlMultiLoop> loop,
-                           const std::string& api_key)
+                           const std::string& api_key,
+                           JudgeMetricFamilies* metrics)
     : config_(std::move(config)),
       templates_(std::move(templates)),
-      loop_(std::move(loop)) {
+      loop_(std::move(loop)),
+      dispatch_(config_.dispatch, absl::Now()) {
+  if (metrics != nullptr) {
+    std::vector<std::string> labels;
+    for (size_t r = 0; r < config_.http.replicas.size(); ++r) {
+      labels.push_back(absl::StrCat(r));
+    }
+    metrics_ = metrics->ForPool(config_.http.name, labels, config_.max_queue,
+                                "proposer");
+  }
   std::vector<std::string> lines = {"Content-Type: application/json"};
   if (!api_key.empty()) {
     lines.push_back(absl::StrCat("Authorization: Bearer ", api_key));
@@ -188,6 +226,8 @@ HttpProposer::Stats HttpProposer::stats() const {
   s.retries = retries_.load();
   s.length_retries = length_retries_.load();
   s.parse_retries = parse_retries_.load();
+  s.breaker_refusals = breaker_refusals_.load();
+  s.limit_waits = limit_waits_.load();
   return s;
 }
 
@@ -217,6 +257,10 @@ void HttpProposer::Propose(ProposalRequest request, ProposerCallback done) {
     in.limits = request.limits;
     call->user = templates_.RenderRefine(in);
   }
+  // The pool's estimate: about four bytes of prompt per token.
+  call->est_tokens =
+      static_cast<double>(call->system.size() + call->user.size()) / 4;
+  call->affinity = std::hash<std::string>()(call->user);
   Admit(std::move(call));
 }
 
@@ -225,7 +269,9 @@ void HttpProposer::Admit(std::shared_ptr<Call> call) {
     absl::MutexLock lock(&slots_mu_);
     if (in_flight_ >= config_.max_in_flight) {
       if (waiting_.size() < config_.max_queue) {
+        call->enqueued = absl::Now();
         waiting_.push_back(std::move(call));
+        ExportQueue(waiting_.size(), nullptr);
         return;
       }
     } else {
@@ -233,7 +279,12 @@ void HttpProposer::Admit(std::shared_ptr<Call> call) {
       call->release = [self = shared_from_this()] { self->ReleaseSlot(); };
     }
   }
+  // Admitted at once: no time in the queue (as the judge pools count it).
+  if (call->release && metrics_ != nullptr) {
+    metrics_->QueueWait(absl::ZeroDuration());
+  }
   if (!call->release) {
+    if (metrics_ != nullptr) metrics_->QueueRefused();
     call->Finish(absl::ResourceExhaustedError(
         absl::StrCat("proposer '", config_.http.name,
                      "': ", config_.max_in_flight, " proposals in flight and ",
@@ -256,6 +307,7 @@ void HttpProposer::ReleaseSlot() {
       }
       next = std::move(waiting_.front());
       waiting_.pop_front();
+      ExportQueue(waiting_.size(), next.get());
     }
     if (absl::Status s = Startable(*next); !s.ok()) {
       next->Finish(s);  // holds no slot: this one passes on
@@ -297,9 +349,43 @@ void HttpProposer::Start(std::shared_ptr<Call> call) {
     return;
   }
   const absl::Time now = absl::Now();
+  const ProposerDispatch::Decision d = dispatch_.Acquire(
+      call->est_tokens, call->affinity, call->last_replica, now);
+  if (d.kind == ProposerDispatch::Decision::kAllOpen) {
+    breaker_refusals_.fetch_add(1, std::memory_order_relaxed);
+    call->Finish(absl::UnavailableError(absl::StrCat(
+        "proposer '", config_.http.name,
+        "' is failing (circuit breaker open on every replica); not called")));
+    return;
+  }
+  if (d.kind == ProposerDispatch::Decision::kWait) {
+    if (d.until >= call->deadline) {
+      call->Finish(absl::DeadlineExceededError(absl::StrCat(
+          "proposer '", config_.http.name,
+          "': its rate limit (or busy replicas) would hold the call past the "
+          "deadline")));
+      return;
+    }
+    limit_waits_.fetch_add(1, std::memory_order_relaxed);
+    // A cancelled proposal must not sit out a long rate-limit wait: look
+    // again within cancel_poll (Start() checks cancellation first).
+    absl::Time when = d.until;
+    if (call->cancellation != nullptr) {
+      when = std::min(when, now + config_.cancel_poll);
+    }
+    loop_->RunAt(when, [self = shared_from_this(), call]() mutable {
+      self->Start(std::move(call));
+    });
+    return;
+  }
+  Send(std::move(call), d.replica, now);
+}
+
+void HttpProposer::Send(std::shared_ptr<Call> call, int replica,
+                        absl::Time now) {
+  ExportReplica(replica);
+  call->last_replica = replica;
   HttpRequest req;
-  const uint64_t replica =
-      next_replica_.fetch_add(1) % config_.http.replicas.size();
   req.url = absl::StrCat(config_.http.replicas[replica], "/chat/completions");
   req.body = Body(*call);
   req.headers = headers_;
@@ -308,14 +394,39 @@ void HttpProposer::Start(std::shared_ptr<Call> call) {
   const uint64_t serial = ++call->serial;
   ++call->attempts;
   attempts_.fetch_add(1, std::memory_order_relaxed);
-  const uint64_t transfer = loop_->Submit(
-      std::move(req),
-      [self = shared_from_this(), call, serial](HttpResult result) mutable {
-        self->OnResult(call, serial, std::move(result));
+  const uint64_t transfer =
+      loop_->Submit(std::move(req), [self = shared_from_this(), call, serial,
+                                     replica](HttpResult result) mutable {
+        self->OnResult(call, serial, replica, std::move(result));
       });
   if (call->cancellation != nullptr) {
     WatchCancellation(std::move(call), serial, transfer);
   }
+}
+
+void HttpProposer::EndAttempt(const Call& call, int replica,
+                              ProposerDispatch::End end,
+                              JudgeCallOutcome outcome, absl::Duration elapsed,
+                              absl::Time cool_until, double actual_tokens) {
+  dispatch_.Finish(replica, end, cool_until, call.est_tokens, actual_tokens,
+                   absl::Now());
+  if (metrics_ == nullptr) return;
+  metrics_->replica(replica).CallDone(outcome, elapsed);
+  ExportReplica(replica);
+}
+
+void HttpProposer::ExportReplica(int replica) {
+  if (metrics_ == nullptr) return;
+  metrics_->replica(replica).SetInFlight(dispatch_.in_flight(replica));
+  // ReplicaSet::BreakerState and JudgeBreakerState list the same states.
+  metrics_->replica(replica).SetBreakerState(
+      static_cast<JudgeBreakerState>(dispatch_.state(replica)));
+}
+
+void HttpProposer::ExportQueue(size_t depth, const Call* started) {
+  if (metrics_ == nullptr) return;
+  metrics_->SetQueueDepth(depth);
+  if (started != nullptr) metrics_->QueueWait(absl::Now() - started->enqueued);
 }
 
 void HttpProposer::WatchCancellation(std::shared_ptr<Call> call,
@@ -343,7 +454,8 @@ absl::Duration HttpProposer::Backoff(int retry) {
 }
 
 void HttpProposer::RetryOrFail(const std::shared_ptr<Call>& call,
-                               absl::Duration delay, const std::string& what) {
+                               absl::Duration delay, JudgeRetryReason reason,
+                               const std::string& what) {
   if (call->http_failures >= config_.max_attempts) {
     call->Finish(absl::UnavailableError(
         absl::StrCat(what, " (", call->http_failures, " attempts)")));
@@ -356,28 +468,42 @@ void HttpProposer::RetryOrFail(const std::shared_ptr<Call>& call,
     return;
   }
   retries_.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_ != nullptr) metrics_->Retry(reason);
   loop_->RunAt(when, [self = shared_from_this(), call]() mutable {
     self->Start(std::move(call));
   });
 }
 
 void HttpProposer::OnResult(const std::shared_ptr<Call>& call, uint64_t serial,
-                            HttpResult result) {
-  if (call->finished || serial != call->serial) return;
+                            int replica, HttpResult result) {
+  using End = ProposerDispatch::End;
+  const absl::Duration elapsed = result.elapsed;
+  if (call->finished || serial != call->serial) {
+    EndAttempt(*call, replica, End::kNeutral, JudgeCallOutcome::kCancelled,
+               elapsed);
+    return;
+  }
   const std::string who = absl::StrCat("proposer '", config_.http.name, "'");
   if (result.cancelled) {
+    EndAttempt(*call, replica, End::kNeutral, JudgeCallOutcome::kCancelled,
+               elapsed);
     call->Finish(absl::CancelledError(absl::StrCat(who, ": call cancelled")));
     return;
   }
   if (!result.transport_ok()) {
     if (result.timed_out() && absl::Now() >= call->deadline) {
+      EndAttempt(*call, replica, End::kNeutral, JudgeCallOutcome::kTimeout,
+                 elapsed);
       call->Finish(absl::DeadlineExceededError(
           absl::StrCat(who, ": the deadline passed during the call (after ",
-                       absl::FormatDuration(result.elapsed), ")")));
+                       absl::FormatDuration(elapsed), ")")));
       return;
     }
+    EndAttempt(*call, replica, End::kFailure, JudgeCallOutcome::kTransportError,
+               elapsed);
     ++call->http_failures;
     RetryOrFail(call, Backoff(call->http_failures),
+                JudgeRetryReason::kTransport,
                 absl::StrCat(who, ": ", result.error));
     return;
   }
@@ -388,34 +514,59 @@ void HttpProposer::OnResult(const std::shared_ptr<Call>& call, uint64_t serial,
       delay = std::max(delay,
                        std::min(*result.retry_after, config_.max_retry_after));
     }
+    const bool limited = result.status == 429;
+    EndAttempt(
+        *call, replica, limited ? End::kRateLimited : End::kFailure,
+        limited ? JudgeCallOutcome::kRateLimited : JudgeCallOutcome::kHttpError,
+        elapsed, absl::Now() + delay);
     RetryOrFail(call, delay,
+                limited ? JudgeRetryReason::kRateLimited
+                        : JudgeRetryReason::kServerError,
                 absl::StrCat(who, " answered HTTP ", result.status));
     return;
   }
   if (result.status != 200) {
+    EndAttempt(*call, replica, End::kNeutral, JudgeCallOutcome::kHttpError,
+               elapsed);
     call->Finish(absl::FailedPreconditionError(
         absl::StrCat(who, " answered HTTP ", result.status, ": ",
                      absl::string_view(result.body).substr(0, 200))));
     return;
   }
-  OnAnswer(call, result);
+  OnAnswer(call, replica, result);
 }
 
-void HttpProposer::OnAnswer(const std::shared_ptr<Call>& call,
+void HttpProposer::OnAnswer(const std::shared_ptr<Call>& call, int replica,
                             HttpResult& result) {
+  using End = ProposerDispatch::End;
   absl::StatusOr<ChatCompletion> completion = ParseChatCompletion(result.body);
   if (!completion.ok()) {
     // A proxy's HTML error page or a broken reply: retried like a failure.
+    EndAttempt(*call, replica, End::kFailure, JudgeCallOutcome::kParseError,
+               result.elapsed);
     ++call->http_failures;
-    RetryOrFail(call, Backoff(call->http_failures),
-                absl::StrCat("proposer '", config_.http.name,
-                             "': not a chat completion: ",
-                             completion.status().message()));
+    RetryOrFail(
+        call, Backoff(call->http_failures), JudgeRetryReason::kUnparsable,
+        absl::StrCat(
+            "proposer '", config_.http.name,
+            "': not a chat completion: ", completion.status().message()));
     return;
   }
   ChatChoice& choice = completion->choices[0];
   const bool truncated = choice.finish_reason == "length";
+  const bool readable = !truncated && ParseProposal(choice.content).found;
+  // The endpoint answered: healthy, whatever the text is worth.
+  EndAttempt(*call, replica, End::kSuccess,
+             readable ? JudgeCallOutcome::kOk : JudgeCallOutcome::kParseError,
+             result.elapsed, absl::InfinitePast(),
+             static_cast<double>(completion->prompt_tokens +
+                                 completion->completion_tokens));
+  if (metrics_ != nullptr) {
+    metrics_->Tokens(static_cast<uint64_t>(completion->prompt_tokens),
+                     static_cast<uint64_t>(completion->completion_tokens));
+  }
   if (truncated && call->length_retries < config_.http.length_retries) {
+    if (metrics_ != nullptr) metrics_->Retry(JudgeRetryReason::kTruncated);
     ++call->length_retries;
     length_retries_.fetch_add(1, std::memory_order_relaxed);
     call->max_tokens =
@@ -424,7 +575,8 @@ void HttpProposer::OnAnswer(const std::shared_ptr<Call>& call,
     return;
   }
   if (!truncated && call->parse_retries < config_.http.parse_retries &&
-      !ParseProposal(choice.content).found) {
+      !readable) {
+    if (metrics_ != nullptr) metrics_->Retry(JudgeRetryReason::kUnparsable);
     ++call->parse_retries;
     parse_retries_.fetch_add(1, std::memory_order_relaxed);
     call->temperature = std::min(

@@ -10,7 +10,19 @@
 // One call per proposal: messages = [system (the template's rules), user
 // (prompt, rubric, fenced responses)], temperature (0 by default: the paper
 // ran its proposer at 0), max_tokens, seed and configured extra fields.
-// Replicas are taken in turn; a retry goes to the next one.
+// Replicas are picked as the judge pool picks them (proposer_dispatch.h,
+// server/judge/pool/replica_set.h): least outstanding calls, a cool-down
+// after a 429, and a circuit breaker per replica (breaker_failures
+// consecutive failures open it for breaker_open_time; then one probe). When
+// every replica's breaker is open a proposal fails at once (UNAVAILABLE)
+// without a call; a retry avoids the replica that just failed. Optional
+// RPM/TPM limits (requests_per_minute, tokens_per_minute; the pool's
+// RateLimiter) hold an attempt until the budget allows it, never past the
+// deadline (a cancelled one is noticed within cancel_poll).
+// Metrics (with a JudgeMetricFamilies): the judge pool's rewardd_judge_*
+// families with role="proposer" and judge=<proposer name>: calls by
+// outcome, call latency, in flight and breaker state per replica, queue
+// depth / capacity / wait / refusals, retries by reason, tokens.
 // Retries:
 //   - connection errors, 429 and 5xx: up to max_attempts tries, exponential
 //     backoff (initial_backoff * multiplier^k, capped at max_backoff, +-50%
@@ -47,9 +59,11 @@
 #include "absl/time/time.h"
 #include "nlohmann/json_fwd.hpp"
 #include "server/elicitation/proposer.h"
+#include "server/elicitation/proposer_dispatch.h"
 #include "server/elicitation/proposer_templates.h"
 #include "server/judge/http/curl_multi_loop.h"
 #include "server/judge/http/http_judge_config.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 
 namespace rewardd {
 
@@ -77,11 +91,16 @@ struct HttpProposerConfig {
   // max_queue, beyond which Propose() answers RESOURCE_EXHAUSTED at once.
   int max_in_flight = 64;
   size_t max_queue = 4096;
+  // Replica health and rate limits (ProposerDispatchOptions; `replicas`
+  // and `max_in_flight_per_replica` are filled in by Create()).
+  ProposerDispatchOptions dispatch;
 };
 
 // Reads one proposer entry of a judges config: the fields above plus
 // "max_attempts", "initial_backoff_ms", "max_backoff_ms",
-// "max_retry_after_ms", "max_in_flight", "max_queue". Relative paths are
+// "max_retry_after_ms", "max_in_flight", "max_queue", "breaker_failures",
+// "breaker_open_time_ms", "requests_per_minute", "tokens_per_minute",
+// "rate_limit_burst_ms". Relative paths are
 // resolved against `base_dir`. Fails naming the proposer and the field that is
 // wrong.
 absl::StatusOr<HttpProposerConfig> ParseHttpProposerConfig(
@@ -90,8 +109,11 @@ absl::StatusOr<HttpProposerConfig> ParseHttpProposerConfig(
 class HttpProposer : public Proposer,
                      public std::enable_shared_from_this<HttpProposer> {
  public:
+  // With `metrics` (which must outlive the proposer) its series are
+  // exported there with role="proposer"; null: no metrics.
   static absl::StatusOr<std::shared_ptr<HttpProposer>> Create(
-      HttpProposerConfig config, std::shared_ptr<CurlMultiLoop> loop);
+      HttpProposerConfig config, std::shared_ptr<CurlMultiLoop> loop,
+      JudgeMetricFamilies* metrics = nullptr);
 
   const std::string& name() const override { return config_.http.name; }
   const std::string& model() const override { return config_.http.model; }
@@ -101,10 +123,14 @@ class HttpProposer : public Proposer,
   void Propose(ProposalRequest request, ProposerCallback done) override;
 
   struct Stats {
-    uint64_t attempts = 0;        // HTTP attempts started
-    uint64_t retries = 0;         // transport / 429 / 5xx retries
-    uint64_t length_retries = 0;  // finish_reason "length" retried
-    uint64_t parse_retries = 0;   // unreadable answers retried
+    uint64_t attempts = 0;          // HTTP attempts started
+    uint64_t retries = 0;           // transport / 429 / 5xx retries
+    uint64_t length_retries = 0;    // finish_reason "length" retried
+    uint64_t parse_retries = 0;     // unreadable answers retried
+    uint64_t breaker_refusals = 0;  // failed at once: every breaker open
+    // Times an attempt was held back and looked at again later (RPM/TPM
+    // limits, every replica busy or cooling down, a half-open probe out).
+    uint64_t limit_waits = 0;
   };
   Stats stats() const;
 
@@ -117,16 +143,28 @@ class HttpProposer : public Proposer,
   // CANCELLED or DEADLINE_EXCEEDED when `call` may no longer start.
   static absl::Status Startable(const Call& call);
   HttpProposer(HttpProposerConfig config, ProposerTemplates templates,
-               std::shared_ptr<CurlMultiLoop> loop, const std::string& api_key);
+               std::shared_ptr<CurlMultiLoop> loop, const std::string& api_key,
+               JudgeMetricFamilies* metrics);
+  // Starts an attempt on the replica the dispatcher picks, waits for the
+  // rate limit, or fails when every breaker is open.
   void Start(std::shared_ptr<Call> call);
-  void OnResult(const std::shared_ptr<Call>& call, uint64_t serial,
+  void Send(std::shared_ptr<Call> call, int replica, absl::Time now);
+  void OnResult(const std::shared_ptr<Call>& call, uint64_t serial, int replica,
                 HttpResult result);
+  // Ends one attempt on `replica`: its health, tokens and metrics.
+  void EndAttempt(const Call& call, int replica, ProposerDispatch::End end,
+                  JudgeCallOutcome outcome, absl::Duration elapsed,
+                  absl::Time cool_until = absl::InfinitePast(),
+                  double actual_tokens = 0);
+  void ExportReplica(int replica);
+  void ExportQueue(size_t depth, const Call* started);
   // Handles a 200 answer: the reply, or a length / parse retry.
-  void OnAnswer(const std::shared_ptr<Call>& call, HttpResult& result);
+  void OnAnswer(const std::shared_ptr<Call>& call, int replica,
+                HttpResult& result);
   // Retries after `delay`, or fails with `what` when no attempt or time is
   // left.
   void RetryOrFail(const std::shared_ptr<Call>& call, absl::Duration delay,
-                   const std::string& what);
+                   JudgeRetryReason reason, const std::string& what);
   void WatchCancellation(std::shared_ptr<Call> call, uint64_t serial,
                          uint64_t transfer);
   std::string Body(const Call& call) const;
@@ -136,14 +174,15 @@ class HttpProposer : public Proposer,
   const ProposerTemplates templates_;
   const std::shared_ptr<CurlMultiLoop> loop_;
   std::shared_ptr<const HttpHeaders> headers_;
-  std::atomic<uint64_t> next_replica_{0};
+  ProposerDispatch dispatch_;
+  std::unique_ptr<JudgePoolMetrics> metrics_;  // null: metrics off
   absl::Mutex slots_mu_;
   int in_flight_ ABSL_GUARDED_BY(slots_mu_) = 0;
   std::deque<std::shared_ptr<Call>> waiting_ ABSL_GUARDED_BY(slots_mu_);
   absl::Mutex rng_mu_;
   absl::BitGen rng_ ABSL_GUARDED_BY(rng_mu_);
   std::atomic<uint64_t> attempts_{0}, retries_{0}, length_retries_{0},
-      parse_retries_{0};
+      parse_retries_{0}, breaker_refusals_{0}, limit_waits_{0};
 };
 
 }  // namespace rewardd

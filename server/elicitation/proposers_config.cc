@@ -11,7 +11,7 @@ namespace rewardd {
 
 absl::StatusOr<std::vector<std::shared_ptr<Proposer>>> BuildProposers(
     const nlohmann::json& doc, const std::string& base_dir,
-    std::shared_ptr<CurlMultiLoop> loop) {
+    std::shared_ptr<CurlMultiLoop> loop, JudgeMetricFamilies* metrics) {
   std::vector<std::shared_ptr<Proposer>> proposers;
   if (!doc.is_object() || !doc.contains("proposers")) return proposers;
   const nlohmann::json& list = doc["proposers"];
@@ -33,7 +33,7 @@ absl::StatusOr<std::vector<std::shared_ptr<Proposer>>> BuildProposers(
           absl::StrCat("two proposers are named '", config->http.name, "'")));
     }
     absl::StatusOr<std::shared_ptr<HttpProposer>> proposer =
-        HttpProposer::Create(*std::move(config), loop);
+        HttpProposer::Create(*std::move(config), loop, metrics);
     if (!proposer.ok()) return fail(proposer.status());
     proposers.push_back(*std::move(proposer));
   }

@@ -27,14 +27,18 @@
 #include "nlohmann/json_fwd.hpp"
 #include "server/elicitation/proposer.h"
 #include "server/judge/http/curl_multi_loop.h"
+#include "server/judge/pool/judge_pool_metrics.h"
 
 namespace rewardd {
 
 // The proposers of `doc`["proposers"], in order. Fails naming the entry
-// and field that are wrong, or two proposers with one name.
+// and field that are wrong, or two proposers with one name. With `metrics`
+// (which must outlive the proposers) each exports the rewardd_judge_*
+// series with role="proposer".
 absl::StatusOr<std::vector<std::shared_ptr<Proposer>>> BuildProposers(
     const nlohmann::json& doc, const std::string& base_dir,
-    std::shared_ptr<CurlMultiLoop> loop);
+    std::shared_ptr<CurlMultiLoop> loop,
+    JudgeMetricFamilies* metrics = nullptr);
 
 }  // namespace rewardd
 

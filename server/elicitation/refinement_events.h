@@ -61,8 +61,28 @@ struct ProposalAcceptedEvent {
   std::vector<CandidateScore> pair_scores;  // the pair, new rubric
 };
 
+// Why a proposal was rejected, for metrics (the reason text says more).
+enum class RejectionKind {
+  kProposerError,  // the proposer call failed (down, timeout, breaker, ...)
+  kUnusable,       // no readable rubric, cut off, or it failed validation
+  kUnchanged,      // the proposal left the rubric as it was
+};
+// "proposer_error", "unusable", "unchanged".
+inline const char* RejectionKindName(RejectionKind kind) {
+  switch (kind) {
+    case RejectionKind::kProposerError:
+      return "proposer_error";
+    case RejectionKind::kUnusable:
+      return "unusable";
+    case RejectionKind::kUnchanged:
+      return "unchanged";
+  }
+  return "unusable";
+}
+
 struct ProposalRejectedEvent {
   uint32_t iteration = 0;
+  RejectionKind kind = RejectionKind::kUnusable;
   std::string reason;
   std::string kept_version;
 };

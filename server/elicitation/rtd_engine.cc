@@ -294,15 +294,20 @@ class Refinement : public std::enable_shared_from_this<Refinement> {
     }
     if (!reply.ok()) {
       return Reject(
+          RejectionKind::kProposerError,
           absl::StrCat("proposer call failed (",
                        absl::StatusCodeToString(reply.status().code()),
                        "): ", reply.status().message()));
     }
     absl::StatusOr<ValidatedProposal> v =
         ReadProposalReply(*reply, rubric_.get(), job_.validation, ids_);
-    if (!v.ok()) return Reject(std::string(v.status().message()));
+    if (!v.ok()) {
+      return Reject(RejectionKind::kUnusable,
+                    std::string(v.status().message()));
+    }
     if (v->rubric.version == rubric_->version) {
-      return Reject("the proposal left the rubric unchanged");
+      return Reject(RejectionKind::kUnchanged,
+                    "the proposal left the rubric unchanged");
     }
     auto next = std::make_shared<const Rubric>(std::move(v->rubric));
     auto event = std::make_shared<ProposalAcceptedEvent>();
@@ -321,10 +326,11 @@ class Refinement : public std::enable_shared_from_this<Refinement> {
           });
   }
 
-  void Reject(std::string reason) {
+  void Reject(RejectionKind kind, std::string reason) {
     ++summary_.proposals_rejected;
     ProposalRejectedEvent e;
     e.iteration = iteration_;
+    e.kind = kind;
     e.reason = std::move(reason);
     e.kept_version = rubric_->version;
     Emit(std::move(e));

@@ -185,6 +185,24 @@ ABSL_FLAG(double, tail_log_samples_per_second, 5,
 ABSL_FLAG(double, tail_log_window_seconds, 60,
           "Seconds between the per-set window records.");
 
+// ---- RubricService (rubric elicitation; docs/rubric-refinement.md) ------
+ABSL_FLAG(int64_t, rubric_max_active_refinements, 4096,
+          "RefineRubric refinements running at once; more are refused with "
+          "RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, rubric_max_candidates, 64,
+          "Most candidate responses in one RefineRubric request.");
+ABSL_FLAG(int64_t, rubric_max_iterations, 16,
+          "Most iterations a RefineRubric request may ask for.");
+ABSL_FLAG(int64_t, rubric_max_criteria, 64,
+          "Most criteria a proposed rubric may have (ceiling of the request's "
+          "own limit).");
+ABSL_FLAG(double, rubric_default_deadline_seconds, 600,
+          "Deadline of a GenerateRubric or RefineRubric call that sets none "
+          "(a client deadline that is earlier wins).");
+ABSL_FLAG(int64_t, rubric_max_queued_events, 256,
+          "Events a RefineRubric stream buffers for a client that does not "
+          "read; beyond them the refinement is cancelled.");
+
 namespace rewardd {
 namespace {
 
@@ -293,6 +311,38 @@ absl::Status SaturationFromFlags(ServerOptions* o) {
   return absl::OkStatus();
 }
 
+// The --rubric_* flags of RubricService.
+absl::StatusOr<RubricServiceOptions> RubricServiceOptionsFromFlags() {
+  RubricServiceOptions r;
+  const int64_t active = absl::GetFlag(FLAGS_rubric_max_active_refinements);
+  const int64_t candidates = absl::GetFlag(FLAGS_rubric_max_candidates);
+  const int64_t iterations = absl::GetFlag(FLAGS_rubric_max_iterations);
+  const int64_t criteria = absl::GetFlag(FLAGS_rubric_max_criteria);
+  const double deadline = absl::GetFlag(FLAGS_rubric_default_deadline_seconds);
+  const int64_t events = absl::GetFlag(FLAGS_rubric_max_queued_events);
+  REWARDD_RETURN_IF_ERROR(CheckFlag(active >= 1 && active <= 1000000,
+                                    "rubric_max_active_refinements",
+                                    "in [1, 1000000]"));
+  REWARDD_RETURN_IF_ERROR(CheckFlag(candidates >= 2 && candidates <= 4096,
+                                    "rubric_max_candidates", "in [2, 4096]"));
+  REWARDD_RETURN_IF_ERROR(CheckFlag(iterations >= 1 && iterations <= 1024,
+                                    "rubric_max_iterations", "in [1, 1024]"));
+  REWARDD_RETURN_IF_ERROR(CheckFlag(criteria >= 1 && criteria <= 1024,
+                                    "rubric_max_criteria", "in [1, 1024]"));
+  REWARDD_RETURN_IF_ERROR(
+      CheckFlag(deadline > 0, "rubric_default_deadline_seconds", "> 0"));
+  REWARDD_RETURN_IF_ERROR(CheckFlag(events >= 8 && events <= 1000000,
+                                    "rubric_max_queued_events",
+                                    "in [8, 1000000]"));
+  r.engine.max_active = static_cast<size_t>(active);
+  r.engine.max_candidates = static_cast<size_t>(candidates);
+  r.engine.max_iterations = static_cast<uint32_t>(iterations);
+  r.engine.max_criteria = static_cast<size_t>(criteria);
+  r.default_deadline = absl::Seconds(deadline);
+  r.max_queued_events = static_cast<size_t>(events);
+  return r;
+}
+
 bool IsRewarddFlagFile(absl::string_view file) {
   return absl::StrContains(file, "server/main/flags.cc");
 }
@@ -342,6 +392,7 @@ absl::StatusOr<ServerOptions> ServerOptionsFromFlags() {
   o.http_listen = absl::GetFlag(FLAGS_http_listen);
   o.http_port_file = absl::GetFlag(FLAGS_http_port_file);
   REWARDD_ASSIGN_OR_RETURN(o.http, GatewayOptionsFromFlags());
+  REWARDD_ASSIGN_OR_RETURN(o.rubric_service, RubricServiceOptionsFromFlags());
 
   o.drain_grace = absl::Seconds(absl::GetFlag(FLAGS_drain_grace_seconds));
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));

@@ -190,7 +190,9 @@ absl::Status Server::BuildJudges() {
 // The judges config's "proposers", on the loop its judges share.
 absl::Status Server::BuildProposersFrom(const JudgesConfigFile& file) {
   absl::StatusOr<std::vector<std::shared_ptr<Proposer>>> proposers =
-      BuildProposers(*file.document, file.base_dir, file.loop);
+      BuildProposers(
+          *file.document, file.base_dir, file.loop,
+          options_.metrics_listen.empty() ? nullptr : &metrics_->judge_pools());
   REWARDD_RETURN_IF_ERROR(LogFailure(proposers.status(), "proposers_config",
                                      {"path", options_.judges_config}));
   proposers_ = *std::move(proposers);
@@ -245,7 +247,7 @@ absl::Status Server::BuildService() {
   reward_service_->SetSaturationTracker(&metrics_->saturation());
   rubric_service_ = std::make_unique<RubricServiceImpl>(
       store_.get(), grader_.get(), proposers_, options_.rubric_service,
-      admission_.get());
+      admission_.get(), &metrics_->registry());
   metrics_->SetInFlightSource(
       [admission = admission_.get()] { return admission->in_flight(); });
   return absl::OkStatus();

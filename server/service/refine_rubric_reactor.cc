@@ -13,8 +13,10 @@ namespace pb = reward::v1;
 
 RefineRubricReactor::RefineRubricReactor(Admission* admission,
                                          grpc::CallbackServerContext* context,
-                                         size_t max_queued, Starter start)
+                                         size_t max_queued, Starter start,
+                                         RubricServiceMetrics* metrics)
     : admission_(admission),
+      metrics_(metrics),
       max_queued_(max_queued < 2 ? 2 : max_queued),
       cancellation_(std::make_shared<Cancellation>()) {
   admission_->RpcStarted();
@@ -29,12 +31,34 @@ RefineRubricReactor::RefineRubricReactor(Admission* admission,
     // No event was or will be emitted: the engine refused the job.
     absl::MutexLock lock(&mu_);
     finished_ = true;
-    Finish(ToWireStatus(status));
+    FinishCounted(ToWireStatus(status));
+  } else if (metrics_ != nullptr) {
+    metrics_->RefinementStarted();
+  }
+}
+
+void RefineRubricReactor::FinishCounted(const grpc::Status& status) {
+  if (metrics_ != nullptr) {
+    metrics_->RequestDone("RefineRubric", status.error_code());
+  }
+  Finish(status);
+}
+
+void RefineRubricReactor::Observe(const RefinementEvent& event) {
+  if (metrics_ == nullptr) return;
+  if (const auto* a = std::get_if<ProposalAcceptedEvent>(&event)) {
+    // The generated starting rubric is no refinement proposal.
+    if (!a->generated) metrics_->ProposalAccepted();
+  } else if (const auto* r = std::get_if<ProposalRejectedEvent>(&event)) {
+    metrics_->ProposalRejected(RejectionKindName(r->kind));
+  } else if (const auto* f = std::get_if<FinalRefinementEvent>(&event)) {
+    metrics_->RefinementEnded(f->summary.iterations_run);
   }
 }
 
 void RefineRubricReactor::Push(RefinementEvent event) {
   const bool final = std::holds_alternative<FinalRefinementEvent>(event);
+  Observe(event);
   // Converted on the engine's thread, outside the lock: bounded CPU work.
   pb::RefineRubricEvent proto;
   RefinementEventToProto(event, &proto);
@@ -81,15 +105,15 @@ void RefineRubricReactor::MaybeFinishLocked() {
   if (finished_ || !final_received_ || writing_) return;
   finished_ = true;
   if (overflow_) {
-    Finish(ToWireStatus(absl::ResourceExhaustedError(absl::StrCat(
+    FinishCounted(ToWireStatus(absl::ResourceExhaustedError(absl::StrCat(
         "RefineRubric: more than ", max_queued_,
         " events waited for the client to read them; the refinement was "
         "cancelled (read the stream as it comes)"))));
   } else if (broken_) {
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                        "RefineRubric: the client went away"));
+    FinishCounted(grpc::Status(grpc::StatusCode::CANCELLED,
+                               "RefineRubric: the client went away"));
   } else {
-    Finish(grpc::Status::OK);
+    FinishCounted(grpc::Status::OK);
   }
 }
 

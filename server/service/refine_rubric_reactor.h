@@ -44,6 +44,7 @@
 #include "reward/v1/rubric_service.pb.h"
 #include "server/elicitation/refinement_events.h"
 #include "server/judge/judge.h"
+#include "server/metrics/rubric_service_metrics.h"
 #include "server/service/admission.h"
 
 namespace rewardd {
@@ -57,11 +58,12 @@ class RefineRubricReactor
   using Starter = absl::FunctionRef<absl::Status(
       std::shared_ptr<const Cancellation>, RefinementEventCallback)>;
 
-  // `admission` must outlive the reactor. Refuses the RPC (Finish) when
-  // Admission says no or `start` fails; `start` runs only when admitted.
+  // `admission` (and `metrics`, which may be null) must outlive the
+  // reactor. Refuses the RPC (Finish) when Admission says no or `start`
+  // fails; `start` runs only when admitted.
   RefineRubricReactor(Admission* admission,
                       grpc::CallbackServerContext* context, size_t max_queued,
-                      Starter start);
+                      Starter start, RubricServiceMetrics* metrics = nullptr);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -72,8 +74,13 @@ class RefineRubricReactor
   void Push(RefinementEvent event);
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Finish() that counts the RPC's code.
+  void FinishCounted(const grpc::Status& status);
+  // Counts what `event` says (proposals, the end of the refinement).
+  void Observe(const RefinementEvent& event);
 
   Admission* const admission_;
+  RubricServiceMetrics* const metrics_;  // null: no metrics
   const size_t max_queued_;
   const std::shared_ptr<Cancellation> cancellation_;
 

@@ -23,15 +23,23 @@ namespace pb = reward::v1;
 // client goes away.
 class GenerateReactor : public grpc::ServerUnaryReactor {
  public:
-  explicit GenerateReactor(Admission* admission)
-      : admission_(admission), cancellation_(std::make_shared<Cancellation>()) {
+  GenerateReactor(Admission* admission, RubricServiceMetrics* metrics)
+      : admission_(admission),
+        metrics_(metrics),
+        cancellation_(std::make_shared<Cancellation>()) {
     admission_->RpcStarted();
   }
 
   std::shared_ptr<const Cancellation> cancellation() const {
     return cancellation_;
   }
-  void Respond(const absl::Status& status) { Finish(ToWireStatus(status)); }
+  void Respond(const absl::Status& status) {
+    const grpc::Status wire = ToWireStatus(status);
+    if (metrics_ != nullptr) {
+      metrics_->RequestDone("GenerateRubric", wire.error_code());
+    }
+    Finish(wire);
+  }
   void OnCancel() override { cancellation_->Cancel(); }
   void OnDone() override {
     admission_->RpcDone();
@@ -40,6 +48,7 @@ class GenerateReactor : public grpc::ServerUnaryReactor {
 
  private:
   Admission* const admission_;
+  RubricServiceMetrics* const metrics_;  // null: no metrics
   const std::shared_ptr<Cancellation> cancellation_;
 };
 
@@ -60,12 +69,16 @@ absl::Status GenerationError(const absl::Status& status,
 RubricServiceImpl::RubricServiceImpl(
     const RubricStore* store, const Grader* grader,
     std::vector<std::shared_ptr<Proposer>> proposers,
-    RubricServiceOptions options, Admission* admission)
+    RubricServiceOptions options, Admission* admission,
+    prometheus::Registry* registry)
     : store_(store),
       grader_(grader),
       proposers_(std::move(proposers)),
       options_(options),
       admission_(admission),
+      metrics_(registry == nullptr
+                   ? nullptr
+                   : std::make_unique<RubricServiceMetrics>(*registry)),
       engine_(grader, options.engine) {}
 
 absl::StatusOr<std::shared_ptr<Proposer>> RubricServiceImpl::FindProposer(
@@ -188,7 +201,7 @@ absl::StatusOr<GenerateJob> RubricServiceImpl::BuildGenerateJob(
 grpc::ServerUnaryReactor* RubricServiceImpl::GenerateRubric(
     grpc::CallbackServerContext* context, const pb::GenerateRubricRequest* req,
     pb::GenerateRubricResponse* response) {
-  auto* reactor = new GenerateReactor(admission_);
+  auto* reactor = new GenerateReactor(admission_, metrics_.get());
   absl::Status admit = admission_->Admit(context);
   absl::StatusOr<std::shared_ptr<Proposer>> proposer =
       admit.ok() ? FindProposer(req->options().proposer()) : admit;
@@ -231,7 +244,8 @@ RubricServiceImpl::RefineRubric(grpc::CallbackServerContext* context,
         job.cancellation = std::move(cancellation);
         return engine_.Refine(std::move(job), std::move(proposer),
                               std::move(on_event));
-      });
+      },
+      metrics_.get());
 }
 
 }  // namespace rewardd

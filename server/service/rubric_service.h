@@ -42,6 +42,7 @@
 #include "server/elicitation/rtd_engine.h"
 #include "server/elicitation/rubric_generation.h"
 #include "server/grading/grader.h"
+#include "server/metrics/rubric_service_metrics.h"
 #include "server/rubric/rubric_store.h"
 #include "server/service/admission.h"
 
@@ -63,10 +64,13 @@ class RubricServiceImpl final
  public:
   // `store`, `grader` and `admission` must outlive the service and every
   // refinement it started (Server drains RPCs before destroying it).
-  // `proposers`: the default first; may be empty.
+  // `proposers`: the default first; may be empty. With `registry` the
+  // service exports its rewardd_rubric_service_* series there
+  // (server/metrics/rubric_service_metrics.h); null: none.
   RubricServiceImpl(const RubricStore* store, const Grader* grader,
                     std::vector<std::shared_ptr<Proposer>> proposers,
-                    RubricServiceOptions options, Admission* admission);
+                    RubricServiceOptions options, Admission* admission,
+                    prometheus::Registry* registry = nullptr);
 
   grpc::ServerUnaryReactor* GenerateRubric(
       grpc::CallbackServerContext* context,
@@ -98,6 +102,7 @@ class RubricServiceImpl final
   const std::vector<std::shared_ptr<Proposer>> proposers_;
   const RubricServiceOptions options_;
   Admission* const admission_;
+  const std::unique_ptr<RubricServiceMetrics> metrics_;  // null: none
   RtdEngine engine_;
 };
 

@@ -4,23 +4,18 @@
 // unparsable answer, a replica that refuses connections), then /metrics is
 // read and every rewardd_judge_* series is checked against what judge-sim
 // saw and the faults it injected.
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/string_view.h"
 #include "client/reward_client.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/judge_test_support.h"
+#include "tests/integration/metrics_scrape.h"
 #include "tests/integration/rewardd_process.h"
 #include "tools/judge-sim/judge_sim.h"
 
@@ -30,48 +25,13 @@ namespace {
 namespace pb = reward::v1;
 using ::rewardd::testing::ReadFile;
 using ::rewardd::testing::RewarddProcess;
+using ::rewardd::testing::Scrape;
 using ::rewardd::testing::TempDir;
 
 const std::string kPaper = std::string(REWARDD_SHARED_DATA) +
                            "/chasing_the_tail/paper_appendix_example.json";
 constexpr int kFlakyFailures = 3;  // 500s before judge-sim answers
 constexpr int kQueueSize = 100;
-
-// One scrape of /metrics in the text format.
-class Scrape {
- public:
-  explicit Scrape(const std::string& body) : body_(body) {}
-
-  // The value of the one series named `name` that carries every label of
-  // `labels`; -1 (and a test failure) when none or several match.
-  double Value(const std::string& name,
-               const std::map<std::string, std::string>& labels) const {
-    double value = -1;
-    int matches = 0;
-    for (absl::string_view line : absl::StrSplit(body_, '\n')) {
-      if (line.empty() || line[0] == '#') continue;
-      const size_t brace = line.find('{');
-      const size_t space = line.rfind(' ');
-      if (space == absl::string_view::npos) continue;
-      const absl::string_view series_name =
-          line.substr(0, std::min(brace, space));
-      if (series_name != name) continue;
-      const absl::string_view series = line.substr(0, space);
-      bool all = true;
-      for (const auto& [k, v] : labels) {
-        all = all && absl::StrContains(series, absl::StrCat(k, "=\"", v, "\""));
-      }
-      if (!all) continue;
-      ++matches;
-      if (!absl::SimpleAtod(line.substr(space + 1), &value)) value = -1;
-    }
-    EXPECT_EQ(matches, 1) << name << " matched " << matches << " series";
-    return matches == 1 ? value : -1;
-  }
-
- private:
-  std::string body_;
-};
 
 class JudgePoolMetricsTest : public ::testing::Test {
  protected:
@@ -140,14 +100,7 @@ class JudgePoolMetricsTest : public ::testing::Test {
     return client_->Grade(req);
   }
 
-  Scrape ScrapeMetrics() {
-    httplib::Client http("127.0.0.1", metrics_port_);
-    auto res = http.Get("/metrics");
-    EXPECT_TRUE(res);
-    if (!res) return Scrape("");
-    EXPECT_EQ(res->status, 200);
-    return Scrape(res->body);
-  }
+  Scrape ScrapeMetrics() { return testing::ScrapeMetrics(metrics_port_); }
 
   nlohmann::json paper_;
   TempDir dir_;

@@ -345,6 +345,47 @@ TEST_F(RubricRefinementTest, ProposalsInFlightAndWaitingAreBounded) {
   EXPECT_EQ(proposer_sim->stats().calls, 1);  // never two at once
 }
 
+TEST_F(RubricRefinementTest, ABreakerStopsCallingAProposerThatIsDown) {
+  // Nothing listens on port 9 of loopback. One failed attempt opens the
+  // breaker for longer than the test runs.
+  std::shared_ptr<HttpProposer> proposer =
+      Proposer("http://127.0.0.1:9/v1", {{"max_attempts", 1},
+                                         {"breaker_failures", 1},
+                                         {"breaker_open_time_ms", 600000}});
+  EXPECT_THAT(RejectedReason(proposer), HasSubstr("UNAVAILABLE"));
+  EXPECT_EQ(proposer->stats().attempts, 1u);
+  // The next proposal fails at once, without a call.
+  EXPECT_THAT(RejectedReason(proposer),
+              HasSubstr("circuit breaker open on every replica"));
+  EXPECT_EQ(proposer->stats().attempts, 1u);
+  EXPECT_EQ(proposer->stats().breaker_refusals, 1u);
+}
+
+TEST_F(RubricRefinementTest, ARequestsPerMinuteLimitHoldsTheSecondProposal) {
+  SimOptions o;
+  o.proposer_script =
+      WriteJson("paper_script.json", PaperScriptedRefinement(paper_));
+  JudgeSim* proposer_sim = ProposerSim(o);
+  // One request a second with a burst of one: of two proposals at once,
+  // the second waits for the bucket; both are answered.
+  std::shared_ptr<HttpProposer> proposer =
+      Proposer(proposer_sim->base_url(),
+               {{"requests_per_minute", 60}, {"rate_limit_burst_ms", 1000}});
+  std::vector<RefinementEventLog> logs(2);
+  for (size_t i = 0; i < logs.size(); ++i) {
+    RefineJob job = PaperJob();
+    job.rubric_id = absl::StrCat("paper-", i);
+    ASSERT_TRUE(
+        engine_.Refine(std::move(job), proposer, logs[i].Callback()).ok());
+  }
+  for (RefinementEventLog& log : logs) {
+    log.Wait();
+    EXPECT_EQ(log.Sequence(), "SPAF");
+  }
+  EXPECT_EQ(proposer_sim->stats().proposer_calls, 2);
+  EXPECT_GE(proposer->stats().limit_waits, 1u);
+}
+
 TEST_F(RubricRefinementTest, GeneratesThenRefinesWithTheOracleProposer) {
   // One simulator is verifier (its quoted-term rule) and oracle proposer.
   JudgeSim* sim = ProposerSim(SimOptions{});

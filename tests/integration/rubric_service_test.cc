@@ -22,6 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "reward/v1/rubric_service.grpc.pb.h"
 #include "tests/integration/judge_test_support.h"
+#include "tests/integration/paper_refine_request.h"
 #include "tests/integration/rewardd_process.h"
 #include "tools/judge-sim/judge_sim.h"
 
@@ -148,25 +149,7 @@ class RubricServiceTest : public ::testing::Test {
 
   // The paper's prompt, R1 and R2, and its initial rubric.
   pb::RefineRubricRequest PaperRequest(const std::string& proposer = "") {
-    pb::RefineRubricRequest r;
-    const nlohmann::json& paper = *paper_;
-    r.set_prompt(paper["prompt"].get<std::string>());
-    for (const char* name : {"R1", "R2"}) {
-      pb::CandidateResponse* c = r.add_candidates();
-      c->set_text(paper["responses"][name].get<std::string>());
-      c->set_source(name);
-    }
-    pb::Rubric* rubric = r.mutable_rubric();
-    rubric->set_id("paper");
-    for (const auto& c : paper["initial_rubric"]) {
-      pb::Criterion* out = rubric->add_criteria();
-      out->set_id(c["local_id"].get<std::string>());
-      out->set_text(c["criterion"].get<std::string>());
-      out->set_weight(c["weight"].get<double>());
-    }
-    r.mutable_verifier()->set_judge("verifier");
-    r.mutable_proposer()->set_proposer(proposer);
-    return r;
+    return PaperRefineRequest(*paper_, proposer);
   }
 
   Stream Refine(const pb::RefineRubricRequest& request) {

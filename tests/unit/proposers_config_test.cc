@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server/elicitation/http_proposer.h"
 #include "server/judge/pool/judges_config.h"
 
 namespace rewardd {
@@ -77,6 +78,60 @@ TEST(ProposersConfigTest, ErrorsNameTheEntryAndField) {
   const std::string missing = BuildError(R"([{"name": "w", "model": "m"}])");
   EXPECT_THAT(missing, HasSubstr("proposers[0]"));
   EXPECT_THAT(missing, HasSubstr("replicas"));
+}
+
+TEST(ProposersConfigTest, ReadsBreakerAndRateLimitFields) {
+  const nlohmann::json j = nlohmann::json::parse(R"({
+      "name": "w", "model": "m", "replicas": ["http://127.0.0.1:9/v1"],
+      "breaker_failures": 3, "breaker_open_time_ms": 2500,
+      "requests_per_minute": 120, "tokens_per_minute": 90000,
+      "rate_limit_burst_ms": 2000})");
+  absl::StatusOr<HttpProposerConfig> c = ParseHttpProposerConfig(j, ".");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->dispatch.breaker_failures, 3);
+  EXPECT_EQ(c->dispatch.breaker_open_time, absl::Milliseconds(2500));
+  EXPECT_EQ(c->dispatch.requests_per_minute, 120);
+  EXPECT_EQ(c->dispatch.tokens_per_minute, 90000);
+  EXPECT_EQ(c->dispatch.rate_limit_burst, absl::Seconds(2));
+  // The same fields from YAML, through the judges config reader.
+  const std::string path = ::testing::TempDir() + "/limits.yaml";
+  std::ofstream(path) << "judges:\n"
+                         "  - {name: v, model: m, replicas: "
+                         "[\"http://127.0.0.1:9/v1\"]}\n"
+                         "proposers:\n"
+                         "  - name: writer\n"
+                         "    model: big\n"
+                         "    replicas: [\"http://127.0.0.1:9/v1\"]\n"
+                         "    breaker_failures: 2\n"
+                         "    requests_per_minute: 30\n";
+  absl::StatusOr<JudgesConfigFile> file = LoadJudgesConfigFile(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<HttpProposerConfig> yaml =
+      ParseHttpProposerConfig((*file->document)["proposers"][0], ".");
+  ASSERT_TRUE(yaml.ok()) << yaml.status();
+  EXPECT_EQ(yaml->dispatch.breaker_failures, 2);
+  EXPECT_EQ(yaml->dispatch.requests_per_minute, 30);
+  ShutdownJudges(file->judges);
+  file->loop->Shutdown();
+}
+
+TEST(ProposersConfigTest, BadBreakerAndRateLimitFieldsNameTheField) {
+  auto entry = [](const std::string& field) {
+    return std::string(R"([{"name": "w", "model": "m",
+        "replicas": ["http://127.0.0.1:9/v1"], )") +
+           field + "}]";
+  };
+  EXPECT_THAT(BuildError(entry(R"("breaker_failures": 0)")),
+              HasSubstr("proposers[0]: proposer 'w': breaker_failures: must "
+                        "be at least 1"));
+  EXPECT_THAT(BuildError(entry(R"("breaker_open_time_ms": -5)")),
+              HasSubstr("breaker_open_time_ms: must be >= 0"));
+  EXPECT_THAT(BuildError(entry(R"("requests_per_minute": -1)")),
+              HasSubstr("requests_per_minute: must be >= 0"));
+  EXPECT_THAT(BuildError(entry(R"("tokens_per_minute": "lots")")),
+              HasSubstr("tokens_per_minute: wrong type"));
+  EXPECT_THAT(BuildError(entry(R"("rate_limit_burst_ms": 1e12)")),
+              HasSubstr("rate_limit_burst_ms: must be >= 0 (and <= 1e9)"));
 }
 
 }  // namespace

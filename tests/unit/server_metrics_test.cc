@@ -577,23 +577,54 @@ TEST(JudgePoolMetricsTest, PoolSeriesExistAtZeroAndCountPerReplica) {
   pool->CacheLookup(true);
   const std::string text =
       prometheus::TextSerializer().Serialize(registry.Collect());
-  EXPECT_THAT(text, HasSubstr("rewardd_judge_calls_total{judge=\"gpt\","
-                              "outcome=\"rate_limited\",replica=\"1\"} 1"));
-  EXPECT_THAT(text, HasSubstr("rewardd_judge_calls_total{judge=\"gpt\","
-                              "outcome=\"ok\",replica=\"0\"} 0"));
-  EXPECT_THAT(text, HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
-                              "replica=\"1\",state=\"open\"} 1"));
-  EXPECT_THAT(text, HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
-                              "replica=\"1\",state=\"closed\"} 0"));
-  EXPECT_THAT(text, HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
-                              "replica=\"0\",state=\"closed\"} 1"));
-  EXPECT_THAT(text, HasSubstr("rewardd_judge_queue_depth{judge=\"gpt\"} 12"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("rewardd_judge_calls_total{judge=\"gpt\","
+                "outcome=\"rate_limited\",replica=\"1\",role=\"judge\"} 1"));
   EXPECT_THAT(text,
-              HasSubstr("rewardd_judge_queue_capacity{judge=\"gpt\"} 4096"));
+              HasSubstr("rewardd_judge_calls_total{judge=\"gpt\","
+                        "outcome=\"ok\",replica=\"0\",role=\"judge\"} 0"));
+  EXPECT_THAT(text,
+              HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
+                        "replica=\"1\",role=\"judge\",state=\"open\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
+                        "replica=\"1\",role=\"judge\",state=\"closed\"} 0"));
+  EXPECT_THAT(text,
+              HasSubstr("rewardd_judge_breaker_state{judge=\"gpt\","
+                        "replica=\"0\",role=\"judge\",state=\"closed\"} 1"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("rewardd_judge_queue_depth{judge=\"gpt\",role=\"judge\"} 12"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "rewardd_judge_queue_capacity{judge=\"gpt\",role=\"judge\"} 4096"));
   EXPECT_THAT(text, HasSubstr("rewardd_judge_tokens_total{judge=\"gpt\","
-                              "type=\"prompt\"} 1000"));
+                              "role=\"judge\",type=\"prompt\"} 1000"));
   EXPECT_THAT(text, HasSubstr("rewardd_judge_cache_lookups_total{judge=\"gpt\","
-                              "result=\"hit\"} 1"));
+                              "result=\"hit\",role=\"judge\"} 1"));
+}
+
+TEST(JudgePoolMetricsTest, ProposerSeriesShareTheFamiliesWithTheirRole) {
+  prometheus::Registry registry;
+  JudgeMetricFamilies families(registry);
+  std::unique_ptr<JudgePoolMetrics> judge = families.ForPool("gpt", {"0"}, 64);
+  std::unique_ptr<JudgePoolMetrics> proposer =
+      families.ForPool("gpt", {"0"}, 8, "proposer");
+  proposer->replica(0).CallDone(JudgeCallOutcome::kOk, absl::Seconds(2));
+  const std::string text =
+      prometheus::TextSerializer().Serialize(registry.Collect());
+  // One name, two series: the role tells a judge from a proposer.
+  EXPECT_THAT(text,
+              HasSubstr("rewardd_judge_calls_total{judge=\"gpt\","
+                        "outcome=\"ok\",replica=\"0\",role=\"judge\"} 0"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_calls_total{judge=\"gpt\",outcome="
+                              "\"ok\",replica=\"0\",role=\"proposer\"} 1"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_queue_capacity{judge=\"gpt\","
+                              "role=\"proposer\"} 8"));
+  EXPECT_THAT(text, HasSubstr("rewardd_judge_queue_capacity{judge=\"gpt\","
+                              "role=\"judge\"} 64"));
 }
 
 TEST_F(ServerMetricsTest, LogRequestsWritesOneLinePerGradedResponse) {

@@ -1,5 +1,6 @@
 #include "server/judge/pool/judge_pool_metrics.h"
 
+#include <map>
 #include <string>
 
 namespace rewardd {
@@ -199,59 +200,60 @@ JudgeMetricFamilies::JudgeMetricFamilies(prometheus::Registry& r)
 
 std::unique_ptr<JudgePoolMetrics> JudgeMetricFamilies::ForPool(
     const std::string& judge, const std::vector<std::string>& replica_labels,
-    size_t queue_capacity) {
+    size_t queue_capacity, absl::string_view role) {
+  // Every series carries {judge, role} plus its own labels.
+  const std::string role_label(role);
+  auto labels = [&](std::map<std::string, std::string> own) {
+    own.emplace("judge", judge);
+    own.emplace("role", role_label);
+    return own;
+  };
   auto m = std::make_unique<JudgePoolMetrics>();
   m->judge_ = judge;
   for (const std::string& replica : replica_labels) {
     auto r = std::make_unique<JudgeReplicaMetrics>();
     for (int i = 0; i < kJudgeCallOutcomeCount; ++i) {
-      r->calls_[i] =
-          &calls_.Add({{"judge", judge},
-                       {"replica", replica},
-                       {"outcome", std::string(JudgeCallOutcomeName(
-                                       static_cast<JudgeCallOutcome>(i)))}});
+      const auto outcome = static_cast<JudgeCallOutcome>(i);
+      r->calls_[i] = &calls_.Add(
+          labels({{"replica", replica},
+                  {"outcome", std::string(JudgeCallOutcomeName(outcome))}}));
     }
-    r->latency_ = &call_duration_.Add({{"judge", judge}, {"replica", replica}},
-                                      LatencyBuckets());
-    r->in_flight_ = &in_flight_.Add({{"judge", judge}, {"replica", replica}});
+    r->latency_ =
+        &call_duration_.Add(labels({{"replica", replica}}), LatencyBuckets());
+    r->in_flight_ = &in_flight_.Add(labels({{"replica", replica}}));
     for (int i = 0; i < kJudgeBreakerStateCount; ++i) {
-      r->breaker_[i] =
-          &breaker_.Add({{"judge", judge},
-                         {"replica", replica},
-                         {"state", std::string(JudgeBreakerStateName(
-                                       static_cast<JudgeBreakerState>(i)))}});
+      const auto state = static_cast<JudgeBreakerState>(i);
+      r->breaker_[i] = &breaker_.Add(
+          labels({{"replica", replica},
+                  {"state", std::string(JudgeBreakerStateName(state))}}));
     }
     r->SetBreakerState(JudgeBreakerState::kClosed);
     m->replicas_.push_back(std::move(r));
   }
-  m->queue_depth_ = &queue_depth_.Add({{"judge", judge}});
-  queue_capacity_.Add({{"judge", judge}})
-      .Set(static_cast<double>(queue_capacity));
-  m->queue_wait_ = &queue_wait_.Add({{"judge", judge}}, LatencyBuckets());
-  m->batch_ = &batch_.Add({{"judge", judge}}, BatchBuckets());
-  m->refused_ = &refusals_.Add({{"judge", judge}});
+  m->queue_depth_ = &queue_depth_.Add(labels({}));
+  queue_capacity_.Add(labels({})).Set(static_cast<double>(queue_capacity));
+  m->queue_wait_ = &queue_wait_.Add(labels({}), LatencyBuckets());
+  m->batch_ = &batch_.Add(labels({}), BatchBuckets());
+  m->refused_ = &refusals_.Add(labels({}));
   for (int i = 0; i < kJudgeRetryReasonCount; ++i) {
-    m->retries_[i] =
-        &retries_.Add({{"judge", judge},
-                       {"reason", std::string(JudgeRetryReasonName(
-                                      static_cast<JudgeRetryReason>(i)))}});
+    const auto reason = static_cast<JudgeRetryReason>(i);
+    m->retries_[i] = &retries_.Add(
+        labels({{"reason", std::string(JudgeRetryReasonName(reason))}}));
   }
   for (int i = 0; i < kJudgeParseFailureCount; ++i) {
+    const auto kind = static_cast<JudgeParseFailure>(i);
     m->parse_failures_[i] = &parse_failures_.Add(
-        {{"judge", judge},
-         {"kind", std::string(JudgeParseFailureName(
-                      static_cast<JudgeParseFailure>(i)))}});
+        labels({{"kind", std::string(JudgeParseFailureName(kind))}}));
   }
-  m->cache_hits_ = &cache_.Add({{"judge", judge}, {"result", "hit"}});
-  m->cache_misses_ = &cache_.Add({{"judge", judge}, {"result", "miss"}});
-  m->dedup_ = &dedup_.Add({{"judge", judge}});
-  m->prompt_tokens_ = &tokens_.Add({{"judge", judge}, {"type", "prompt"}});
-  m->completion_tokens_ =
-      &tokens_.Add({{"judge", judge}, {"type", "completion"}});
-  m->hedges_ = &hedges_.Add({{"judge", judge}});
-  m->hedges_won_ = &hedges_won_.Add({{"judge", judge}});
-  m->batches_full_ = &batches_.Add({{"judge", judge}, {"trigger", "full"}});
-  m->batches_delay_ = &batches_.Add({{"judge", judge}, {"trigger", "delay"}});
+  m->cache_hits_ = &cache_.Add(labels({{"result", "hit"}}));
+  m->cache_misses_ = &cache_.Add(labels({{"result", "miss"}}));
+  m->dedup_ = &dedup_.Add(labels({}));
+  m->prompt_tokens_ = &tokens_.Add(labels({{"type", "prompt"}}));
+  m->completion_tokens_ = &tokens_.Add(labels({{"type", "completion"}}));
+  m->hedges_ = &hedges_.Add(labels({}));
+  m->hedges_won_ = &hedges_won_.Add(labels({}));
+  m->batches_full_ = &batches_.Add(labels({{"trigger", "full"}}));
+  m->batches_delay_ = &batches_.Add(labels({{"trigger", "delay"}}));
   return m;
 }
 

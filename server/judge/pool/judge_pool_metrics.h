@@ -14,7 +14,10 @@
 //   m->Retry(JudgeRetryReason::kRateLimited);
 //   m->Tokens(decoded.prompt_tokens, decoded.completion_tokens);
 //
-// Series (all created at 0 by ForPool; see docs/observability.md):
+// Series (all created at 0 by ForPool; see docs/observability.md). Every
+// series also has a `role` label: "judge", or "proposer" for the LLMs that
+// write rubrics (server/elicitation/http_proposer.h), which use the same
+// families; the `judge` label then holds the proposer's name.
 //   rewardd_judge_calls_total{judge,replica,outcome}        counter
 //   rewardd_judge_call_duration_seconds{judge,replica}      histogram
 //   rewardd_judge_in_flight{judge,replica}                  gauge
@@ -187,9 +190,12 @@ class JudgeMetricFamilies {
   // replicas in the `replica` label, e.g. "0", "1", ... (keep them short
   // and bounded: an index or host:port, never a URL with a key in it).
   // The pool keeps the returned object for its lifetime.
+  // `role` is the value of every series' `role` label: "judge" for a judge
+  // pool, "proposer" for a rubric proposer (server/elicitation), so one
+  // dashboard shows both and a query picks one with role="...".
   std::unique_ptr<JudgePoolMetrics> ForPool(
       const std::string& judge, const std::vector<std::string>& replica_labels,
-      size_t queue_capacity);
+      size_t queue_capacity, absl::string_view role = "judge");
 
  private:
   prometheus::Family<prometheus::Counter>& calls_;
