@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
@@ -71,7 +72,12 @@ class RefineRubricReactor
   // From the engine, on its threads.
   void Push(RefinementEvent event);
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The status to Finish() with, once, when it is time. The caller calls
+  // Finish() after releasing `mu_`: OnDone(), which deletes the reactor,
+  // may run as soon as Finish() is called (at once for a call the client
+  // has already left), and the lock must not be touched after that.
+  std::optional<grpc::Status> FinishStatusLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Admission* const admission_;
   const size_t max_queued_;
