@@ -29,8 +29,11 @@ RefineRubricReactor::RefineRubricReactor(Admission* admission,
   }
   if (!status.ok()) {
     // No event was or will be emitted: the engine refused the job.
-    absl::MutexLock lock(&mu_);
-    finished_ = true;
+    {
+      absl::MutexLock lock(&mu_);
+      finished_ = true;
+    }
+    // Outside the lock: see FinishStatusLocked.
     FinishCounted(ToWireStatus(status));
   } else if (metrics_ != nullptr) {
     metrics_->RefinementStarted();
@@ -62,35 +65,41 @@ void RefineRubricReactor::Push(RefinementEvent event) {
   // Converted on the engine's thread, outside the lock: bounded CPU work.
   pb::RefineRubricEvent proto;
   RefinementEventToProto(event, &proto);
-  absl::MutexLock lock(&mu_);
-  if (final) final_received_ = true;
-  if (broken_) {
-    MaybeFinishLocked();
-    return;
+  std::optional<grpc::Status> done;
+  {
+    absl::MutexLock lock(&mu_);
+    if (final) final_received_ = true;
+    if (!broken_) {
+      if (!final && queue_.size() >= max_queued_) {
+        // The client stopped reading: stop the work rather than buffer it.
+        overflow_ = true;
+        cancellation_->Cancel();
+        return;
+      }
+      queue_.push_back(std::move(proto));
+      if (!writing_) WriteNextLocked();
+    }
+    done = FinishStatusLocked();
   }
-  if (!final && queue_.size() >= max_queued_) {
-    // The client stopped reading: stop the work rather than buffer it.
-    overflow_ = true;
-    cancellation_->Cancel();
-    return;
-  }
-  queue_.push_back(std::move(proto));
-  if (!writing_) WriteNextLocked();
-  MaybeFinishLocked();
+  if (done.has_value()) FinishCounted(*done);
 }
 
 void RefineRubricReactor::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  queue_.pop_front();
-  if (!ok) {
-    // The client is gone: cancel the engine, finish once its final event
-    // has arrived.
-    broken_ = true;
-    cancellation_->Cancel();
-    queue_.clear();
+  std::optional<grpc::Status> done;
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.pop_front();
+    if (!ok) {
+      // The client is gone: cancel the engine, finish once its final event
+      // has arrived.
+      broken_ = true;
+      cancellation_->Cancel();
+      queue_.clear();
+    }
+    WriteNextLocked();
+    done = FinishStatusLocked();
   }
-  WriteNextLocked();
-  MaybeFinishLocked();
+  if (done.has_value()) FinishCounted(*done);
 }
 
 void RefineRubricReactor::WriteNextLocked() {
@@ -101,20 +110,20 @@ void RefineRubricReactor::WriteNextLocked() {
   StartWrite(&queue_.front(), options);
 }
 
-void RefineRubricReactor::MaybeFinishLocked() {
-  if (finished_ || !final_received_ || writing_) return;
+std::optional<grpc::Status> RefineRubricReactor::FinishStatusLocked() {
+  if (finished_ || !final_received_ || writing_) return std::nullopt;
   finished_ = true;
   if (overflow_) {
-    FinishCounted(ToWireStatus(absl::ResourceExhaustedError(absl::StrCat(
+    return ToWireStatus(absl::ResourceExhaustedError(absl::StrCat(
         "RefineRubric: more than ", max_queued_,
         " events waited for the client to read them; the refinement was "
-        "cancelled (read the stream as it comes)"))));
-  } else if (broken_) {
-    FinishCounted(grpc::Status(grpc::StatusCode::CANCELLED,
-                               "RefineRubric: the client went away"));
-  } else {
-    FinishCounted(grpc::Status::OK);
+        "cancelled (read the stream as it comes)")));
   }
+  if (broken_) {
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        "RefineRubric: the client went away");
+  }
+  return grpc::Status::OK;
 }
 
 void RefineRubricReactor::OnCancel() { cancellation_->Cancel(); }

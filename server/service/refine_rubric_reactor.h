@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
@@ -73,8 +74,13 @@ class RefineRubricReactor
   // From the engine, on its threads.
   void Push(RefinementEvent event);
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Finish() that counts the RPC's code.
+  // The status to Finish() with, once, when it is time. The caller calls
+  // Finish() after releasing `mu_`: OnDone(), which deletes the reactor,
+  // may run as soon as Finish() is called (at once for a call the client
+  // has already left), and the lock must not be touched after that.
+  std::optional<grpc::Status> FinishStatusLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Finish() that counts the RPC's code. Never under `mu_`.
   void FinishCounted(const grpc::Status& status);
   // Counts what `event` says (proposals, the end of the refinement).
   void Observe(const RefinementEvent& event);

@@ -394,7 +394,7 @@ TEST_F(RewardCliRubricsTest, KilledMidRunLeavesValidFilesAndARerunFinishes) {
   }
   // A rerun redoes what had proposals rejected and finishes the rest.
   const Cli rerun = Refine(work, input, output, "scripted");
-  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err << server_->Log();
   const std::vector<Json> done = ReadJsonl(report);
   ASSERT_EQ(done.size(), 4u);
   for (const Json& line : done) EXPECT_EQ(line["status"], "refined");
