@@ -19,8 +19,12 @@ HTTP floor: after each rewardd window, `http-floor-bench` keeps the same
 number of calls in flight to the same judge-sim with all_in_one bodies of the
 size rewardd sent, through CurlMultiLoop alone. The ratio of the two is what
 rewardd's own work adds to the HTTP calls it cannot avoid, measured seconds
-apart on the same host. Targets (issue 17): rewardd CPU per graded response
-<= 1.5x the floor in both loops; closed loop >= 0.95 of C/L.
+apart on the same host. After each closed-loop window, bare-server (a gRPC
+server answering the same messages with no work) takes the same requests at
+the same call rate: the gRPC floor, what one unary call costs a server at
+that rate, which the issue's target does not count (information: rewardd
+over the sum of both floors). Targets (issue 17): rewardd CPU per graded
+response <= 1.5x the HTTP floor in both loops; closed loop >= 0.95 of C/L.
 
 Usage: registered in bench/scenarios.py (run(suite) with a Suite).
 """
@@ -45,8 +49,10 @@ def rubric_dir(suite):
     return rdir
 
 
-def measure(suite, rw, sim, work, loop, latency_ms, warmup_s, duration_s):
-    """One rewardd window, then one floor window; returns both figures."""
+def measure(suite, rw, sim, work, loop, latency_ms, warmup_s, duration_s,
+            bare=None):
+    """One rewardd window, then one HTTP floor window (and, given `bare`, a
+    gRPC floor window at rewardd's call rate); returns the figures."""
     res = suite.bench(rw, *work, *loop, "--warmup_s=%g" % warmup_s,
                       "--duration_s=%g" % duration_s, "--deadline_ms=60000",
                       "--server_pid=%d" % rw.pid, "--judge_stats=" + sim.url,
@@ -64,11 +70,22 @@ def measure(suite, rw, sim, work, loop, latency_ms, warmup_s, duration_s):
                            round(judge_rate * latency_ms / 1000.0)))
     floor = suite.http_floor(sim, in_flight, body, warmup_s, duration_s,
                              criteria=CRITERIA)
+    grpc_us = None
+    if bare is not None:
+        # The gRPC floor: bare-server answering the same requests at the
+        # same call rate (open loop), doing no work at all.
+        b = suite.bench(bare, *work, "--rate=%g" % max(1, res["calls_per_second"]),
+                        "--concurrency=20000", "--warmup_s=%g" % warmup_s,
+                        "--duration_s=%g" % duration_s, "--server_pid=%d" % bare.pid)
+        grpc_us = b["server_cpu_seconds"] / max(1, b["calls"]) * 1e6
     return {"cpu_us": cpu_us, "judge_calls_per_s": judge_rate,
             "responses_per_s": res["items_per_second"], "body_bytes": body,
             "in_flight": in_flight,
             "floor_us": floor["cpu_us_per_call"] if floor else None,
             "over_floor": cpu_us / floor["cpu_us_per_call"] if floor else None,
+            "grpc_floor_us": grpc_us,
+            "over_both_floors": (cpu_us / (floor["cpu_us_per_call"] + grpc_us)
+                                 if floor and grpc_us else None),
             "p50_ms": res["latency_ms"]["p50"], "p99_ms": res["latency_ms"]["p99"],
             "failed": res["failed_total"], "invalid": res["invalid_items"]}
 
@@ -84,6 +101,8 @@ def record(suite, sid, label, got, ideal, rate):
     over = {k: best(v, "over_floor") for k, v in got.items()}
     cpu = {k: best(v, "cpu_us") for k, v in got.items()}
     floor = {k: best(v, "floor_us") for k, v in got.items()}
+    grpc = best(closed, "grpc_floor_us")
+    both = best(closed, "over_both_floors")
     failed = sum(r["failed"] for v in got.values() for r in v)
     invalid = sum(r["invalid"] for v in got.values() for r in v)
     worst = max((x for x in over.values() if x is not None), default=None)
@@ -95,6 +114,8 @@ def record(suite, sid, label, got, ideal, rate):
         "cpu_us_per_response": {k: round(v, 1) for k, v in cpu.items()},
         "http_floor_cpu_us_per_call": {k: v and round(v, 1) for k, v in floor.items()},
         "rewardd_over_http_floor": {k: v and round(v, 3) for k, v in over.items()},
+        "grpc_floor_cpu_us_per_call_closed": grpc and round(grpc, 1),
+        "rewardd_over_http_plus_grpc_floor_closed": both and round(both, 3),
         "each_window": {k: [{x: (round(y, 3) if isinstance(y, float) else y)
                              for x, y in r.items()} for r in v]
                         for k, v in got.items()},
@@ -108,11 +129,13 @@ def record(suite, sid, label, got, ideal, rate):
         passed=passed,
         note="closed loop (2C in flight): %.3f of C/L, %.1f us/response over a "
              "%s us floor (%s); open loop %g/s: %.1f us over %s us (%s); p99 open "
-             "%.0f ms; %d failed, %d invalid" % (
+             "%.0f ms; %d failed, %d invalid; gRPC floor (bare-server, same "
+             "calls/s) %s us: rewardd over HTTP + gRPC floors %s" % (
                  calls_ratio, cpu["closed"], fmt(floor["closed"]),
                  fmt(over["closed"], "%.2fx"), rate, cpu["open"],
                  fmt(floor["open"]), fmt(over["open"], "%.2fx"),
-                 min(r["p99_ms"] for r in opened), failed, invalid))
+                 min(r["p99_ms"] for r in opened), failed, invalid, fmt(grpc),
+                 fmt(both, "%.2fx")))
 
 
 def fmt(x, f="%.1f"):
@@ -138,6 +161,7 @@ def run(suite):
     loops = {"closed": ["--concurrency=%d" % (2 * capacity)],
              "open": ["--rate=%g" % rate, "--concurrency=20000"]}
     got = {sid: {k: [] for k in loops} for sid, _, _ in kinds}
+    bare = s.start_bare("s9-bare")
     warmup, duration = s.d(1, 2), s.d(2, 6)
     # Request i is a function of i and the seed: a new seed per window, so no
     # window repeats an earlier one's responses (the verdict cache keeps them).
@@ -149,7 +173,8 @@ def run(suite):
                 seed += 1
                 got[sid][loop].append(measure(
                     s, rw, sim, common + extra + ["--seed=%d" % seed], flags,
-                    latency, warmup, duration))
-    s.stop(rw, sim)
+                    latency, warmup, duration,
+                    bare=bare if loop == "closed" else None))
+    s.stop(rw, sim, bare)
     for sid, label, _ in kinds:
         record(s, sid, label, got[sid], ideal, rate)
