@@ -19,11 +19,11 @@ HTTP floor: after each rewardd window, `http-floor-bench` keeps the same
 number of calls in flight to the same judge-sim with all_in_one bodies of the
 size rewardd sent, through CurlMultiLoop alone. The ratio of the two is what
 rewardd's own work adds to the HTTP calls it cannot avoid, measured seconds
-apart on the same host. After each closed-loop window, bare-server (a gRPC
-server answering the same messages with no work) takes the same requests at
-the same call rate: the gRPC floor, what one unary call costs a server at
-that rate, which the issue's target does not count (information: rewardd
-over the sum of both floors). Targets (issue 17): rewardd CPU per graded
+apart on the same host. After each closed-loop window (and each open-loop
+one in the full run), bare-server (a gRPC server answering the same messages
+with no work) takes the same requests at the same call rate: the gRPC floor,
+what one unary call costs a server at that rate, which the issue's target
+does not count (information: rewardd over the sum of both floors). Targets (issue 17): rewardd CPU per graded
 response <= 1.5x the HTTP floor in both loops; closed loop >= 0.95 of C/L.
 
 Usage: registered in bench/scenarios.py (run(suite) with a Suite).
@@ -101,8 +101,8 @@ def record(suite, sid, label, got, ideal, rate):
     over = {k: best(v, "over_floor") for k, v in got.items()}
     cpu = {k: best(v, "cpu_us") for k, v in got.items()}
     floor = {k: best(v, "floor_us") for k, v in got.items()}
-    grpc = best(closed, "grpc_floor_us")
-    both = best(closed, "over_both_floors")
+    grpc = {k: best(v, "grpc_floor_us") for k, v in got.items()}
+    both = {k: best(v, "over_both_floors") for k, v in got.items()}
     failed = sum(r["failed"] for v in got.values() for r in v)
     invalid = sum(r["invalid"] for v in got.values() for r in v)
     worst = max((x for x in over.values() if x is not None), default=None)
@@ -114,8 +114,9 @@ def record(suite, sid, label, got, ideal, rate):
         "cpu_us_per_response": {k: round(v, 1) for k, v in cpu.items()},
         "http_floor_cpu_us_per_call": {k: v and round(v, 1) for k, v in floor.items()},
         "rewardd_over_http_floor": {k: v and round(v, 3) for k, v in over.items()},
-        "grpc_floor_cpu_us_per_call_closed": grpc and round(grpc, 1),
-        "rewardd_over_http_plus_grpc_floor_closed": both and round(both, 3),
+        "grpc_floor_cpu_us_per_call": {k: v and round(v, 1) for k, v in grpc.items()},
+        "rewardd_over_http_plus_grpc_floors": {k: v and round(v, 3)
+                                               for k, v in both.items()},
         "each_window": {k: [{x: (round(y, 3) if isinstance(y, float) else y)
                              for x, y in r.items()} for r in v]
                         for k, v in got.items()},
@@ -130,12 +131,14 @@ def record(suite, sid, label, got, ideal, rate):
         note="closed loop (2C in flight): %.3f of C/L, %.1f us/response over a "
              "%s us floor (%s); open loop %g/s: %.1f us over %s us (%s); p99 open "
              "%.0f ms; %d failed, %d invalid; gRPC floor (bare-server, same "
-             "calls/s) %s us: rewardd over HTTP + gRPC floors %s" % (
+             "calls/s) closed %s us, open %s us: rewardd over HTTP + gRPC "
+             "floors closed %s, open %s" % (
                  calls_ratio, cpu["closed"], fmt(floor["closed"]),
                  fmt(over["closed"], "%.2fx"), rate, cpu["open"],
                  fmt(floor["open"]), fmt(over["open"], "%.2fx"),
-                 min(r["p99_ms"] for r in opened), failed, invalid, fmt(grpc),
-                 fmt(both, "%.2fx")))
+                 min(r["p99_ms"] for r in opened), failed, invalid,
+                 fmt(grpc["closed"]), fmt(grpc["open"]),
+                 fmt(both["closed"], "%.2fx"), fmt(both["open"], "%.2fx")))
 
 
 def fmt(x, f="%.1f"):
@@ -174,7 +177,7 @@ def run(suite):
                 got[sid][loop].append(measure(
                     s, rw, sim, common + extra + ["--seed=%d" % seed], flags,
                     latency, warmup, duration,
-                    bare=bare if loop == "closed" else None))
+                    bare=bare if loop == "closed" or not s.quick else None))
     s.stop(rw, sim, bare)
     for sid, label, _ in kinds:
         record(s, sid, label, got[sid], ideal, rate)
