@@ -142,7 +142,9 @@ EOF
       rm -f "$work/rw.port"
       if [[ "$mode" == seed ]]; then
         # The HTTP floor against the same judge, bodies of the size sent.
-        body=$(/usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1]))['judge_stats']; print(j['prompt_bytes'] // max(1, j['calls']) + 150)" "$work/$who.json")
+        body=$(/usr/bin/python3 -c "import json, sys
+j = json.load(open(sys.argv[1]))['judge_stats']
+print(j['prompt_bytes'] // max(1, j['calls']) + 150)" "$work/$who.json")
         nice -n -10 "$build/bench/http-floor-bench" --url="$url/v1" \
           --in_flight=256 --body_bytes="$body" --criteria=20 --warmup_s=2 \
           --duration_s=8 --json_out="$work/$who.floor.json" >/dev/null

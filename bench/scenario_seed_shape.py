@@ -23,8 +23,9 @@ apart on the same host. After each closed-loop window (and each open-loop
 one in the full run), bare-server (a gRPC server answering the same messages
 with no work) takes the same requests at the same call rate: the gRPC floor,
 what one unary call costs a server at that rate, which the issue's target
-does not count (information: rewardd over the sum of both floors). Targets (issue 17): rewardd CPU per graded
-response <= 1.5x the HTTP floor in both loops; closed loop >= 0.95 of C/L.
+does not count (information: rewardd over the sum of both floors). Targets
+(issue 17): rewardd CPU per graded response <= 1.5x the HTTP floor in both
+loops; closed loop >= 0.95 of C/L.
 
 Usage: registered in bench/scenarios.py (run(suite) with a Suite).
 """
