@@ -137,7 +137,7 @@ def run(suite):
     for c in conds:  # a small step opens connections and seeds the percentile
         seed += 1
         step(s, c, seed, groups=8)
-    for r in range(s.d(2, 4)):
+    for r in range(s.d(1, 4)):
         for c in (conds if r % 2 == 0 else list(reversed(conds))):
             seed += 1
             c["steps"].append(step(s, c, seed))
