@@ -11,8 +11,9 @@
 // The knobs, their defaults and how to tune them: judge_pool_options.h and
 // docs/judges.md. The parts: attempt_classifier.h (what an HTTP attempt's
 // end means), replica_set.h (replica choice, breakers), batch_window.h,
-// hedge_budget.h and hedge_delay.h (batching and hedging), rate_limiter.h,
-// vote_samples.h and vote_tally.h (votes), verdict_cache.h.
+// hedge_budget.h, hedge_delay.h and straggler_watch.h (batching and
+// hedging), rate_limiter.h, vote_samples.h and vote_tally.h (votes),
+// verdict_cache.h.
 //
 // Votes: a grading with n > 1 votes (GradeOptions.votes, else the judge's
 // `votes`) draws n samples at the judge's vote_temperature, as one call
