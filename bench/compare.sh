@@ -10,11 +10,17 @@
 #   bench/compare.sh judge OLD_REWARDD NEW_REWARDD [rounds]
 #       scenario 2's shape (judge-sim L = 200 ms, C = 256, per_criterion):
 #       judge calls/s and rewardd CPU per judge call.
+#   bench/compare.sh seed OLD_REWARDD NEW_REWARDD [rounds]
+#       scenario 9a's shape (all_in_one: one judge call per graded response,
+#       20 criteria, 2 KB distinct responses, rubric by reference, 2C in
+#       flight against judge-sim L = 200 ms, C = 256): judge calls/s,
+#       rewardd CPU per graded response, and after each run the HTTP floor
+#       (http-floor-bench, same body size, C in flight) and the ratio.
 #
 # The other binaries (reward-bench, bare-server, judge-sim) come from
 # BUILD_DIR (default build-perf). Prints one line per run, then the means.
 set -euo pipefail
-mode="${1:?overhead or judge}"
+mode="${1:?overhead, judge or seed}"
 old="$(realpath "${2:?old rewardd}")"
 new="$(realpath "${3:?new rewardd}")"
 rounds="${4:-3}"
@@ -43,12 +49,19 @@ start() {
   eval "${name}_port=$(cat "$work/$name.port")"
 }
 
-report() {  # label json: one line from reward-bench's JSON (also kept)
-  /usr/bin/python3 - "$1" "$2" "$mode" <<'EOF' | tee -a "$work/lines"
+report() {  # label json [floor json]: one line from reward-bench's JSON
+  /usr/bin/python3 - "$1" "$2" "$mode" "${3:-}" <<'EOF' | tee -a "$work/lines"
 import json, sys
-label, path, mode = sys.argv[1:4]
+label, path, mode, floor = sys.argv[1:5]
 r = json.load(open(path))
-if mode == "judge":
+if mode == "seed":
+    done = r["judge_stats"]["completed"]
+    cpu = r["server_cpu_seconds"] / max(1, r["items"]) * 1e6
+    f = json.load(open(floor))["cpu_us_per_call"]
+    print("%-4s judge calls/s %7.1f  rewardd CPU/response %6.1f us  floor "
+          "%6.1f us  over floor %5.2f" % (label, done / r["measured_seconds"],
+                                          cpu, f, cpu / f))
+elif mode == "judge":
     done = r["judge_stats"]["completed"]
     print("%-4s judge calls/s %7.1f  rewardd CPU/judge call %6.1f us" % (
         label, done / r["measured_seconds"],
@@ -82,7 +95,22 @@ if [[ "$mode" == overhead ]]; then
       report "$who" "$work/$who.json"
     done
   done
-elif [[ "$mode" == judge ]]; then
+elif [[ "$mode" == judge || "$mode" == seed ]]; then
+  grading=per_criterion
+  work_flags=(--rubric=text --criteria=20 --response_bytes=1500 --skip_cache
+              --concurrency=26)
+  rw_flags=()
+  if [[ "$mode" == seed ]]; then
+    grading=all_in_one
+    mkdir -p "$work/rubrics"
+    /usr/bin/python3 "$here/gen_rubrics.py" --rubrics=1000 --criteria=20 \
+      --out="$work/rubrics/seed.jsonl" >/dev/null
+    rw_flags=(--rubric_dir="$work/rubrics")
+    work_flags=(--rubric=ref --rubric_set=seed --rubric_count=1000
+                --criteria=20 --response_bytes=2000 --group_size=16
+                --channels=2 --concurrency=512)
+  fi
+  seed=0
   for r in $(seq "$rounds"); do
     for who in old new; do
       bin="$old"; [[ "$who" == new ]] && bin="$new"
@@ -96,25 +124,38 @@ elif [[ "$mode" == judge ]]; then
       url="http://$(grep -o 'listening on [^ ]*' "$work/sim.log" | cut -d' ' -f3)"
       cat >"$work/judges.json" <<EOF
 {"default": "sim", "cache_max_bytes": 268435456, "judges": [{"name": "sim",
- "model": "judge-sim", "replicas": ["$url/v1"], "mode": "per_criterion",
+ "model": "judge-sim", "replicas": ["$url/v1"], "mode": "$grading",
  "timeout_ms": 60000, "pool": {"max_queue_size": 1000000,
  "max_in_flight_per_replica": 256}}]}
 EOF
       start rw "$bin" --listen=127.0.0.1:0 --judges_config="$work/judges.json" \
-        --rubric_poll_seconds=0 --metrics_listen=127.0.0.1:0
+        --rubric_poll_seconds=0 --metrics_listen=127.0.0.1:0 "${rw_flags[@]}"
+      # A new seed per run: distinct responses, whatever the cache holds.
+      seed=$((seed + 1))
       nice -n -10 "$build/bench/reward-bench" --target="127.0.0.1:$rw_port" \
-        --rubric=text --criteria=20 --response_bytes=1500 --judge=sim \
-        --grading_mode=per_criterion --skip_cache --concurrency=26 \
-        --warmup_s=2 --duration_s=8 --deadline_ms=60000 --server_pid="$rw_pid" \
-        --judge_stats="$url" --judge_reset --json_out="$work/$who.json" >/dev/null
-      kill "$rw_pid" "$sim"
-      wait "$rw_pid" "$sim" 2>/dev/null || true
+        "${work_flags[@]}" --judge=sim --grading_mode="$grading" \
+        --seed="$seed" --warmup_s=2 --duration_s=8 --deadline_ms=60000 \
+        --server_pid="$rw_pid" --judge_stats="$url" --judge_reset \
+        --json_out="$work/$who.json" >/dev/null
+      kill "$rw_pid"
+      wait "$rw_pid" 2>/dev/null || true
       rm -f "$work/rw.port"
-      report "$who" "$work/$who.json"
+      if [[ "$mode" == seed ]]; then
+        # The HTTP floor against the same judge, bodies of the size sent.
+        body=$(/usr/bin/python3 -c "import json, sys
+j = json.load(open(sys.argv[1]))['judge_stats']
+print(j['prompt_bytes'] // max(1, j['calls']) + 150)" "$work/$who.json")
+        nice -n -10 "$build/bench/http-floor-bench" --url="$url/v1" \
+          --in_flight=256 --body_bytes="$body" --criteria=20 --warmup_s=2 \
+          --duration_s=8 --json_out="$work/$who.floor.json" >/dev/null
+      fi
+      kill "$sim"
+      wait "$sim" 2>/dev/null || true
+      report "$who" "$work/$who.json" "$work/$who.floor.json"
     done
   done
 else
-  echo "mode must be overhead or judge" >&2
+  echo "mode must be overhead, judge or seed" >&2
   exit 2
 fi
 awk '{k=$1; n[k]++; for (i=2;i<=NF;i++) if ($i ~ /^[0-9.]+$/) v[k,i]+=$i; m=NF}

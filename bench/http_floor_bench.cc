@@ -1,7 +1,8 @@
 // http-floor-bench: the CPU that rewardd's HTTP path costs with nothing of
 // rewardd around it. It keeps --in_flight calls running against a judge (for
-// bench scenario 2: the same judge-sim) through CurlMultiLoop alone, with a
-// per_criterion-shaped body of --body_bytes, and reports its own process CPU
+// bench scenarios 2 and 9: the same judge-sim) through CurlMultiLoop alone,
+// with a per_criterion-shaped body of --body_bytes (or an all_in_one one
+// listing --criteria criteria), and reports its own process CPU
 // per completed call: libcurl, the loop and the kernel's TCP work, the floor
 // under rewardd's "CPU per judge call". Scenario 2 prints rewardd's figure
 // over this one as a ratio measured in the same run, which moves less with
@@ -9,9 +10,11 @@
 //
 //   http-floor-bench --url=http://127.0.0.1:8000/v1 --in_flight=256
 //       --body_bytes=3000 --warmup_s=2 --duration_s=8 --json_out=floor.json
+//   http-floor-bench --url=... --in_flight=256 --body_bytes=4500 --criteria=20
 // Exit status 1 when any call failed (the figure would not be the floor).
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -30,7 +33,10 @@
 
 ABSL_FLAG(std::string, url, "", "the judge's base URL (ends in /v1)");
 ABSL_FLAG(int, in_flight, 256, "calls kept running");
-ABSL_FLAG(int, body_bytes, 3000, "request body size (per_criterion shape)");
+ABSL_FLAG(int, body_bytes, 3000, "request body size");
+ABSL_FLAG(int, criteria, 0,
+          "0 = a per_criterion body (one verdict answered); N > 0 = an "
+          "all_in_one body listing N criteria (N verdicts answered)");
 ABSL_FLAG(int, shards, 8, "CurlMultiLoop::Options::shards");
 ABSL_FLAG(double, warmup_s, 2, "seconds before measuring");
 ABSL_FLAG(double, duration_s, 8, "seconds measured");
@@ -39,16 +45,25 @@ ABSL_FLAG(std::string, json_out, "", "write the result here as JSON");
 namespace rewardd {
 namespace {
 
-// One chat request that judge-sim answers in the per_criterion format (its
-// text mentions "criteria_met"), padded to `bytes` with response text.
-std::string Body(size_t bytes) {
+// One chat request padded to `bytes` with response text. judge-sim answers
+// it in the per_criterion format (one verdict: the text mentions
+// "criteria_met") when `criteria` is 0, else in the all_in_one format (one
+// verdict per listed criterion "[cK] ..."), so the reply is as long as the
+// one rewardd reads in that mode.
+std::string Body(size_t bytes, int criteria) {
   const std::string content =
-      "Grade the response against the criterion. Answer a JSON object "
-      "{\\\"criteria_met\\\": true|false, \\\"explanation\\\": \\\"...\\\"}."
-      "\\n<response-0f3a>\\n";
-  const std::string tail =
-      "\\n</response-0f3a>\\n[c1] The response names \\\"cavernous "
-      "sinus thrombosis\\\"";
+      criteria == 0
+          ? "Grade the response against the criterion. Answer a JSON object "
+            "{\\\"criteria_met\\\": true|false, \\\"explanation\\\": "
+            "\\\"...\\\"}.\\n<response-0f3a>\\n"
+          : "Grade the response against every criterion. Answer a JSON "
+            "object {\\\"<id>\\\": \\\"yes\\\"|\\\"no\\\", ...}."
+            "\\n<response-0f3a>\\n";
+  std::string tail = "\\n</response-0f3a>\\n";
+  for (int k = 1; k <= std::max(1, criteria); ++k) {
+    absl::StrAppend(&tail, k > 1 ? "\\n" : "", "[c", k,
+                    "] The response names \\\"cavernous sinus thrombosis\\\"");
+  }
   const std::string head =
       R"({"model":"judge-sim","messages":[{"role":"user","content":")";
   const std::string end = R"("}],"temperature":0,"max_tokens":512})";
@@ -103,7 +118,8 @@ int Main() {
   Driver d;
   d.loop = *loop;
   d.url = absl::StrCat(absl::GetFlag(FLAGS_url), "/chat/completions");
-  d.body = Body(static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes)));
+  d.body = Body(static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes)),
+                absl::GetFlag(FLAGS_criteria));
   d.headers = HttpHeaders::Make({"Content-Type: application/json"});
   for (int i = 0; i < absl::GetFlag(FLAGS_in_flight); ++i) d.Send();
   absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_warmup_s)));

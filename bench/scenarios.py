@@ -28,6 +28,8 @@ import time
 import urllib.request
 
 import scenario_clients
+import scenario_grpo_step
+import scenario_seed_shape
 from scenario_tail import tail_overhead  # bench/scenario_tail.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -163,11 +165,12 @@ class Suite:
             p.port = int(f.read().strip())
         return p
 
-    def start_sim(self, name, latency_ms, capacity, jitter_ms=0):
+    def start_sim(self, name, latency_ms, capacity, jitter_ms=0, extra=()):
         if not os.access(self.bin["sim"], os.X_OK):
             raise Skip("judge-sim is not built (%s)" % self.bin["sim"])
         p = Proc(name, [self.bin["sim"], "--port=0", "--capacity=%d" % capacity,
-                        "--latency_ms=%g" % latency_ms, "--jitter_ms=%g" % jitter_ms],
+                        "--latency_ms=%g" % latency_ms, "--jitter_ms=%g" % jitter_ms]
+                 + list(extra),
                  self.work, nice=self.args.nice)
         self.procs.append(p)
         deadline = time.monotonic() + 20
@@ -196,6 +199,27 @@ class Suite:
                                             "max_in_flight_per_replica": capacity}}]},
                       f)
         return path
+
+    def http_floor(self, sim, in_flight, body_bytes, warmup_s, duration_s,
+                   criteria=0):
+        """http-floor-bench against `sim` (the HTTP path alone, see
+        docs/benchmarks.md): its JSON result, or None when it is not built.
+        `criteria` 0 sends per_criterion bodies, N > 0 all_in_one ones."""
+        if not os.access(self.bin["floor"], os.X_OK):
+            return None
+        out = self.file("floor.json")
+        cmd = [self.bin["floor"], "--url=%s/v1" % sim.url,
+               "--in_flight=%d" % in_flight, "--body_bytes=%d" % body_bytes,
+               "--criteria=%d" % criteria, "--warmup_s=%g" % warmup_s,
+               "--duration_s=%g" % duration_s, "--json_out=" + out]
+        if self.args.nice:
+            cmd = ["nice", "-n", str(self.args.nice)] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError("http-floor-bench failed (%d): %s" % (
+                r.returncode, r.stderr.strip()))
+        with open(out) as f:
+            return json.load(f)
 
     def stop(self, *procs):
         for p in procs:
@@ -369,21 +393,8 @@ class Suite:
         # figure. Each rewardd window is followed by a floor window, so the
         # ratio of the two sees the same host.
         def floor_window(duration_s, body_bytes):
-            if not os.access(self.bin["floor"], os.X_OK):
-                return None
-            out = self.file("floor.json")
-            cmd = [self.bin["floor"], "--url=%s/v1" % sim.url,
-                   "--in_flight=%d" % capacity, "--body_bytes=%d" % body_bytes,
-                   "--warmup_s=%g" % self.d(1.5, 2), "--duration_s=%g" % duration_s,
-                   "--json_out=" + out]
-            if self.args.nice:
-                cmd = ["nice", "-n", str(self.args.nice)] + cmd
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-            if r.returncode != 0:
-                raise RuntimeError("http-floor-bench failed (%d): %s" % (
-                    r.returncode, r.stderr.strip()))
-            with open(out) as f:
-                return json.load(f)
+            return self.http_floor(sim, capacity, body_bytes, self.d(1.5, 2),
+                                   duration_s)
 
         # Several measurement windows, the best kept (as scenario 1 keeps its
         # best round): a busy host only ever adds CPU time per call (cache
@@ -432,8 +443,12 @@ class Suite:
              "rewardd_over_http_floor_each_run": [round(r, 2) for r in over_floor],
              "failed_calls": failed, "invalid_results": invalid},
             ratio=ratio, ratio_name="judge calls/s / (C/L)",
-            target=">= 0.95, and < 100 us rewardd CPU per judge call",
-            passed=ratio >= 0.95 and cpu_us < 100 and failed == 0,
+            # "< 100 us per judge call" was set where the HTTP floor was ~50
+            # us: microseconds do not carry across machines, the ratio does.
+            target=">= 0.95, and rewardd CPU per judge call <= 2.0x the HTTP "
+                   "floor (was: < 100 us)",
+            passed=(ratio >= 0.95 and failed == 0 and
+                    (min(over_floor) <= 2.0 if over_floor else cpu_us < 100)),
             note="rewardd CPU per judge call: %.1f us (best of %s us); "
                  "in groups of 16 (GradeGroup): %.1f us at %.3f of C/L; "
                  "HTTP floor (http-floor-bench, same judge): %s us, rewardd "
@@ -690,6 +705,8 @@ class Suite:
                  (3, "prefix sharing", "s3_prefix_sharing"), (4, "work saved", "s4_work_saved"),
                  (5, "rubric scale", "s5_rubric_scale"), (6, "API shapes", "s6_api_shapes"),
                  (7, "cores", "s7_cores"), (8, "clients", scenario_clients.run),
+                 (9, "seed shape", scenario_seed_shape.run),
+                 (10, "GRPO step with stragglers", scenario_grpo_step.run),
                  (11, "tail overhead", "s11_tail_overhead"),
                  (20, "synthetic tail", "s20_synthetic_tail"),
                  (21, "refinement throughput", "s21_refine_throughput")]

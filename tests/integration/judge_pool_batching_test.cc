@@ -353,6 +353,28 @@ TEST_F(JudgePoolBatchingTest, HedgesAnswerStragglersFromTheFastReplica) {
             to_slow);
 }
 
+TEST_F(JudgePoolBatchingTest, AStragglerDueWhileWorkQueuesIsHedgedAfter) {
+  // One slot per replica; replica 0 never answers (TearDown's Stop() ends
+  // its waits). The call sent there passes its hedge delay while the rest
+  // of the work still queues for replica 1's one slot, when no hedge may
+  // take a slot that first attempts wait for. Once the queue drains, the
+  // straggler must still be hedged, not forgotten: it is the call that
+  // holds up the end of the burst (the last group of a GRPO step).
+  a_->SetLatency(absl::Minutes(10), absl::ZeroDuration());
+  b_->SetLatency(absl::Milliseconds(40), absl::ZeroDuration());
+  JudgePoolOptions o = Options();
+  o.max_in_flight_per_replica = 1;
+  o.hedge_delay = absl::Milliseconds(20);
+  o.max_hedge_ratio = 1;
+  auto pool = Pool(o);
+  GradeAll(*pool, 0, 6);  // each answered once, with the rule's verdicts
+  const JudgePool::Stats s = pool->stats();
+  EXPECT_EQ(Calls(a_), 1);  // its one slot stays taken by the straggler
+  EXPECT_EQ(s.hedges_sent, 1u);
+  EXPECT_EQ(s.hedges_won, 1u);
+  EXPECT_EQ(Calls(b_), 6);  // five first attempts and the hedge
+}
+
 TEST_F(JudgePoolBatchingTest, NoHedgesWhenOff) {
   a_->SetLatency(absl::Milliseconds(500), absl::ZeroDuration());
   b_->SetLatency(absl::Milliseconds(20), absl::ZeroDuration());
@@ -411,13 +433,14 @@ TEST(JudgePoolBatchingConfigTest, ParsesTheKnobsAndRejectsBadValues) {
       ParseJudgePoolOptions(nlohmann::json::parse(R"({
         "max_queue_delay_ms": 5, "max_batch_size": 16,
         "hedge_delay_ms": 250, "hedge_after_percentile": 95,
-        "max_hedge_ratio": 0.05})"));
+        "max_hedge_ratio": 0.05, "max_hedge_burst": 16})"));
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->max_queue_delay, absl::Milliseconds(5));
   EXPECT_EQ(o->max_batch_size, 16u);
   EXPECT_EQ(o->hedge_delay, absl::Milliseconds(250));
   EXPECT_EQ(o->hedge_after_percentile, 95);
   EXPECT_EQ(o->max_hedge_ratio, 0.05);
+  EXPECT_EQ(o->max_hedge_burst, 16);
   // Defaults: both off.
   const JudgePoolOptions d;
   EXPECT_EQ(d.max_queue_delay, absl::ZeroDuration());
@@ -433,6 +456,7 @@ TEST(JudgePoolBatchingConfigTest, ParsesTheKnobsAndRejectsBadValues) {
            R"({"hedge_after_percentile": -1})",
            R"({"max_hedge_ratio": 1.5})",
            R"({"max_hedge_ratio": "a lot"})",
+           R"({"max_hedge_burst": 0})",
        }) {
     EXPECT_FALSE(ParseJudgePoolOptions(nlohmann::json::parse(bad)).ok()) << bad;
   }

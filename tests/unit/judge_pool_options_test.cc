@@ -47,6 +47,7 @@ TEST(JudgePoolOptionsTest, EachBadValueIsRefusedNamingItsField) {
       {"hedge_after_percentile",
        [](auto& o) { o.hedge_after_percentile = 100; }},
       {"max_hedge_ratio", [](auto& o) { o.max_hedge_ratio = 1.5; }},
+      {"max_hedge_burst", [](auto& o) { o.max_hedge_burst = 0.5; }},
   };
   for (const Bad& b : bad) {
     JudgePoolOptions o;

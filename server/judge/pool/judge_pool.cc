@@ -79,7 +79,8 @@ JudgePool::JudgePool(HttpJudgeConfig config, JudgePoolOptions options,
       hedging_((options.hedge_delay > absl::ZeroDuration() ||
                 options.hedge_after_percentile > 0) &&
                options.max_hedge_ratio > 0 && config_.replicas.size() > 1),
-      hedge_budget_(options.max_hedge_ratio),
+      hedge_watch_(options.sweep_interval),
+      hedge_budget_(options.max_hedge_ratio, options.max_hedge_burst),
       hedge_delay_(options.hedge_delay,
                    hedging_ ? options.hedge_after_percentile : 0) {
   std::vector<std::string> lines = {"Content-Type: application/json",
@@ -502,7 +503,7 @@ void JudgePool::Shutdown() {
     queue_.clear();
     // Held work never reached a judge either.
     for (CallPtr& c : window_.TakeAll()) queued.push_back(std::move(c));
-    hedge_watch_.clear();
+    hedge_watch_.Clear();
     PublishGaugesLocked();
     backing.assign(backing_off_.begin(), backing_off_.end());
     backing_off_.clear();

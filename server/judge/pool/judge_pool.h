@@ -11,8 +11,9 @@
 // The knobs, their defaults and how to tune them: judge_pool_options.h and
 // docs/judges.md. The parts: attempt_classifier.h (what an HTTP attempt's
 // end means), replica_set.h (replica choice, breakers), batch_window.h,
-// hedge_budget.h and hedge_delay.h (batching and hedging), rate_limiter.h,
-// vote_samples.h and vote_tally.h (votes), verdict_cache.h.
+// hedge_budget.h, hedge_delay.h and straggler_watch.h (batching and
+// hedging), rate_limiter.h, vote_samples.h and vote_tally.h (votes),
+// verdict_cache.h.
 //
 // Votes: a grading with n > 1 votes (GradeOptions.votes, else the judge's
 // `votes`) draws n samples at the judge's vote_temperature, as one call
@@ -73,6 +74,7 @@
 #include "server/judge/pool/judge_pool_options.h"
 #include "server/judge/pool/rate_limiter.h"
 #include "server/judge/pool/replica_set.h"
+#include "server/judge/pool/straggler_watch.h"
 #include "server/judge/pool/verdict_cache.h"
 #include "server/judge/pool/vote_samples.h"
 
@@ -278,14 +280,14 @@ class JudgePool : public Judge, public std::enable_shared_from_this<JudgePool> {
   BatchWindow<CallPtr> window_ ABSL_GUARDED_BY(mu_);
 
   // Hedging. Calls are watched in send order: with one delay for all, the
-  // oldest is the first due, so one timer serves the pool.
+  // oldest is the first due, so one timer serves the pool; due calls that
+  // could not be hedged yet are offered again every sweep_interval.
   struct HedgeWatch {
-    absl::Time sent;
     CallPtr call;
     uint32_t seq;  // the attempt watched; stale once the call moved on
   };
   const bool hedging_;  // hedge_delay or hedge_after_percentile set
-  std::deque<HedgeWatch> hedge_watch_ ABSL_GUARDED_BY(mu_);
+  StragglerWatch<HedgeWatch> hedge_watch_ ABSL_GUARDED_BY(mu_);
   bool hedge_timer_armed_ ABSL_GUARDED_BY(mu_) = false;
   HedgeBudget hedge_budget_ ABSL_GUARDED_BY(mu_);
   HedgeDelay hedge_delay_ ABSL_GUARDED_BY(mu_);

@@ -153,7 +153,7 @@ absl::Time JudgePool::WatchForHedgeLocked(const CallPtr& call, uint32_t seq,
   }
   const absl::Duration delay = hedge_delay_.Current();
   if (delay == absl::InfiniteDuration()) return absl::InfiniteFuture();
-  hedge_watch_.push_back(HedgeWatch{now, call, seq});
+  hedge_watch_.Add(HedgeWatch{call, seq}, now);
   if (hedge_timer_armed_) return absl::InfiniteFuture();
   hedge_timer_armed_ = true;
   return now + delay;
@@ -176,30 +176,27 @@ void JudgePool::HedgeTick() {
     const absl::Duration delay =
         hedging_ ? hedge_delay_.Current() : absl::InfiniteDuration();
     if (stopping_ || delay == absl::InfiniteDuration()) {
-      hedge_watch_.clear();
+      hedge_watch_.Clear();
       return;
     }
-    while (!hedge_watch_.empty()) {
-      HedgeWatch& w = hedge_watch_.front();
-      Call& c = *w.call;
-      const bool current =
-          c.sends == w.seq && c.live == 1 && !c.won && !c.hedged;
-      if (current && w.sent + delay > now) {
-        next = w.sent + delay;
-        break;
-      }
-      int r = -1;
-      if (current && ShouldHedgeLocked(c, now, &r)) {
-        c.hedged = true;
-        ++c.live;
-        // The attempt that loses holds this until it completes, so that
-        // Shutdown() waits for it too (it still updates metrics).
-        ++outstanding_;
-        c.replica[1] = r;
-        hedges.push_back(Dispatch{std::move(w.call), r, w.seq});
-      }
-      hedge_watch_.pop_front();
-    }
+    using Watch = StragglerWatch<HedgeWatch>;
+    next = hedge_watch_.Tick(
+        now, delay, [&](HedgeWatch& w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          Call& c = *w.call;
+          if (c.sends != w.seq || c.live != 1 || c.won || c.hedged) {
+            return Watch::kDone;  // answered, retried or hedged already
+          }
+          int r = -1;
+          if (!ShouldHedgeLocked(c, now, &r)) return Watch::kNotYet;
+          c.hedged = true;
+          ++c.live;
+          // The attempt that loses holds this until it completes, so that
+          // Shutdown() waits for it too (it still updates metrics).
+          ++outstanding_;
+          c.replica[1] = r;
+          hedges.push_back(Dispatch{w.call, r, w.seq});
+          return Watch::kDone;
+        });
     if (next != absl::InfiniteFuture()) hedge_timer_armed_ = true;
     if (!hedges.empty()) PublishGaugesLocked();
   }

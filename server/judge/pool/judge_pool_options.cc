@@ -25,10 +25,10 @@ absl::Status ValidateJudgePoolOptions(const JudgePoolOptions& o) {
   }
   if (o.hedge_delay < absl::ZeroDuration() || o.hedge_after_percentile < 0 ||
       o.hedge_after_percentile >= 100 || o.max_hedge_ratio < 0 ||
-      o.max_hedge_ratio > 1) {
+      o.max_hedge_ratio > 1 || !(o.max_hedge_burst >= 1)) {
     return absl::InvalidArgumentError(
         "hedge_delay_ms must be >= 0, hedge_after_percentile in [0, "
-        "100) and max_hedge_ratio in [0, 1]");
+        "100), max_hedge_ratio in [0, 1] and max_hedge_burst >= 1");
   }
   return absl::OkStatus();
 }

@@ -128,6 +128,12 @@ struct JudgePoolOptions {
   // a hedge spends one, so hedges are at most this share of calls and
   // cannot double the load on a saturated judge. In [0, 1].
   double max_hedge_ratio = 0.1;
+  // The hedges a quiet pool may save up (>= 1). Stragglers are hedged when
+  // the queue drains, at the end of a burst of work (a GRPO step): then a
+  // slow replica holds up to max_in_flight_per_replica calls, and a budget
+  // smaller than that leaves its youngest calls, the last to finish,
+  // unhedged. The ratio still caps hedges over time.
+  double max_hedge_burst = 10;
 };
 
 // OK, or INVALID_ARGUMENT naming the fields that are wrong by their config

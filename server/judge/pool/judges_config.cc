@@ -70,6 +70,8 @@ absl::StatusOr<JudgePoolOptions> ParseJudgePoolOptions(
         o.hedge_after_percentile = value.get<double>();
       } else if (key == "max_hedge_ratio") {
         o.max_hedge_ratio = value.get<double>();
+      } else if (key == "max_hedge_burst") {
+        o.max_hedge_burst = value.get<double>();
       } else {
         return absl::InvalidArgumentError(
             absl::StrCat("pool: ", key, ": unknown field"));
