@@ -1,8 +1,8 @@
 // reward-cli: command-line client of rewardd (grade JSONL files, list and
-// show rubrics, check health, generate / refine / evaluate rubrics). The
-// commands live in client/cli/, one file each; this file holds the
-// connection flags and the table of commands. See docs/client.md and
-// docs/rubric-refinement.md; `reward-cli --help`.
+// show rubrics, check health, generate / refine / evaluate rubrics, list the
+// rubrics that saturate). The commands live in client/cli/, one file each;
+// this file holds the connection flags and the table of commands. See
+// docs/client.md and docs/rubric-refinement.md; `reward-cli --help`.
 
 #include <cerrno>
 #include <cstdio>
@@ -30,6 +30,7 @@
 #include "client/cli/list_command.h"
 #include "client/cli/refine_command.h"
 #include "client/cli/report_command.h"
+#include "client/cli/saturated_command.h"
 #include "client/cli/tail_dataset_command.h"
 #include "client/reward_client.h"
 #include "server/util/status_macros.h"
@@ -77,7 +78,7 @@ const rewardd::cli::Command* const kCommands[] = {
     &rewardd::cli::kGradeCommand,       &rewardd::cli::kListCommand,
     &rewardd::cli::kGetCommand,         &rewardd::cli::kHealthCommand,
     &rewardd::cli::kGenerateCommand,    &rewardd::cli::kRefineCommand,
-    &rewardd::cli::kEvalRubricsCommand,
+    &rewardd::cli::kEvalRubricsCommand, &rewardd::cli::kSaturatedCommand,
 };
 
 // Exit code for an unknown command or a bad connection flag.

@@ -257,6 +257,21 @@ absl::StatusOr<reward::v1::GetRubricResponse> RewardClient::GetRubric(
   return response;
 }
 
+absl::StatusOr<reward::v1::ListSaturatedRubricsResponse>
+RewardClient::ListSaturatedRubrics(absl::string_view rubric_set,
+                                   uint32_t limit) {
+  grpc::ClientContext context;
+  PrepareContext(context, true);
+  reward::v1::ListSaturatedRubricsRequest request;
+  request.set_rubric_set(std::string(rubric_set));
+  request.set_limit(limit);
+  reward::v1::ListSaturatedRubricsResponse response;
+  grpc::Status status =
+      PickChannel().stub->ListSaturatedRubrics(&context, request, &response);
+  if (!status.ok()) return ToAbslStatus(status);
+  return response;
+}
+
 absl::StatusOr<reward::v1::GenerateRubricResponse> RewardClient::GenerateRubric(
     const reward::v1::GenerateRubricRequest& request, absl::Duration deadline) {
   grpc::ClientContext context;

@@ -16,6 +16,7 @@
 //   absl::StatusOr<reward::v1::GradeResponse> r = (*client)->Grade(request);
 //   if (r.ok() && r->valid()) use(r->reward());
 //
+// Which rubrics saturate (tie at the top): ListSaturatedRubrics().
 // Many requests at once: GradeAsync (callback per request) or a
 // GradeStreamSession (grade_stream.h) from OpenStream() / GradeStreamAll().
 // RubricService (rubric elicitation): GenerateRubric() and RefineRubric(),
@@ -127,6 +128,12 @@ class RewardClient {
   absl::StatusOr<reward::v1::ListRubricSetsResponse> ListRubricSets();
   absl::StatusOr<reward::v1::GetRubricResponse> GetRubric(
       absl::string_view rubric_set, absl::string_view rubric_id);
+  // The rubrics whose GradeGroup calls tied at the maximum reward most
+  // recently, highest decayed score first (docs/observability.md, "Tail
+  // saturation"). `rubric_set` empty: every set ("_inline" for inline
+  // rubrics); `limit` 0: the server's default (20).
+  absl::StatusOr<reward::v1::ListSaturatedRubricsResponse> ListSaturatedRubrics(
+      absl::string_view rubric_set = "", uint32_t limit = 0);
 
   // reward.v1.RubricService. `deadline` bounds the whole call (a refinement
   // streams for minutes: Options::deadline is for short unary calls).

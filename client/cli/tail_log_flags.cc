@@ -6,5 +6,6 @@ ABSL_FLAG(std::string, tail_log_dir, "",
           "tail-dataset, report: the directory rewardd --tail_log_dir writes "
           "(every tail-*.jsonl in it is read, oldest first).");
 ABSL_FLAG(std::string, rubric_set, "",
-          "tail-dataset, report: the rubric set to take from the tail log "
-          "(needed when it holds several).");
+          "tail-dataset, report, refine --from_tail_log: the rubric set to "
+          "take from the tail log (needed when it holds several); "
+          "saturated: only this set.");
