@@ -11,7 +11,6 @@
 // still in the output, exit code 3) and bad input (exit 1 naming the
 // record, nothing written).
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <memory>
@@ -19,14 +18,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/reward_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/judge_test_support.h"
+#include "tests/integration/reward_cli_run.h"
 #include "tests/integration/rewardd_process.h"
 #include "tools/judge-sim/judge_sim.h"
 
@@ -40,33 +38,15 @@ using ::rewardd::testing::TempDir;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
-struct Cli {
-  int exit_code = -1;
-  std::string err;
-};
+using Cli = ::rewardd::testing::CliRun;
+using ::rewardd::testing::ReadJsonl;
 
-// Runs reward-cli against `target` (paths in these tests have no spaces).
+// Runs reward-cli against `target`, one attempt per call.
 Cli RunCli(const TempDir& dir, const std::string& target,
-           const std::vector<std::string>& args) {
-  const std::string out = dir.path() + "/cli.out";
-  const std::string err = dir.path() + "/cli.err";
-  const std::string cmd = absl::StrCat(
-      REWARDD_BINARY_DIR, "/client/reward-cli ", absl::StrJoin(args, " "),
-      " --target=", target, " --quiet --max_attempts=1 >", out, " 2>", err);
-  const int status = std::system(cmd.c_str());
-  Cli run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.err = ReadFile(err);
-  return run;
-}
-
-std::vector<Json> ReadJsonl(const std::string& path) {
-  std::vector<Json> out;
-  for (absl::string_view line :
-       absl::StrSplit(ReadFile(path), '\n', absl::SkipEmpty())) {
-    out.push_back(Json::parse(line));
-  }
-  return out;
+           std::vector<std::string> args) {
+  args.push_back("--target=" + target);
+  args.push_back("--max_attempts=1");
+  return ::rewardd::testing::RunRewardCli(dir, args);
 }
 
 // The paper's example as one refine input record (the paper code's shape

@@ -1,17 +1,16 @@
 // Security over loopback against a real rewardd: bearer-token auth on the
 // RewardService (health stays open) and TLS with a certificate made for the
 // test by the openssl CLI.
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "client/reward_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/integration/reward_cli_run.h"
 #include "tests/integration/rewardd_process.h"
 #include "tests/integration/self_signed_cert.h"
 #include "tests/integration/test_requests.h"
@@ -33,28 +32,14 @@ std::unique_ptr<RewardClient> Client(RewardClient::Options options) {
   return OneShotClient(std::move(options));
 }
 
-// One run of the reward-cli binary: its exit code and what it printed.
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = ::rewardd::testing::CliRun;
 
-// Runs reward-cli with `args` (no shell quoting needed: the test's paths
-// have no spaces) and one-shot retry/deadline settings, so a refused
-// handshake fails at once.
-CliRun RunCli(const TempDir& dir, const std::vector<std::string>& args) {
-  const std::string out = dir.path() + "/cli.out";
-  const std::string err = dir.path() + "/cli.err";
-  const std::string cmd = absl::StrCat(
-      REWARDD_BINARY_DIR, "/client/reward-cli ", absl::StrJoin(args, " "),
-      " --max_attempts=1 --deadline_seconds=10 --quiet >", out, " 2>", err);
-  const int status = std::system(cmd.c_str());
-  CliRun run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = ReadFile(out);
-  run.err = ReadFile(err);
-  return run;
+// Runs reward-cli with `args` and one-shot retry/deadline settings, so a
+// refused handshake fails at once.
+CliRun RunCli(const TempDir& dir, std::vector<std::string> args) {
+  args.push_back("--max_attempts=1");
+  args.push_back("--deadline_seconds=10");
+  return ::rewardd::testing::RunRewardCli(dir, args);
 }
 
 TEST(TokenAuth, RewardServiceNeedsAValidTokenHealthStaysOpen) {
