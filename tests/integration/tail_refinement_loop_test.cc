@@ -244,6 +244,8 @@ TEST_F(TailRefinementLoopTest, SaturatedRubricRefinedFromTheTailLog) {
          "--output=" + refined, "--report=" + work_.path() + "/refine.jsonl",
          "--proposer=scripted", "--verifier_judge=verifier", "--iterations=1"});
     ASSERT_EQ(run.exit_code, 0) << run.err << refiner->Log();
+    refiner->Signal(SIGTERM);
+    EXPECT_EQ(refiner->Wait(), 0) << refiner->Log();
   }
   const Json set = Json::parse(ReadFile(refined));
   EXPECT_EQ(set["provenance"]["produced_by"], "reward-cli refine");
@@ -300,6 +302,8 @@ TEST_F(TailRefinementLoopTest, SaturatedRubricRefinedFromTheTailLog) {
   EXPECT_EQ(rubric["lineage"][1]["origin"], "refined");
   EXPECT_EQ(rubric["lineage"][1]["proposer"], "scripted");
   EXPECT_EQ(rubric["lineage"][1]["version"], rubric["rubric"]["version"]);
+  evaluator->Signal(SIGTERM);
+  EXPECT_EQ(evaluator->Wait(), 0) << evaluator->Log();
 
   // 5. The tail report with both eval results.
   const std::string page = work_.path() + "/tail.html";
