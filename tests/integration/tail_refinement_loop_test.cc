@@ -133,7 +133,8 @@ class TailRefinementLoopTest : public ::testing::Test {
   }
 
   // GradeGroup traffic: 4 groups saturate "fever" (3 distinct sets of tied
-  // top responses), 3 "cough" groups have a unique top.
+  // top responses) and a fifth has a unique top; 3 "cough" groups have a
+  // unique top.
   void SendTraffic(RewardClient& client) {
     const std::vector<std::pair<std::string, std::vector<std::string>>> groups =
         {{"fever", {kA, kB, kC}},
@@ -141,6 +142,7 @@ class TailRefinementLoopTest : public ::testing::Test {
          {"cough", {"honey", "honey and a humidifier", "tea"}},
          {"fever", {kA, kB, kC}},
          {"fever", {kC, kA, kWeak}},
+         {"fever", {kWeak, kA}},
          {"cough", {"a humidifier", "honey, humidifier", "water"}},
          {"cough", {"honey and a humidifier", "tea"}}};
     for (const auto& [rubric_id, responses] : groups) {
@@ -183,6 +185,7 @@ std::string CheckSaturated(
   EXPECT_THAT(table.out, HasSubstr("triage"));
   EXPECT_THAT(table.out, HasSubstr("fever"));
   EXPECT_THAT(table.out, Not(HasSubstr("cough")));
+  EXPECT_THAT(table.out, HasSubstr(" 4        5   0.80 "));
   const Cli json = run({"saturated", "--json", "--rubric_set=triage"});
   EXPECT_EQ(json.exit_code, 0) << json.err;
   const Json parsed = Json::parse(json.out);
@@ -192,7 +195,7 @@ std::string CheckSaturated(
   EXPECT_EQ(fever["rubric_set"], "triage");
   EXPECT_EQ(fever["rubric_id"], "fever");
   EXPECT_EQ(fever["saturated_groups"], 4);
-  EXPECT_EQ(fever["groups"], 4);
+  EXPECT_EQ(fever["groups"], 5);  // graded since it first saturated
   EXPECT_GT(fever["score"].get<double>(), 0);
   const Cli other = run({"saturated", "--json", "--rubric_set=elsewhere"});
   EXPECT_EQ(other.exit_code, 0) << other.err;
@@ -230,6 +233,22 @@ TEST_F(TailRefinementLoopTest, SaturatedRubricRefinedFromTheTailLog) {
   serving->Signal(SIGTERM);
   ASSERT_EQ(serving->Wait(), 0) << serving->Log();
   serving.reset();
+  int saturated_records = 0, window_records = 0;
+  for (const auto& file : std::filesystem::directory_iterator(tail_dir_)) {
+    for (const Json& record : ReadJsonl(file.path().string())) {
+      if (record["kind"] == "saturated_group") {
+        ++saturated_records;
+        EXPECT_EQ(record["rubric_id"], "fever");
+        EXPECT_EQ(record["rubric_version"], logged_version);
+      } else if (record["kind"] == "window") {
+        ++window_records;
+        EXPECT_EQ(record["groups"], 8);
+        EXPECT_EQ(record["tied_at_max_groups"], 4);
+      }
+    }
+  }
+  EXPECT_EQ(saturated_records, 4);
+  EXPECT_EQ(window_records, 1);
 
   // 3. Refine from the log against a rewardd serving the old set.
   const std::string new_dir = dir_.path() + "/both";
