@@ -1,5 +1,6 @@
 #include "client/cli/saturated_command.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
