@@ -215,6 +215,14 @@ def test_refine_abandoned_midway_is_cancelled_on_the_server(rubric_server, sims,
                 break  # drops the stream: its call is cancelled
         assert kinds == ["scores", "pair"]
         _wait_cancel_seen(rubric_server, cancelled)
+        # Leaving a `with` block cancels a stream that is still referenced.
+        hangs = hang.stats()["faults"]["hang"]
+        with client.refine_rubric(**paper_call(paper, proposer="hang")) as stream:
+            assert [next(stream).kind, next(stream).kind] == ["scores", "pair"]
+            _wait_until("the proposer call reached the hanging proposer",
+                        lambda: hang.stats()["faults"]["hang"] > hangs)
+        assert stream.cancelled and list(stream) == [] and stream.final is None
+        _wait_cancel_seen(rubric_server, cancelled + 1)
         # The next call on the same client works.
         check_paper_refinement(list(client.refine_rubric(**paper_call(paper))))
 
