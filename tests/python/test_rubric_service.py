@@ -19,7 +19,8 @@ import pytest
 import judge_sim
 from conftest import SHARED_DATA
 from rewardd import (AsyncRewardClient, FinalEvent, GeneratedRubric, PairEvent, ProposalEvent,
-                     RefineOptions, RewardClient, RewardError, Rubric, ScoresEvent)
+                     RefineOptions, RejectedEvent, RewardClient, RewardError, Rubric,
+                     ScoresEvent)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,7 @@ def sims(paper, tmp_path_factory):
              "--proposer_script=%s" % (d / "script.json")]).start()
         started["oracle"] = judge_sim.JudgeSim([]).start()
         started["hang"] = judge_sim.JudgeSim(["--rate_hang=1", "--hang_ms=600000"]).start()
+        started["garbage"] = judge_sim.JudgeSim(["--rate_garbage=1"]).start()
         yield started
     finally:
         for s in started.values():
@@ -47,7 +49,7 @@ def sims(paper, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def rubric_server(start_rewardd, sims, tmp_path_factory):
+def rubric_server(start_rewardd, sims, paper, tmp_path_factory):
     d = tmp_path_factory.mktemp("rubric-service")
 
     def proposer(name, sim):
@@ -58,8 +60,14 @@ def rubric_server(start_rewardd, sims, tmp_path_factory):
         "judges": [{"name": "verifier", "model": "judge-sim",
                     "replicas": [sims["verifier"].base_url], "pool": {}, "mode": "all_in_one"}],
         "proposers": [proposer("scripted", sims["verifier"]), proposer("oracle", sims["oracle"]),
-                      proposer("hang", sims["hang"])]}))
+                      proposer("hang", sims["hang"]), proposer("garbage", sims["garbage"])]}))
+    # The paper's initial rubric as a loaded set, for refinement by reference.
+    rubrics = d / "rubrics"
+    rubrics.mkdir()
+    start = dict(judge_sim.paper_initial_rubric(paper), prompt=paper["prompt"])
+    (rubrics / "paper_start.json").write_text(json.dumps({"rubrics": [start]}))
     server = start_rewardd("--judges_config=%s" % (d / "judges.json"),
+                           "--rubric_dir=%s" % rubrics,
                            "--metrics_listen=127.0.0.1:0",
                            "--metrics_port_file=%s" % (d / "metrics_port"))
     server.metrics_port = int((d / "metrics_port").read_text().strip())
@@ -135,6 +143,36 @@ def test_refine_options_are_sent(rubric_server, paper):
         final = client.refine_rubric(
             **paper_call(paper), refine=RefineOptions(iterations=1, final_rescore=False)).result()
     assert final.summary.iterations_run == 1 and not final.summary.after_measured
+
+
+def test_refine_from_a_loaded_rubric(rubric_server, paper):
+    with RewardClient(rubric_server.address, wait_for_ready=True) as client:
+        by_ref = dict(paper_call(paper), rubric=None, rubric_set="paper_start", rubric_id="paper")
+        check_paper_refinement(list(client.refine_rubric(**by_ref)))
+        # A Rubric from get_rubric goes back inline.
+        loaded = client.get_rubric("paper_start", "paper")
+        check_paper_refinement(list(client.refine_rubric(**dict(paper_call(paper),
+                                                                rubric=loaded))))
+
+
+def test_refine_without_a_rubric_generates_one_first(rubric_server, paper):
+    with RewardClient(rubric_server.address, wait_for_ready=True) as client:
+        call = dict(paper_call(paper, proposer="oracle"), rubric=None, refine={"iterations": 1})
+        events = list(client.refine_rubric(**call))
+    assert events[0].kind == "generated" and isinstance(events[0], ProposalEvent)
+    assert events[0].iteration == 0 and events[0].version.origin == "generated"
+    assert events[-1].kind == "final" and events[-1].lineage[0].origin == "generated"
+
+
+def test_an_unusable_proposal_is_a_rejected_event(rubric_server, paper):
+    with RewardClient(rubric_server.address, wait_for_ready=True) as client:
+        events = list(client.refine_rubric(**paper_call(paper, proposer="garbage")))
+    assert [e.kind for e in events] == ["scores", "pair", "rejected", "final"]
+    rejected, final = events[2], events[3]
+    assert isinstance(rejected, RejectedEvent) and rejected.iteration == 1
+    assert "no JSON list of criteria" in rejected.reason
+    assert rejected.kept_version == events[0].rubric_version == final.rubric.version
+    assert final.summary.proposals_rejected == 1 and final.summary.tied_at_top_after == 2
 
 
 def test_generate_rubric(rubric_server):
