@@ -10,6 +10,7 @@ the server (its RubricService metrics say CANCELLED) and the next one runs.
 
 import asyncio
 import json
+import pickle
 import re
 import time
 import urllib.request
@@ -119,6 +120,7 @@ def test_refine_paper_example_breaks_the_tie(rubric_server, paper):
             events = list(stream)
         check_paper_refinement(events)
         assert stream.final is events[-1]
+        assert pickle.loads(pickle.dumps(events)) == events  # values, e.g. for a Ray driver
         # The refined rubric grades inline like any rubric (by the verifier).
         r = client.grade(paper["responses"]["R1"], rubric=events[-1].rubric.to_dict(),
                          options={"judge": "verifier"}, prompt=paper["prompt"])

@@ -33,7 +33,7 @@ from rewardd.requests import (Group, GroupLike, OptionsLike, Prompt, Request, Re
                               group_proto, request_proto, saturated_request)
 from rewardd.results import GradeResult, GroupResult, Rubric, RubricSetInfo, SaturatedRubric
 from rewardd.rubric_requests import (CandidateLike, ProposerLike, RefineLike, RubricLike,
-                                     generate_request, refine_request)
+                                     VerifierLike, generate_request, refine_request)
 from rewardd.rubric_results import GeneratedRubric
 
 T = TypeVar("T")
@@ -262,7 +262,7 @@ class AsyncRewardClient(ClientBase):
     def refine_rubric(self, prompt: Prompt, candidates: Sequence[CandidateLike], *,
                       rubric: RubricLike = None, rubric_set: str = "", rubric_id: str = "",
                       refine: RefineLike = None, proposer: ProposerLike = None,
-                      verifier: Any = None, deadline_seconds: float = 0,
+                      verifier: VerifierLike = None, deadline_seconds: float = 0,
                       timeout: Optional[float] = None) -> AsyncRefineStream:
         """As RewardClient.refine_rubric, returning an AsyncRefineStream
         (`async for event in client.refine_rubric(...)`). Not a coroutine:

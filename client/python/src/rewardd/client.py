@@ -33,7 +33,7 @@ from rewardd.requests import (Group, GroupLike, OptionsLike, Prompt, Request, Re
                               group_proto, request_proto, saturated_request)
 from rewardd.results import GradeResult, GroupResult, Rubric, RubricSetInfo, SaturatedRubric
 from rewardd.rubric_requests import (CandidateLike, ProposerLike, RefineLike, RubricLike,
-                                     generate_request, refine_request)
+                                     VerifierLike, generate_request, refine_request)
 from rewardd.rubric_results import GeneratedRubric
 
 T = TypeVar("T")
@@ -179,7 +179,7 @@ class RewardClient(ClientBase):
     def refine_rubric(self, prompt: Prompt, candidates: Sequence[CandidateLike], *,
                       rubric: RubricLike = None, rubric_set: str = "", rubric_id: str = "",
                       refine: RefineLike = None, proposer: ProposerLike = None,
-                      verifier: Any = None, deadline_seconds: float = 0,
+                      verifier: VerifierLike = None, deadline_seconds: float = 0,
                       timeout: Optional[float] = None) -> RefineStream:
         """Refines a rubric by Refinement-through-Differentiation over
         `candidates` (2 to 64 response texts, (text, source) pairs or dicts).

@@ -97,6 +97,8 @@ RefineLike = Union[RefineOptions, Mapping[str, Any], None]
 #: A candidate: its text, a (text, source) pair, or {"text": ..., "source": ...}.
 CandidateLike = Union[str, Tuple[str, str], Mapping[str, str]]
 RubricLike = Union[Rubric, Mapping[str, Any], "reward_pb2.Rubric", None]
+#: How the verifier grades: a judge name, GradeOptions or a dict of its fields.
+VerifierLike = Union[str, OptionsLike]
 
 
 def _non_negative_int(field: str, value: Any) -> None:
@@ -220,7 +222,7 @@ def _starting_rubric(req: Any, rubric: RubricLike, rubric_set: str, rubric_id: s
 def refine_request(prompt: Prompt, candidates: Sequence[CandidateLike], *,
                    rubric: RubricLike = None, rubric_set: str = "", rubric_id: str = "",
                    refine: RefineLike = None, proposer: ProposerLike = None,
-                   verifier: OptionsLike = None,
+                   verifier: VerifierLike = None,
                    deadline_seconds: float = 0) -> "pb.RefineRubricRequest":
     """A RefineRubricRequest (see RewardClient.refine_rubric)."""
     req = pb.RefineRubricRequest()
