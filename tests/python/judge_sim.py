@@ -8,14 +8,13 @@ judge and proposer (tools/judge-sim) on a kernel-picked loopback port.
 
 The binary is $JUDGE_SIM_BINARY (ctest sets it; by hand:
 build/tools/judge-sim/judge-sim). A process dies with pytest
-(PR_SET_PDEATHSIG). Also: the "Chasing the Tail" worked example as
+(conftest.die_with_parent). Also: the "Chasing the Tail" worked example as
 judge-sim's oracle and proposer script, like tests/integration/
 judge_test_support.h.
 
 Thread-safety: none needed (test fixtures).
 """
 
-import ctypes
 import json
 import os
 import re
@@ -24,6 +23,8 @@ import subprocess
 import urllib.request
 
 import pytest
+
+from conftest import die_with_parent
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("REWARDD_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "..", "..")))
@@ -38,10 +39,6 @@ def binary():
     return path
 
 
-def _die_with_parent():
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
-
-
 class JudgeSim:
     def __init__(self, flags):
         self.flags = list(flags)
@@ -49,9 +46,8 @@ class JudgeSim:
         self.port = 0
 
     def start(self):
-        self.proc = subprocess.Popen([binary(), "--port=0"] + self.flags, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(die_with_parent([binary(), "--port=0"] + self.flags),
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # Its first line names the port; it prints nothing before listening.
         line = self.proc.stdout.readline()
         m = re.search(r"listening on [0-9.]+:(\d+)", line)
