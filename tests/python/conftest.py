@@ -4,11 +4,11 @@ rewardd is the binary in $REWARDD_BINARY (ctest sets it; by hand:
 REWARDD_BINARY=build/server/main/rewardd PYTHONPATH=build/python). Each
 process listens on a kernel-picked port (--listen=127.0.0.1:0) read back
 from --port_file, like tests/integration/rewardd_process.cc, is killed at
-the end of the session, and dies with pytest (PR_SET_PDEATHSIG), so a
-crashed or timed-out run leaves no rewardd holding ctest's output pipe.
+the end of the session, and dies with pytest (PR_SET_PDEATHSIG, set by
+setpriv), so a crashed or timed-out run leaves no rewardd holding ctest's
+output pipe.
 """
 
-import ctypes
 import json
 import os
 import shutil
@@ -38,9 +38,13 @@ def _binary(env, default):
     return path
 
 
-def _die_with_parent():
-    """prctl(PR_SET_PDEATHSIG, SIGKILL) in the child before exec."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+def die_with_parent(argv):
+    """`argv` run so that it is SIGKILLed when pytest dies: util-linux's
+    setpriv sets PR_SET_PDEATHSIG, then execs it (same pid). Not a Popen
+    preexec_fn: that runs Python in the forked child of a process with gRPC
+    threads, where loading libc (dlopen) can deadlock on a lock another
+    thread held at the fork, and Popen then waits for the exec forever."""
+    return ["setpriv", "--pdeathsig", "KILL", "--"] + list(argv)
 
 
 class Rewardd:
@@ -75,8 +79,8 @@ class Rewardd:
             argv.append("--metrics_listen=127.0.0.1:0")
         argv += self.args
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log,
-                                         preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(die_with_parent(argv), stdout=subprocess.DEVNULL,
+                                         stderr=log)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if os.path.exists(self.port_file):

@@ -28,11 +28,14 @@ _ABANDONED: List[Any] = []
 class Endpoint:
     """One channel and its stubs."""
 
-    def __init__(self, target: str, channel: Any, reward_stub: Any, health_stub: Any) -> None:
+    def __init__(self, target: str, channel: Any, reward_stub: Any, health_stub: Any,
+                 rubrics_stub: Any = None) -> None:
         self.target = target
         self.channel = channel
         self.reward = reward_stub
         self.health = health_stub
+        #: reward.v1.RubricService (rubric generation and refinement).
+        self.rubrics = rubrics_stub
         self.failed_until = 0.0
 
 

@@ -8,6 +8,7 @@ into the `rewardd._gen` package and never committed: see docs/python.md,
 try:
     from rewardd._gen.grpc.health.v1 import health_pb2, health_pb2_grpc
     from rewardd._gen.reward.v1 import reward_pb2, reward_pb2_grpc
+    from rewardd._gen.reward.v1 import rubric_service_pb2, rubric_service_pb2_grpc
 except ImportError as e:  # pragma: no cover - depends on the installation
     raise ImportError(
         "rewardd's generated gRPC stubs (rewardd._gen) are missing: build them with "
@@ -15,4 +16,5 @@ except ImportError as e:  # pragma: no cover - depends on the installation
         "`/usr/bin/python3 client/python/gen_stubs.py --in-tree` before `pip install "
         "client/python` (docs/python.md)") from e
 
-__all__ = ["health_pb2", "health_pb2_grpc", "reward_pb2", "reward_pb2_grpc"]
+__all__ = ["health_pb2", "health_pb2_grpc", "reward_pb2", "reward_pb2_grpc",
+           "rubric_service_pb2", "rubric_service_pb2_grpc"]

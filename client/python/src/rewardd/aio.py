@@ -1,4 +1,5 @@
-"""AsyncRewardClient: the asyncio (grpc.aio) client of rewardd.
+"""AsyncRewardClient: the asyncio (grpc.aio) client of rewardd
+(reward.v1.RewardService and reward.v1.RubricService).
 
     from rewardd import AsyncRewardClient
     client = AsyncRewardClient("10.0.0.1:50051,10.0.0.2:50051")
@@ -18,7 +19,7 @@ may be shared by loops in different threads (each gets its own channels).
 import asyncio
 import time
 from typing import (Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, List,
-                    Mapping, Optional, Sequence, Set, TypeVar, Union)
+                    Mapping, Optional, Sequence, Set, Tuple, TypeVar, Union)
 
 import grpc
 import grpc.aio
@@ -27,9 +28,13 @@ from rewardd import _channels
 from rewardd._base import ClientBase
 from rewardd._stubs import health_pb2, reward_pb2
 from rewardd.errors import RewardError
+from rewardd.refine_stream import AsyncRefineStream
 from rewardd.requests import (Group, GroupLike, OptionsLike, Prompt, Request, RequestLike,
-                              group_proto, request_proto)
-from rewardd.results import GradeResult, GroupResult, Rubric, RubricSetInfo
+                              group_proto, request_proto, saturated_request)
+from rewardd.results import GradeResult, GroupResult, Rubric, RubricSetInfo, SaturatedRubric
+from rewardd.rubric_requests import (CandidateLike, ProposerLike, RefineLike, RubricLike,
+                                     VerifierLike, generate_request, refine_request)
+from rewardd.rubric_results import GeneratedRubric
 
 T = TypeVar("T")
 _SERVING_STATUS = health_pb2.HealthCheckResponse.ServingStatus
@@ -69,13 +74,14 @@ class AsyncRewardClient(ClientBase):
                 channel_set.mark_failed(endpoint, max(wait, options.initial_backoff))
                 await asyncio.sleep(max(0.0, min(wait, deadline - time.monotonic())))
 
-    async def _unary(self, method: str, request: Any, timeout: Optional[float]) -> Any:
+    async def _unary(self, method: str, request: Any, timeout: Optional[float],
+                     service: str = "reward") -> Any:
         md = self.options.metadata()
         wfr = self.options.wait_for_ready
 
         async def call(endpoint: _channels.Endpoint, left: float) -> Any:
-            return await getattr(endpoint.reward, method)(request, timeout=left, metadata=md,
-                                                          wait_for_ready=wfr)
+            return await getattr(getattr(endpoint, service), method)(
+                request, timeout=left, metadata=md, wait_for_ready=wfr)
 
         return await self._retrying(call, timeout)
 
@@ -234,6 +240,40 @@ class AsyncRewardClient(ClientBase):
         r = await self._unary("GetRubric", reward_pb2.GetRubricRequest(
             rubric_set=rubric_set, rubric_id=rubric_id), timeout)
         return Rubric.from_proto(r)
+
+    async def list_saturated_rubrics(self, rubric_set: str = "", *, limit: int = 0,
+                                     timeout: Optional[float] = None
+                                     ) -> Tuple[SaturatedRubric, ...]:
+        """As RewardClient.list_saturated_rubrics."""
+        r = await self._unary("ListSaturatedRubrics", saturated_request(rubric_set, limit),
+                              timeout)
+        return tuple(SaturatedRubric.from_proto(x) for x in r.rubrics)
+
+    async def generate_rubric(self, prompt: Prompt, *,
+                              reference_responses: Optional[Sequence[str]] = None,
+                              proposer: ProposerLike = None, rubric_id: str = "",
+                              timeout: Optional[float] = None) -> GeneratedRubric:
+        """As RewardClient.generate_rubric."""
+        req = generate_request(prompt, reference_responses=reference_responses,
+                               proposer=proposer, rubric_id=rubric_id)
+        return GeneratedRubric.from_proto(
+            await self._unary("GenerateRubric", req, timeout, "rubrics"))
+
+    def refine_rubric(self, prompt: Prompt, candidates: Sequence[CandidateLike], *,
+                      rubric: RubricLike = None, rubric_set: str = "", rubric_id: str = "",
+                      refine: RefineLike = None, proposer: ProposerLike = None,
+                      verifier: VerifierLike = None, deadline_seconds: float = 0,
+                      timeout: Optional[float] = None) -> AsyncRefineStream:
+        """As RewardClient.refine_rubric, returning an AsyncRefineStream
+        (`async for event in client.refine_rubric(...)`). Not a coroutine:
+        call it from the event loop; bad arguments raise at once."""
+        req = refine_request(prompt, candidates, rubric=rubric, rubric_set=rubric_set,
+                             rubric_id=rubric_id, refine=refine, proposer=proposer,
+                             verifier=verifier, deadline_seconds=deadline_seconds)
+        endpoint = self._set().pick()
+        call = endpoint.rubrics.RefineRubric(req, timeout=timeout, metadata=self.options.metadata(),
+                                             wait_for_ready=self.options.wait_for_ready)
+        return AsyncRefineStream(call, endpoint.target)
 
     async def health(self, service: str = "", *, timeout: Optional[float] = None) -> str:
         md = self.options.metadata()

@@ -1,4 +1,5 @@
-"""RewardClient: the blocking Python client of rewardd (reward.v1.RewardService).
+"""RewardClient: the blocking Python client of rewardd (reward.v1.RewardService
+and reward.v1.RubricService).
 
     from rewardd import RewardClient
     client = RewardClient("127.0.0.1:50051", deadline=120)
@@ -19,7 +20,7 @@ Thread-safety: every method may be called from any number of threads.
 
 import concurrent.futures
 import time
-from typing import Any, Callable, List, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import grpc
 
@@ -27,9 +28,13 @@ from rewardd import _channels
 from rewardd._base import ClientBase
 from rewardd._stubs import health_pb2, reward_pb2
 from rewardd.errors import RewardError
+from rewardd.refine_stream import RefineStream
 from rewardd.requests import (Group, GroupLike, OptionsLike, Prompt, Request, RequestLike,
-                              group_proto, request_proto)
-from rewardd.results import GradeResult, GroupResult, Rubric, RubricSetInfo
+                              group_proto, request_proto, saturated_request)
+from rewardd.results import GradeResult, GroupResult, Rubric, RubricSetInfo, SaturatedRubric
+from rewardd.rubric_requests import (CandidateLike, ProposerLike, RefineLike, RubricLike,
+                                     VerifierLike, generate_request, refine_request)
+from rewardd.rubric_results import GeneratedRubric
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -86,13 +91,14 @@ def _map_bounded(fn: Callable[[T], R], items: Sequence[T], concurrency: int,
 class RewardClient(ClientBase):
     """Blocking client; see the module docstring."""
 
-    def _unary(self, method: str, request: Any, timeout: Optional[float]) -> Any:
+    def _unary(self, method: str, request: Any, timeout: Optional[float],
+               service: str = "reward") -> Any:
         md = self.options.metadata()
         wfr = self.options.wait_for_ready
 
         def call(endpoint: _channels.Endpoint, left: float) -> Any:
-            return getattr(endpoint.reward, method)(request, timeout=left, metadata=md,
-                                                    wait_for_ready=wfr)
+            return getattr(getattr(endpoint, service), method)(request, timeout=left, metadata=md,
+                                                               wait_for_ready=wfr)
 
         return run_retrying(self, call, timeout)
 
@@ -147,6 +153,53 @@ class RewardClient(ClientBase):
         r = self._unary("GetRubric", reward_pb2.GetRubricRequest(rubric_set=rubric_set,
                                                                   rubric_id=rubric_id), timeout)
         return Rubric.from_proto(r)
+
+    def list_saturated_rubrics(self, rubric_set: str = "", *, limit: int = 0,
+                               timeout: Optional[float] = None) -> Tuple[SaturatedRubric, ...]:
+        """The rubrics whose GradeGroup calls saturated most recently (two or
+        more valid responses tied at the maximum reward), highest ranking
+        score first. `rubric_set`: only that set ("_inline" for inline
+        rubrics; "" = all). `limit`: at most this many (0 = the server's
+        default, 20; the server caps it at 1000)."""
+        r = self._unary("ListSaturatedRubrics", saturated_request(rubric_set, limit), timeout)
+        return tuple(SaturatedRubric.from_proto(x) for x in r.rubrics)
+
+    def generate_rubric(self, prompt: Prompt, *,
+                        reference_responses: Optional[Sequence[str]] = None,
+                        proposer: ProposerLike = None, rubric_id: str = "",
+                        timeout: Optional[float] = None) -> GeneratedRubric:
+        """Asks the server's proposer for an initial rubric for `prompt`
+        (text or chat messages). `proposer`: a proposer name, or
+        ProposerOptions / a dict of its fields. An unusable answer raises
+        RewardError ABORTED."""
+        req = generate_request(prompt, reference_responses=reference_responses,
+                               proposer=proposer, rubric_id=rubric_id)
+        return GeneratedRubric.from_proto(self._unary("GenerateRubric", req, timeout, "rubrics"))
+
+    def refine_rubric(self, prompt: Prompt, candidates: Sequence[CandidateLike], *,
+                      rubric: RubricLike = None, rubric_set: str = "", rubric_id: str = "",
+                      refine: RefineLike = None, proposer: ProposerLike = None,
+                      verifier: VerifierLike = None, deadline_seconds: float = 0,
+                      timeout: Optional[float] = None) -> RefineStream:
+        """Refines a rubric by Refinement-through-Differentiation over
+        `candidates` (2 to 64 response texts, (text, source) pairs or dicts).
+
+        The starting rubric is `rubric` (inline: a Rubric or a proto JSON
+        dict), or `rubric_set` + `rubric_id`, or neither (one is generated
+        first). `refine`: RefineOptions or a dict; `proposer`: a name,
+        ProposerOptions or a dict; `verifier`: a judge name, GradeOptions or
+        a dict; `deadline_seconds`: the server's deadline for the whole
+        refinement (0 = its default). `timeout` bounds the call on the
+        client (None: none). Returns a RefineStream of events (see
+        rewardd.refine_stream); bad arguments raise before anything is sent.
+        """
+        req = refine_request(prompt, candidates, rubric=rubric, rubric_set=rubric_set,
+                             rubric_id=rubric_id, refine=refine, proposer=proposer,
+                             verifier=verifier, deadline_seconds=deadline_seconds)
+        endpoint = self._channels.get().pick()
+        call = endpoint.rubrics.RefineRubric(req, timeout=timeout, metadata=self.options.metadata(),
+                                             wait_for_ready=self.options.wait_for_ready)
+        return RefineStream(call, endpoint.target)
 
     def health(self, service: str = "", *, timeout: Optional[float] = None) -> str:
         """grpc.health.v1 status: "SERVING", "NOT_SERVING", ... ("" = the

@@ -199,3 +199,15 @@ def request_proto(request: RequestLike) -> "reward_pb2.GradeRequest":
 def group_proto(group: GroupLike) -> "reward_pb2.GradeGroupRequest":
     """A GradeGroupRequest from a Group, a dict of Group's fields, or a proto."""
     return _to_proto(group, Group, reward_pb2.GradeGroupRequest)
+
+
+def saturated_request(rubric_set: str, limit: int) -> "reward_pb2.ListSaturatedRubricsRequest":
+    """A ListSaturatedRubricsRequest; `limit` 0 = the server's default (the
+    server caps larger limits rather than refusing them)."""
+    if not isinstance(rubric_set, str):
+        raise TypeError("rubric_set: must be a string, got %s" % type(rubric_set).__name__)
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError("limit: must be an integer, got %s" % type(limit).__name__)
+    if not 0 <= limit < 2**32:
+        raise ValueError("limit: must be a non-negative 32-bit integer, got %d" % limit)
+    return reward_pb2.ListSaturatedRubricsRequest(rubric_set=rubric_set, limit=limit)

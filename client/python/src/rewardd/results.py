@@ -10,6 +10,7 @@ Thread-safety: immutable values; picklable.
 
 import collections.abc
 import dataclasses
+import datetime
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from rewardd._stubs import reward_pb2
@@ -200,6 +201,8 @@ class GroupResult:
 
 @dataclasses.dataclass(frozen=True)
 class RubricSetInfo:
+    """A loaded rubric set (proto RubricSetInfo)."""
+
     name: str
     version: str
     format: str
@@ -207,11 +210,49 @@ class RubricSetInfo:
     criterion_count: int
     source_path: str
     loaded_at_unix: int
+    #: Sets written by `reward-cli refine` / `generate` (the file's
+    #: "provenance"): the set its rubrics were derived from, that set's
+    #: version, and what wrote the file. "" for other sets.
+    derived_from: str = ""
+    derived_from_version: str = ""
+    produced_by: str = ""
 
     @classmethod
     def from_proto(cls, s: "reward_pb2.RubricSetInfo") -> "RubricSetInfo":
         return cls(s.name, s.version, s.format, s.rubric_count, s.criterion_count,
-                   s.source_path, s.loaded_at_unix)
+                   s.source_path, s.loaded_at_unix, s.derived_from, s.derived_from_version,
+                   s.produced_by)
+
+
+@dataclasses.dataclass(frozen=True)
+class RubricVersion:
+    """Where one version of a rubric came from (proto RubricVersionInfo)."""
+
+    #: Content hash of the rubric (Rubric.version).
+    version: str
+    #: The version it was derived from; "" for the first one.
+    parent_version: str = ""
+    #: 0 = the starting rubric (given or generated); i = after RtD iteration i.
+    iteration: int = 0
+    #: "given", "generated", "refined".
+    origin: str = ""
+    #: The proposer's name and model ("" for a given rubric).
+    proposer: str = ""
+    proposer_model: str = ""
+    #: Version of the proposer prompt templates used.
+    template_version: str = ""
+    #: The candidate indices the refinement was shown; () for other origins.
+    pair: Tuple[int, ...] = ()
+
+    @classmethod
+    def from_proto(cls, v: "reward_pb2.RubricVersionInfo") -> "RubricVersion":
+        return cls(version=v.version, parent_version=v.parent_version, iteration=v.iteration,
+                   origin=v.origin, proposer=v.proposer, proposer_model=v.proposer_model,
+                   template_version=v.template_version, pair=tuple(v.pair))
+
+
+def lineage_from_proto(versions: Sequence["reward_pb2.RubricVersionInfo"]) -> Tuple[RubricVersion, ...]:
+    return tuple(RubricVersion.from_proto(v) for v in versions)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,22 +267,88 @@ class Criterion:
 
 @dataclasses.dataclass(frozen=True)
 class Rubric:
-    """One rubric of a loaded set (proto GetRubricResponse)."""
+    """A rubric: one of a loaded set (proto GetRubricResponse), or one that
+    RubricService generated or refined (then rubric_set and set_version are
+    "")."""
 
     id: str
     prompt: str
     criteria: Tuple[Criterion, ...]
     version: str
-    rubric_set: str
-    set_version: str
+    rubric_set: str = ""
+    set_version: str = ""
+    #: The versions this rubric went through, oldest first, when its file
+    #: records them (sets written by `reward-cli refine`); () otherwise. The
+    #: last entry is the version written (equal to `version` unless the
+    #: criteria were edited since).
+    lineage: Tuple[RubricVersion, ...] = ()
 
     @classmethod
     def from_proto(cls, r: "reward_pb2.GetRubricResponse") -> "Rubric":
+        return cls.from_rubric_proto(r.rubric, rubric_set=r.rubric_set, set_version=r.set_version,
+                                     lineage=lineage_from_proto(r.lineage))
+
+    @classmethod
+    def from_rubric_proto(cls, r: "reward_pb2.Rubric", *, rubric_set: str = "",
+                          set_version: str = "",
+                          lineage: Tuple[RubricVersion, ...] = ()) -> "Rubric":
+        """A Rubric from a proto Rubric (e.g. one RubricService returned)."""
         from google.protobuf import json_format
 
         criteria = tuple(
             Criterion(c.id, c.text, c.weight, tuple(c.tags),
                       json_format.MessageToDict(c.check) if c.HasField("check") else {})
-            for c in r.rubric.criteria)
-        return cls(r.rubric.id, r.rubric.prompt, criteria, r.rubric.version, r.rubric_set,
-                   r.set_version)
+            for c in r.criteria)
+        return cls(r.id, r.prompt, criteria, r.version, rubric_set, set_version, lineage)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The rubric in the proto JSON mapping: what `grade(rubric=...)` and
+        `refine_rubric(rubric=...)` take inline."""
+        criteria = []
+        for c in self.criteria:
+            item: Dict[str, Any] = {"id": c.id, "text": c.text, "weight": c.weight}
+            if c.tags:
+                item["tags"] = list(c.tags)
+            if c.check:
+                item["check"] = dict(c.check)
+            criteria.append(item)
+        return {"id": self.id, "prompt": self.prompt, "criteria": criteria}
+
+
+@dataclasses.dataclass(frozen=True)
+class SaturatedRubric:
+    """A rubric whose GradeGroup calls saturated recently: two or more valid
+    responses tied at the maximum reward (proto SaturatedRubric). See
+    docs/observability.md, "Tail saturation"."""
+
+    rubric_set: str
+    rubric_id: str
+    #: Rubric.version hash and the set version of the last saturated group.
+    rubric_version: str
+    set_version: str
+    #: Groups tied at the maximum reward, and all groups graded with this
+    #: rubric since it first saturated.
+    saturated_groups: int
+    groups: int
+    #: When it last saturated: Unix seconds (float), see `last_saturated`.
+    last_saturated_unix: float
+    #: The ranking score: saturated groups, each weighted by
+    #: 2^(-age / half-life) (the server's --saturation_half_life_seconds).
+    score: float
+
+    @property
+    def last_saturated(self) -> datetime.datetime:
+        """`last_saturated_unix` as an aware UTC datetime."""
+        return datetime.datetime.fromtimestamp(self.last_saturated_unix, datetime.timezone.utc)
+
+    @property
+    def saturated_fraction(self) -> float:
+        """saturated_groups / groups (0 when no group was counted)."""
+        return self.saturated_groups / self.groups if self.groups else 0.0
+
+    @classmethod
+    def from_proto(cls, r: "reward_pb2.SaturatedRubric") -> "SaturatedRubric":
+        return cls(rubric_set=r.rubric_set, rubric_id=r.rubric_id,
+                   rubric_version=r.rubric_version, set_version=r.set_version,
+                   saturated_groups=r.saturated_groups, groups=r.groups,
+                   last_saturated_unix=r.last_saturated_unix, score=r.score)
