@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -10,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "server/util/json_escape.h"
 
 namespace rewardd {
 namespace {
@@ -37,47 +37,6 @@ bool CanWriteUncached(const Descriptor& d,
   return true;
 }
 
-void AppendString(absl::string_view s, std::string* out) {
-  out->push_back('"');
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-        out->append(buf);
-      }
-    }
-  }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
-}
-
 template <typename Float>
 void AppendFloat(Float v, std::string* out) {
   if (std::isnan(v)) {
@@ -93,7 +52,7 @@ void AppendFloat(Float v, std::string* out) {
 
 void AppendEnum(const FieldDescriptor& f, int number, std::string* out) {
   if (const auto* value = f.enum_type()->FindValueByNumber(number)) {
-    AppendString(value->name(), out);
+    AppendJsonString(value->name(), out);
   } else {
     absl::StrAppend(out, number);
   }
@@ -112,12 +71,12 @@ void AppendMapKey(const Message& entry, std::string* out) {
   }
   std::string text;
   AppendValue(entry, key, -1, &text);
-  AppendString(text, out);
+  AppendJsonString(text, out);
 }
 
 void AppendField(const Message& m, const FieldDescriptor& f, std::string* out) {
   const Reflection& r = *m.GetReflection();
-  AppendString(f.name(), out);
+  AppendJsonString(f.name(), out);
   out->push_back(':');
   if (f.is_map()) {
     out->push_back('{');
@@ -203,9 +162,9 @@ void AppendValue(const Message& m, const FieldDescriptor& f, int index,
           rep ? r.GetRepeatedStringReference(m, &f, index, &scratch)
               : r.GetStringReference(m, &f, &scratch);
       if (f.type() == FieldDescriptor::TYPE_BYTES) {
-        AppendString(absl::Base64Escape(s), out);
+        AppendJsonString(absl::Base64Escape(s), out);
       } else {
-        AppendString(s, out);
+        AppendJsonString(s, out);
       }
       break;
     }
