@@ -60,7 +60,7 @@ def _python_vs_bench(suite):
     subprocess.run([suite.bin["bench"], "--shape=group", "--count=64",
                     "--write_requests=" + requests] + work, check=True)
     rw = suite.start_rewardd("s8a-rewardd")
-    dur = suite.d(2, 5)
+    dur = suite.d(1.5, 5)
     got = suite.alternate({
         "reward-bench": lambda: suite.bench(rw, *work, "--shape=group", "--concurrency=4",
                                             "--channels=2", "--warmup_s=0.5",
@@ -104,7 +104,7 @@ def _gateway_vs_grpc(suite):
     rw.wait_file(port_file, 20)
     with open(port_file) as f:
         rw.http_port = int(f.read().strip())
-    dur = suite.d(2, 5)
+    dur = suite.d(1.5, 5)
     got = suite.alternate({
         "grpc": lambda: suite.bench(rw, *work, "--shape=unary", "--concurrency=64",
                                     "--channels=2", "--warmup_s=0.5", "--duration_s=%g" % dur,

@@ -34,7 +34,7 @@ def tail_log_counts(tail_dir):
 def side_by_side(suite, servers, work):
     """Alternating rounds against each server; best items/s, CPU/call, failures."""
     got = {name: [] for name in servers}
-    for r in range(suite.d(3, 5)):
+    for r in range(suite.d(2, 5)):
         order = list(servers.items())
         if r % 2:
             order.reverse()
@@ -58,7 +58,7 @@ def tail_overhead(suite, skip_error):
     servers = {"off": off, "on": on}
     common = ["--rubric=checks", "--response_bytes=1500", "--distinct_prompts=64",
               "--group_size=16", "--channels=2", "--shape=group", "--concurrency=4",
-              "--warmup_s=0.5", "--duration_s=%g" % suite.d(2, 5)]
+              "--warmup_s=0.5", "--duration_s=%g" % suite.d(1.5, 5)]
     load_before = os.getloadavg()
     # Scenario 6's work: 20 checks, about 60% met each, so groups almost
     # never tie at the max: the cost of tracking every group.
