@@ -89,8 +89,9 @@ int Saturated(CommandContext& context) {
 
 }  // namespace
 
-const Command kSaturatedCommand = {"saturated",
-                                   R"(  saturated  The rubrics whose GradeGroup calls tied at the maximum
+const Command kSaturatedCommand = {
+    "saturated",
+    R"(  saturated  The rubrics whose GradeGroup calls tied at the maximum
           reward most recently (highest decayed score first): set,
           rubric, saturated groups, groups graded since it first
           saturated, their share, score, when it last saturated,
@@ -98,6 +99,6 @@ const Command kSaturatedCommand = {"saturated",
             reward-cli saturated [--rubric_set=S] [--limit=N] [--json]
           Exit codes: 0 ok (also when none saturated); 1 the call failed;
           2 bad usage.)",
-                                   /*takes_args=*/false, Saturated};
+    /*takes_args=*/false, Saturated};
 
 }  // namespace rewardd::cli

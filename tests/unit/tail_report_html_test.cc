@@ -3,6 +3,8 @@
 // (client/cli/tail_report_*.h, svg_chart.h, html_escape.h,
 // eval_rubrics_result.h). The page as a browser renders it is checked by
 // tests/integration/tail_report_test.py in headless Chromium.
+#include "client/cli/tail_report_html.h"
+
 #include <string>
 #include <vector>
 
@@ -12,7 +14,6 @@
 #include "client/cli/eval_rubrics_result.h"
 #include "client/cli/html_escape.h"
 #include "client/cli/svg_chart.h"
-#include "client/cli/tail_report_html.h"
 #include "client/cli/tail_report_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
