@@ -89,13 +89,147 @@ std::shared_ptr<const StoreSnapshot> RubricStore::snapshot() const {
   return snapshot_;
 }
 
+// One pass of Reload() over a directory's files: the next snapshot and
+// file states are built from the old ones, file by file (unchanged bytes
+// are not parsed again), and every outcome goes into the report.
+class RubricStore::ReloadPass {
+ public:
+  ReloadPass(const RubricStore::Options& options,
+             const absl::flat_hash_map<std::string, FileState>& files,
+             std::shared_ptr<const StoreSnapshot> old, ReloadReport* report)
+      : options_(options),
+        files_(files),
+        old_(std::move(old)),
+        next_(std::make_shared<StoreSnapshot>()),
+        report_(report) {}
+
+  // Loads (or keeps) the set of one file of the directory.
+  void Load(const std::string& file) {
+    std::string set_name;
+    RubricFormat format = RubricFormat::kAuto;
+    if (absl::Status s = SplitRubricFileName(file, &set_name, &format);
+        !s.ok()) {
+      Fail(file, "", "", s.message(), /*keep_previous=*/false);
+      return;
+    }
+    if (auto [it, inserted] = owner_.emplace(set_name, file); !inserted) {
+      Fail(file, set_name, "",
+           absl::StrCat(file, ": set '", set_name, "' is already defined by ",
+                        it->second, "; this file is ignored"),
+           /*keep_previous=*/false);
+      return;
+    }
+    const std::string path = absl::StrCat(options_.dir, "/", file);
+    absl::StatusOr<std::string> content = ReadRubricFile(path, options_.limits);
+    if (!content.ok()) {
+      Fail(file, set_name, "", content.status().message(),
+           /*keep_previous=*/true);
+      return;
+    }
+    std::string hash = ShortHash(*content);
+    if (KeepUnchanged(file, set_name, hash)) return;
+    absl::StatusOr<RubricSet> set =
+        ParseRubricSet(set_name, *content, format, file, options_.limits);
+    if (!set.ok()) {
+      Fail(file, set_name, std::move(hash), set.status().message(),
+           /*keep_previous=*/true);
+      return;
+    }
+    set->source_path = path;
+    report_->warnings.insert(report_->warnings.end(), set->warnings.begin(),
+                             set->warnings.end());
+    auto shared = std::make_shared<const RubricSet>(*std::move(set));
+    next_->sets[set_name] = shared;
+    next_files_[file] = FileState{std::move(hash), set_name, shared, ""};
+    report_->loaded.push_back(set_name);
+  }
+
+  // After every Load(): lists the sets that are gone in the report and
+  // returns whether the next snapshot differs from the old one.
+  bool Changed() {
+    for (const auto& [name, set] : old_->sets) {
+      if (!next_->sets.contains(name)) report_->removed.push_back(name);
+    }
+    std::sort(report_->removed.begin(), report_->removed.end());
+    bool changed =
+        !report_->removed.empty() || next_->sets.size() != old_->sets.size();
+    for (const auto& [name, set] : next_->sets) {
+      auto it = old_->sets.find(name);
+      changed = changed || it == old_->sets.end() || it->second != set;
+    }
+    return changed;
+  }
+
+  // The next snapshot, one generation after the old one.
+  std::shared_ptr<const StoreSnapshot> TakeSnapshot() {
+    next_->generation = old_->generation + 1;
+    return std::move(next_);
+  }
+  absl::flat_hash_map<std::string, FileState> TakeFiles() {
+    return std::move(next_files_);
+  }
+
+ private:
+  // Bytes seen by the previous pass under the same set name: its set (or
+  // its error) is kept without parsing. Returns false for new bytes.
+  bool KeepUnchanged(const std::string& file, const std::string& set_name,
+                     std::string& hash) {
+    auto prev = files_.find(file);
+    if (prev == files_.end() || prev->second.content_hash != hash ||
+        prev->second.set_name != set_name) {
+      return false;
+    }
+    if (prev->second.set != nullptr) {
+      next_->sets[set_name] = prev->second.set;
+      next_files_[file] = prev->second;
+      report_->unchanged.push_back(set_name);
+    } else {
+      Fail(file, set_name, std::move(hash), prev->second.error,
+           /*keep_previous=*/true);
+    }
+    return true;
+  }
+
+  // Records a failing file. `keep_previous`: its set keeps the version of
+  // the old snapshot (not for a file that lost a set-name clash: the set
+  // belongs to the other file). The state is remembered so that the same
+  // failure on the next poll is marked `repeated` and not logged again.
+  void Fail(const std::string& file, const std::string& set_name,
+            std::string hash, absl::string_view message, bool keep_previous) {
+    ReloadReport::FileError e;
+    e.file = file;
+    e.set_name = set_name;
+    e.message = std::string(message);
+    if (auto prev = files_.find(file); prev != files_.end()) {
+      e.repeated =
+          prev->second.set == nullptr && prev->second.content_hash == hash &&
+          prev->second.set_name == set_name && prev->second.error == e.message;
+    }
+    if (keep_previous && !set_name.empty()) {
+      if (auto it = old_->sets.find(set_name); it != old_->sets.end()) {
+        next_->sets[set_name] = it->second;
+        e.kept_previous = true;
+      }
+    }
+    next_files_[file] =
+        FileState{std::move(hash), set_name, nullptr, e.message};
+    report_->errors.push_back(std::move(e));
+  }
+
+  const RubricStore::Options& options_;
+  const absl::flat_hash_map<std::string, FileState>& files_;
+  const std::shared_ptr<const StoreSnapshot> old_;
+  std::shared_ptr<StoreSnapshot> next_;
+  absl::flat_hash_map<std::string, FileState> next_files_;
+  absl::flat_hash_map<std::string, std::string> owner_;  // set -> file
+  ReloadReport* report_;
+};
+
 ReloadReport RubricStore::Reload() {
   const absl::Time start = absl::Now();
   ReloadReport report;
   absl::MutexLock reload_lock(&reload_mu_);
-  const std::shared_ptr<const StoreSnapshot> old = snapshot();
-  report.generation = old->generation;
-
+  report.generation = snapshot()->generation;
   if (options_.dir.empty()) {
     ready_.store(true, std::memory_order_release);
   } else if (absl::StatusOr<std::vector<std::string>> names =
@@ -105,126 +239,40 @@ ReloadReport RubricStore::Reload() {
     // typo in a volume swap) must not unload every rubric.
     report.dir_status = names.status();
   } else {
-    auto next = std::make_shared<StoreSnapshot>();
-    absl::flat_hash_map<std::string, FileState> next_files;
-    absl::flat_hash_map<std::string, std::string> owner;  // set -> file
-
-    // Records a failing file. `keep_previous`: its set keeps the version of
-    // the old snapshot (not for a file that lost a set-name clash: the set
-    // belongs to the other file). The state is remembered so that the same
-    // failure on the next poll is marked `repeated` and not logged again.
-    auto fail = [&](const std::string& file, const std::string& set_name,
-                    std::string hash, absl::string_view message,
-                    bool keep_previous) {
-      ReloadReport::FileError e;
-      e.file = file;
-      e.set_name = set_name;
-      e.message = std::string(message);
-      if (auto prev = files_.find(file); prev != files_.end()) {
-        e.repeated = prev->second.set == nullptr &&
-                     prev->second.content_hash == hash &&
-                     prev->second.set_name == set_name &&
-                     prev->second.error == e.message;
-      }
-      if (keep_previous && !set_name.empty()) {
-        if (auto it = old->sets.find(set_name); it != old->sets.end()) {
-          next->sets[set_name] = it->second;
-          e.kept_previous = true;
-        }
-      }
-      next_files[file] =
-          FileState{std::move(hash), set_name, nullptr, e.message};
-      report.errors.push_back(std::move(e));
-    };
-
-    for (const std::string& file : *names) {
-      std::string set_name;
-      RubricFormat format = RubricFormat::kAuto;
-      if (absl::Status s = SplitRubricFileName(file, &set_name, &format);
-          !s.ok()) {
-        fail(file, "", "", s.message(), /*keep_previous=*/false);
-        continue;
-      }
-      if (auto [it, inserted] = owner.emplace(set_name, file); !inserted) {
-        fail(file, set_name, "",
-             absl::StrCat(file, ": set '", set_name, "' is already defined by ",
-                          it->second, "; this file is ignored"),
-             /*keep_previous=*/false);
-        continue;
-      }
-      const std::string path = absl::StrCat(options_.dir, "/", file);
-      absl::StatusOr<std::string> content =
-          ReadRubricFile(path, options_.limits);
-      if (!content.ok()) {
-        fail(file, set_name, "", content.status().message(),
-             /*keep_previous=*/true);
-        continue;
-      }
-      std::string hash = ShortHash(*content);
-      if (auto prev = files_.find(file); prev != files_.end() &&
-                                         prev->second.content_hash == hash &&
-                                         prev->second.set_name == set_name) {
-        if (prev->second.set != nullptr) {
-          next->sets[set_name] = prev->second.set;
-          next_files[file] = prev->second;
-          report.unchanged.push_back(set_name);
-        } else {
-          fail(file, set_name, std::move(hash), prev->second.error,
-               /*keep_previous=*/true);
-        }
-        continue;
-      }
-      absl::StatusOr<RubricSet> set =
-          ParseRubricSet(set_name, *content, format, file, options_.limits);
-      if (!set.ok()) {
-        fail(file, set_name, std::move(hash), set.status().message(),
-             /*keep_previous=*/true);
-        continue;
-      }
-      set->source_path = path;
-      report.warnings.insert(report.warnings.end(), set->warnings.begin(),
-                             set->warnings.end());
-      auto shared = std::make_shared<const RubricSet>(*std::move(set));
-      next->sets[set_name] = shared;
-      next_files[file] = FileState{std::move(hash), set_name, shared, ""};
-      report.loaded.push_back(set_name);
-    }
-
-    for (const auto& [name, set] : old->sets) {
-      if (!next->sets.contains(name)) report.removed.push_back(name);
-    }
-    std::sort(report.removed.begin(), report.removed.end());
-    bool changed =
-        !report.removed.empty() || next->sets.size() != old->sets.size();
-    for (const auto& [name, set] : next->sets) {
-      auto it = old->sets.find(name);
-      changed = changed || it == old->sets.end() || it->second != set;
-    }
-    if (changed) {
-      next->generation = old->generation + 1;
-      report.generation = next->generation;
-      report.published = true;
-      std::shared_ptr<const StoreSnapshot> publish = std::move(next);
-      absl::MutexLock lock(&mu_);
-      // The old snapshot is released outside the lock when `publish` (now
-      // holding it) goes out of scope; requests still holding it keep it.
-      std::swap(snapshot_, publish);
-    }
-    files_ = std::move(next_files);
-    if (!snapshot()->sets.empty() || names->empty()) {
-      ready_.store(true, std::memory_order_release);
-    }
+    ReloadDir(*names, &report);
   }
-
   report.duration = absl::Now() - start;
+  // Still under reload_mu_, so that listeners see reports in order.
+  NotifyListener(report);
+  return report;
+}
+
+void RubricStore::ReloadDir(const std::vector<std::string>& names,
+                            ReloadReport* report) {
+  ReloadPass pass(options_, files_, snapshot(), report);
+  for (const std::string& file : names) pass.Load(file);
+  if (pass.Changed()) {
+    std::shared_ptr<const StoreSnapshot> publish = pass.TakeSnapshot();
+    report->generation = publish->generation;
+    report->published = true;
+    absl::MutexLock lock(&mu_);
+    // The old snapshot is released outside the lock when `publish` (now
+    // holding it) goes out of scope; requests still holding it keep it.
+    std::swap(snapshot_, publish);
+  }
+  files_ = pass.TakeFiles();
+  if (!snapshot()->sets.empty() || names.empty()) {
+    ready_.store(true, std::memory_order_release);
+  }
+}
+
+void RubricStore::NotifyListener(const ReloadReport& report) {
   std::function<void(const ReloadReport&)> listener;
   {
     absl::MutexLock lock(&listener_mu_);
     listener = listener_;
   }
-  // Still under reload_mu_, so that listeners see reports in order.
   if (listener) listener(report);
-  return report;
 }
 
 void RubricStore::SetReloadListener(

@@ -151,6 +151,16 @@ class RubricStore {
     std::string error;
   };
 
+  // One pass over the directory's files (rubric_store.cc).
+  class ReloadPass;
+
+  // Reload() of a directory that lists `names`: builds the next snapshot
+  // from changed files, publishes it when it differs from the current one,
+  // and records what the pass saw of each file.
+  void ReloadDir(const std::vector<std::string>& names, ReloadReport* report)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_);
+  // Calls the reload listener, if any, with `report`.
+  void NotifyListener(const ReloadReport& report);
   void PollLoop();
 
   const Options options_;
