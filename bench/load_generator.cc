@@ -195,6 +195,12 @@ class Run {
   void IssueGet(int64_t i, Clock::time_point start);
   void Prebuild();
   absl::Status Connect();
+  // The phases of Go().
+  void StartStreams(int concurrency);
+  void Pace(Clock::time_point t0, int concurrency);  // the open loop's thread
+  void RunClock(Clock::time_point t0);
+  void Drain(bool stream);
+  void CloseStreams();
   void SwitchToMeasure();
   void SwitchToDrain();
   LoadResult Collect();
@@ -541,54 +547,63 @@ absl::StatusOr<LoadResult> Run::Go() {
   Prebuild();
   const bool stream = options_.shape == LoadOptions::Shape::kStream;
   const int concurrency = std::max(1, options_.concurrency);
-  if (stream) {
-    const int n = std::max(1, std::min(options_.streams, concurrency));
-    const absl::Duration stream_deadline = options_.warmup + options_.duration +
-                                           options_.deadline + absl::Seconds(5);
-    for (int s = 0; s < n; ++s) {
-      streams_.push_back(std::make_unique<StreamWorker>(
-          this, s, stubs_[s % stubs_.size()].get(), stream_deadline));
-      streams_.back()->Begin();
-    }
-  }
+  if (stream) StartStreams(concurrency);
 
   const Clock::time_point t0 = Clock::now();
-  const Clock::time_point warm_end =
-      t0 + absl::ToChronoNanoseconds(options_.warmup);
-  const Clock::time_point run_end =
-      warm_end + absl::ToChronoNanoseconds(options_.duration);
   if (options_.warmup <= absl::ZeroDuration()) SwitchToMeasure();
-
   std::thread pacer;
   if (open_loop()) {
-    // Calls are due at t0 + k / rate; each one's latency counts from when it
-    // was due, so a server that falls behind shows its queueing delay.
-    pacer = std::thread([this, t0, concurrency] {
-      const double interval_ns = 1e9 / options_.rate;
-      for (int64_t k = 0;; ++k) {
-        const Clock::time_point due =
-            t0 +
-            std::chrono::nanoseconds(static_cast<int64_t>(k * interval_ns));
-        std::this_thread::sleep_until(due);
-        if (phase_.load(std::memory_order_acquire) == 2) break;
-        if (options_.count > 0 && phase_.load() == 1 &&
-            issued_measured_.load() >= options_.count) {
-          break;
-        }
-        if (outstanding_.load(std::memory_order_acquire) >= concurrency) {
-          errors_[kBacklogSlot].fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        Issue(static_cast<int>(k), due);
-      }
-    });
+    pacer = std::thread([this, t0, concurrency] { Pace(t0, concurrency); });
   } else {
     // Closed loop: start `concurrency` calls; each completion starts the
     // next one (Done -> Issue), spread over the streams in stream mode.
     for (int c = 0; c < concurrency; ++c) Issue(c, Clock::now());
   }
+  RunClock(t0);
+  if (pacer.joinable()) pacer.join();
+  Drain(stream);
+  return Collect();
+}
 
-  // The clock of the run: warm-up, measurement, then drain.
+void Run::StartStreams(int concurrency) {
+  const int n = std::max(1, std::min(options_.streams, concurrency));
+  const absl::Duration stream_deadline = options_.warmup + options_.duration +
+                                         options_.deadline + absl::Seconds(5);
+  for (int s = 0; s < n; ++s) {
+    streams_.push_back(std::make_unique<StreamWorker>(
+        this, s, stubs_[s % stubs_.size()].get(), stream_deadline));
+    streams_.back()->Begin();
+  }
+}
+
+// Calls are due at t0 + k / rate; each one's latency counts from when it
+// was due, so a server that falls behind shows its queueing delay.
+void Run::Pace(Clock::time_point t0, int concurrency) {
+  const double interval_ns = 1e9 / options_.rate;
+  for (int64_t k = 0;; ++k) {
+    const Clock::time_point due =
+        t0 + std::chrono::nanoseconds(static_cast<int64_t>(k * interval_ns));
+    std::this_thread::sleep_until(due);
+    if (phase_.load(std::memory_order_acquire) == 2) break;
+    if (options_.count > 0 && phase_.load() == 1 &&
+        issued_measured_.load() >= options_.count) {
+      break;
+    }
+    if (outstanding_.load(std::memory_order_acquire) >= concurrency) {
+      errors_[kBacklogSlot].fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    Issue(static_cast<int>(k), due);
+  }
+}
+
+// The clock of the run: warm-up, then measurement until the duration, the
+// count or the stop file ends it.
+void Run::RunClock(Clock::time_point t0) {
+  const Clock::time_point warm_end =
+      t0 + absl::ToChronoNanoseconds(options_.warmup);
+  const Clock::time_point run_end =
+      warm_end + absl::ToChronoNanoseconds(options_.duration);
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     const Clock::time_point now = Clock::now();
@@ -603,13 +618,15 @@ absl::StatusOr<LoadResult> Run::Go() {
                            access(options_.stop_file.c_str(), F_OK) == 0;
       if (now >= run_end || count_done || stopped) {
         SwitchToDrain();
-        break;
+        return;
       }
     }
   }
-  if (pacer.joinable()) pacer.join();
+}
 
-  // Drain: outstanding calls finish or reach their deadline.
+// Outstanding calls finish or reach their deadline; streams are closed (and
+// cancelled if they do not end), then the last callbacks return.
+void Run::Drain(bool stream) {
   const Clock::time_point drain_end =
       Clock::now() + absl::ToChronoNanoseconds(options_.deadline) +
       std::chrono::seconds(2);
@@ -621,27 +638,29 @@ absl::StatusOr<LoadResult> Run::Go() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  if (stream) {
-    for (auto& s : streams_) s->Close();
-    const Clock::time_point give_up = Clock::now() + std::chrono::seconds(5);
-    for (auto& s : streams_) {
-      while (!s->done() && Clock::now() < give_up) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      if (!s->done()) s->Cancel();
-    }
-    for (auto& s : streams_) {
-      while (!s->done())
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
+  if (stream) CloseStreams();
   // Callbacks decrement outstanding_ as their last step; give them time to
   // return before the channels go away.
   while (outstanding_.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  return Collect();
+}
+
+void Run::CloseStreams() {
+  for (auto& s : streams_) s->Close();
+  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(5);
+  for (auto& s : streams_) {
+    while (!s->done() && Clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (!s->done()) s->Cancel();
+  }
+  for (auto& s : streams_) {
+    while (!s->done()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
 }
 
 LoadResult Run::Collect() {
