@@ -92,31 +92,21 @@ int Fail(const std::string& message) {
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "gRPC load generator for rewardd: closed or open loop, unary / group / "
-      "stream, text and JSON results.");
-  absl::ParseCommandLine(argc, argv);
-  // Debian's abseil is built with mutex deadlock detection on, which puts
-  // every Mutex lock through a global graph (measured: 3x the cost of a
-  // lock/unlock); a benchmark must not pay for it.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-
-  LoadOptions o;
+absl::StatusOr<LoadOptions::Shape> ShapeFromFlag() {
   const std::string shape = absl::GetFlag(FLAGS_shape);
-  if (shape == "unary") {
-    o.shape = LoadOptions::Shape::kUnary;
-  } else if (shape == "group") {
-    o.shape = LoadOptions::Shape::kGroup;
-  } else if (shape == "stream") {
-    o.shape = LoadOptions::Shape::kStream;
-  } else if (shape == "get_rubric") {
-    o.shape = LoadOptions::Shape::kGetRubric;
-  } else {
-    return Fail("--shape must be unary, group, stream or get_rubric");
-  }
+  if (shape == "unary") return LoadOptions::Shape::kUnary;
+  if (shape == "group") return LoadOptions::Shape::kGroup;
+  if (shape == "stream") return LoadOptions::Shape::kStream;
+  if (shape == "get_rubric") return LoadOptions::Shape::kGetRubric;
+  return absl::InvalidArgumentError(
+      "--shape must be unary, group, stream or get_rubric");
+}
+
+absl::StatusOr<LoadOptions> LoadOptionsFromFlags() {
+  LoadOptions o;
+  absl::StatusOr<LoadOptions::Shape> shape = ShapeFromFlag();
+  if (!shape.ok()) return shape.status();
+  o.shape = *shape;
   o.target = absl::GetFlag(FLAGS_target);
   o.concurrency = absl::GetFlag(FLAGS_concurrency);
   o.rate = absl::GetFlag(FLAGS_rate);
@@ -130,81 +120,75 @@ int main(int argc, char** argv) {
   o.judge_stats_url = absl::GetFlag(FLAGS_judge_stats);
   o.judge_reset = absl::GetFlag(FLAGS_judge_reset);
   o.stop_file = absl::GetFlag(FLAGS_stop_file);
-  if (o.concurrency <= 0) return Fail("--concurrency must be positive");
-
-  absl::StatusOr<std::unique_ptr<rewardd::bench::RequestSource>> source;
-  if (const std::string file = absl::GetFlag(FLAGS_requests); !file.empty()) {
-    source = rewardd::bench::RequestSource::FromJsonl(
-        file, o.shape == LoadOptions::Shape::kGroup);
-  } else {
-    SynthOptions s;
-    const std::string rubric = absl::GetFlag(FLAGS_rubric);
-    if (rubric == "checks") {
-      s.rubric = SynthOptions::RubricKind::kInlineChecks;
-    } else if (rubric == "text") {
-      s.rubric = SynthOptions::RubricKind::kInlineText;
-    } else if (rubric == "ref") {
-      s.rubric = SynthOptions::RubricKind::kReference;
-    } else if (rubric == "checks_ref") {
-      s.rubric = SynthOptions::RubricKind::kChecksByReference;
-    } else {
-      return Fail("--rubric must be checks, text, ref or checks_ref");
-    }
-    s.criteria = absl::GetFlag(FLAGS_criteria);
-    s.prompt_bytes = absl::GetFlag(FLAGS_prompt_bytes);
-    s.response_bytes = absl::GetFlag(FLAGS_response_bytes);
-    s.group_size = absl::GetFlag(FLAGS_group_size);
-    s.distinct_per_group = absl::GetFlag(FLAGS_distinct_per_group);
-    s.distinct_prompts = absl::GetFlag(FLAGS_distinct_prompts);
-    s.rubric_set = absl::GetFlag(FLAGS_rubric_set);
-    s.rubric_id = absl::GetFlag(FLAGS_rubric_id);
-    s.rubric_id_prefix = absl::GetFlag(FLAGS_rubric_id_prefix);
-    s.rubric_count = absl::GetFlag(FLAGS_rubric_count);
-    s.judge = absl::GetFlag(FLAGS_judge);
-    const std::string mode = absl::GetFlag(FLAGS_grading_mode);
-    if (mode == "all_in_one") {
-      s.grading_mode = reward::v1::ALL_IN_ONE;
-    } else if (mode == "per_criterion") {
-      s.grading_mode = reward::v1::PER_CRITERION;
-    } else if (mode == "chunked") {
-      s.grading_mode = reward::v1::CHUNKED;
-    } else if (!mode.empty()) {
-      return Fail(
-          "--grading_mode must be all_in_one, per_criterion or chunked");
-    }
-    s.chunk_size = static_cast<uint32_t>(absl::GetFlag(FLAGS_chunk_size));
-    s.skip_cache = absl::GetFlag(FLAGS_skip_cache);
-    s.seed = absl::GetFlag(FLAGS_seed);
-    if (const std::string path = absl::GetFlag(FLAGS_write_rubric_set);
-        !path.empty()) {
-      if (s.distinct_prompts <= 0) return Fail("set --distinct_prompts");
-      s.rubric = SynthOptions::RubricKind::kInlineChecks;
-      auto src = rewardd::bench::RequestSource::Synthesize(s);
-      if (!src.ok()) return Fail(std::string(src.status().message()));
-      std::ofstream out(path);
-      for (int64_t p = 0; p < s.distinct_prompts; ++p) {
-        out << (*src)->RubricSetJsonl(p) << "\n";
-      }
-      return out ? 0 : Fail(absl::StrCat("cannot write ", path));
-    }
-    source = rewardd::bench::RequestSource::Synthesize(s);
-    if (const std::string path = absl::GetFlag(FLAGS_write_requests);
-        source.ok() && !path.empty()) {
-      const absl::Status w = (*source)->WriteJsonl(
-          path, o.shape == LoadOptions::Shape::kGroup,
-          absl::GetFlag(FLAGS_count) > 0 ? absl::GetFlag(FLAGS_count) : 1000);
-      return w.ok() ? 0 : Fail(std::string(w.message()));
-    }
+  if (o.concurrency <= 0) {
+    return absl::InvalidArgumentError("--concurrency must be positive");
   }
-  if (!source.ok()) return Fail(std::string(source.status().message()));
+  return o;
+}
 
-  absl::StatusOr<rewardd::bench::LoadResult> result =
-      rewardd::bench::RunLoad(o, **source);
-  if (!result.ok()) return Fail(std::string(result.status().message()));
+absl::StatusOr<SynthOptions::RubricKind> RubricKindFromFlag() {
+  const std::string rubric = absl::GetFlag(FLAGS_rubric);
+  if (rubric == "checks") return SynthOptions::RubricKind::kInlineChecks;
+  if (rubric == "text") return SynthOptions::RubricKind::kInlineText;
+  if (rubric == "ref") return SynthOptions::RubricKind::kReference;
+  if (rubric == "checks_ref") {
+    return SynthOptions::RubricKind::kChecksByReference;
+  }
+  return absl::InvalidArgumentError(
+      "--rubric must be checks, text, ref or checks_ref");
+}
 
-  std::cout << rewardd::bench::FormatText(*result) << std::flush;
+absl::StatusOr<SynthOptions> SynthOptionsFromFlags() {
+  SynthOptions s;
+  absl::StatusOr<SynthOptions::RubricKind> rubric = RubricKindFromFlag();
+  if (!rubric.ok()) return rubric.status();
+  s.rubric = *rubric;
+  s.criteria = absl::GetFlag(FLAGS_criteria);
+  s.prompt_bytes = absl::GetFlag(FLAGS_prompt_bytes);
+  s.response_bytes = absl::GetFlag(FLAGS_response_bytes);
+  s.group_size = absl::GetFlag(FLAGS_group_size);
+  s.distinct_per_group = absl::GetFlag(FLAGS_distinct_per_group);
+  s.distinct_prompts = absl::GetFlag(FLAGS_distinct_prompts);
+  s.rubric_set = absl::GetFlag(FLAGS_rubric_set);
+  s.rubric_id = absl::GetFlag(FLAGS_rubric_id);
+  s.rubric_id_prefix = absl::GetFlag(FLAGS_rubric_id_prefix);
+  s.rubric_count = absl::GetFlag(FLAGS_rubric_count);
+  s.judge = absl::GetFlag(FLAGS_judge);
+  const std::string mode = absl::GetFlag(FLAGS_grading_mode);
+  if (mode == "all_in_one") {
+    s.grading_mode = reward::v1::ALL_IN_ONE;
+  } else if (mode == "per_criterion") {
+    s.grading_mode = reward::v1::PER_CRITERION;
+  } else if (mode == "chunked") {
+    s.grading_mode = reward::v1::CHUNKED;
+  } else if (!mode.empty()) {
+    return absl::InvalidArgumentError(
+        "--grading_mode must be all_in_one, per_criterion or chunked");
+  }
+  s.chunk_size = static_cast<uint32_t>(absl::GetFlag(FLAGS_chunk_size));
+  s.skip_cache = absl::GetFlag(FLAGS_skip_cache);
+  s.seed = absl::GetFlag(FLAGS_seed);
+  return s;
+}
+
+// --write_rubric_set: the synthetic rubrics as a rewardd-format set file.
+int WriteRubricSet(SynthOptions s, const std::string& path) {
+  if (s.distinct_prompts <= 0) return Fail("set --distinct_prompts");
+  s.rubric = SynthOptions::RubricKind::kInlineChecks;
+  auto src = rewardd::bench::RequestSource::Synthesize(s);
+  if (!src.ok()) return Fail(std::string(src.status().message()));
+  std::ofstream out(path);
+  for (int64_t p = 0; p < s.distinct_prompts; ++p) {
+    out << (*src)->RubricSetJsonl(p) << "\n";
+  }
+  return out ? 0 : Fail(absl::StrCat("cannot write ", path));
+}
+
+// The result as text on stdout and, with --json_out, as JSON.
+int Report(const rewardd::bench::LoadResult& result, const LoadOptions& o) {
+  std::cout << rewardd::bench::FormatText(result) << std::flush;
   if (const std::string path = absl::GetFlag(FLAGS_json_out); !path.empty()) {
-    nlohmann::json j = rewardd::bench::ToJson(*result);
+    nlohmann::json j = rewardd::bench::ToJson(result);
     j["label"] = absl::GetFlag(FLAGS_label);
     j["target"] = o.target;
     std::ofstream out(path);
@@ -212,4 +196,46 @@ int main(int argc, char** argv) {
     if (!out) return Fail(absl::StrCat("cannot write ", path));
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "gRPC load generator for rewardd: closed or open loop, unary / group / "
+      "stream, text and JSON results.");
+  absl::ParseCommandLine(argc, argv);
+  // Debian's abseil is built with mutex deadlock detection on, which puts
+  // every Mutex lock through a global graph (measured: 3x the cost of a
+  // lock/unlock); a benchmark must not pay for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  absl::StatusOr<LoadOptions> o = LoadOptionsFromFlags();
+  if (!o.ok()) return Fail(std::string(o.status().message()));
+  const bool groups = o->shape == LoadOptions::Shape::kGroup;
+  absl::StatusOr<std::unique_ptr<rewardd::bench::RequestSource>> source;
+  if (const std::string file = absl::GetFlag(FLAGS_requests); !file.empty()) {
+    source = rewardd::bench::RequestSource::FromJsonl(file, groups);
+  } else {
+    absl::StatusOr<SynthOptions> s = SynthOptionsFromFlags();
+    if (!s.ok()) return Fail(std::string(s.status().message()));
+    if (const std::string path = absl::GetFlag(FLAGS_write_rubric_set);
+        !path.empty()) {
+      return WriteRubricSet(*s, path);
+    }
+    source = rewardd::bench::RequestSource::Synthesize(*s);
+    if (const std::string path = absl::GetFlag(FLAGS_write_requests);
+        source.ok() && !path.empty()) {
+      const int64_t count = absl::GetFlag(FLAGS_count);
+      const absl::Status w =
+          (*source)->WriteJsonl(path, groups, count > 0 ? count : 1000);
+      return w.ok() ? 0 : Fail(std::string(w.message()));
+    }
+  }
+  if (!source.ok()) return Fail(std::string(source.status().message()));
+
+  absl::StatusOr<rewardd::bench::LoadResult> result =
+      rewardd::bench::RunLoad(*o, **source);
+  if (!result.ok()) return Fail(std::string(result.status().message()));
+  return Report(*result, *o);
 }
