@@ -123,11 +123,10 @@ class Suite:
         self.procs = []
         self.results = []
         self.counter = 0
-        self.rewardd_help = subprocess.run(
-            [self.bin["rewardd"], "--helpfull"], capture_output=True,
-            text=True).stdout + subprocess.run(
-            [self.bin["rewardd"], "--helpfull"], capture_output=True,
-            text=True).stderr
+        self.scenario_seconds = {}  # scenario number -> wall seconds
+        helpfull = subprocess.run([self.bin["rewardd"], "--helpfull"],
+                                  capture_output=True, text=True)
+        self.rewardd_help = helpfull.stdout + helpfull.stderr
 
     # ---------------------------------------------------------------- helpers
     def has_flag(self, flag):
@@ -735,8 +734,14 @@ class Suite:
                 self.results.append({"id": sid, "name": name, "error": str(e),
                                      "pass": False})
                 print("[%s] %s: ERROR: %s" % (sid, name, e), flush=True)
+            elapsed = time.monotonic() - t
+            self.scenario_seconds[str(sid)] = round(elapsed, 1)
             for r in self.results[before:]:
-                r["seconds"] = round(time.monotonic() - t, 1)
+                r["scenario"] = sid  # rows 1a, 1b come from scenario 1
+                r["seconds"] = round(elapsed, 1)  # the whole scenario's
+            # Per-scenario wall time: what a user trims with --only, and what
+            # keeps --quick inside its budget.
+            print("    [%s] took %.1f s" % (sid, elapsed), flush=True)
         total = time.monotonic() - started
         return total
 
@@ -766,20 +771,27 @@ def machine():
 
 
 def markdown(report):
-    lines = ["| # | scenario | ratio / figure | target | result |", "|---|---|---|---|---|"]
+    lines = ["| # | scenario | ratio / figure | target | result | s |",
+             "|---|---|---|---|---|---|"]
+    seen = set()
     for r in report["scenarios"]:
+        # A scenario's wall time on its first row only (1a and 1b share it).
+        secs = "" if r.get("scenario") in seen else r.get("seconds", "")
+        seen.add(r.get("scenario"))
         if "skipped" in r:
-            lines.append("| %s | %s | - | - | SKIPPED: %s |" % (r["id"], r["name"], r["skipped"]))
+            lines.append("| %s | %s | - | - | SKIPPED: %s | %s |" % (
+                r["id"], r["name"], r["skipped"], secs))
             continue
         if "error" in r:
-            lines.append("| %s | %s | - | - | ERROR: %s |" % (r["id"], r["name"], r["error"]))
+            lines.append("| %s | %s | - | - | ERROR: %s | %s |" % (
+                r["id"], r["name"], r["error"], secs))
             continue
         verdict = {True: "PASS", False: "**FAIL**", None: "info"}[r["pass"]]
         ratio = "" if r["ratio"] is None else "%s **%.3f**" % (r["ratio_name"], r["ratio"])
         if r.get("note"):
             ratio += "<br>" + r["note"]
-        lines.append("| %s | %s | %s | %s | %s |" % (r["id"], r["name"], ratio,
-                                                    r["target"] or "-", verdict))
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            r["id"], r["name"], ratio, r["target"] or "-", verdict, secs))
     return "\n".join(lines)
 
 
@@ -811,9 +823,11 @@ def main():
     finally:
         suite.cleanup()
     report["seconds"] = round(total, 1)
+    report["scenario_seconds"] = suite.scenario_seconds
     report["scenarios"] = suite.results
     table = markdown(report)
-    print("\n" + table + "\n\ntotal %.0f s" % total)
+    print("\n" + table + "\n\ntotal %.0f s (%s)" % (total, ", ".join(
+        "%s: %.0f s" % kv for kv in suite.scenario_seconds.items())))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
