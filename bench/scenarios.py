@@ -34,7 +34,7 @@ from scenario_tail import tail_overhead  # bench/scenario_tail.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # --quick's warm-up before a measurement window: the 2-minute budget of the
-# quick suite pays it for every window (over a hundred of them).
+# quick suite pays it for every window.
 QUICK_WARMUP_S = 0.3
 
 
@@ -232,8 +232,8 @@ class Suite:
             return json.load(f)
 
     def stop(self, *procs, wait=False):
-        """Stops `procs`, all signalled at once. A rewardd takes a second or
-        two to exit after SIGTERM (its transports' shutdown), which nothing
+        """Stops `procs`, all signalled at once. A rewardd is slow to exit
+        after SIGTERM (its metrics endpoint's shutdown), which nothing
         measured here needs: --quick waits for the exits only when `wait`
         (a scenario that reads what the process writes at exit) and
         otherwise at the end of the run; the full run always waits."""
