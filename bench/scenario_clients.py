@@ -29,7 +29,7 @@ def _python_bench(suite, server, requests, concurrency, duration, raw=False):
     env = dict(os.environ, PYTHONPATH=os.path.join(suite.build, "python"))
     cmd = ["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "python_client_bench.py"),
            "--target=127.0.0.1:%d" % server.port, "--requests=" + requests,
-           "--concurrency=%d" % concurrency, "--warmup_s=0.5",
+           "--concurrency=%d" % concurrency, suite.warmup(),
            "--duration_s=%g" % duration, "--json_out=" + out] + (["--raw"] if raw else [])
     if suite.args.nice:
         cmd = ["nice", "-n", str(suite.args.nice)] + cmd
@@ -44,7 +44,7 @@ def _gateway_bench(suite, server, requests, connections, duration):
     out = suite.file("gw.json")
     cmd = [suite.bin["gateway"], "--http_target=127.0.0.1:%d" % server.http_port,
            "--requests=" + requests, "--connections=%d" % connections,
-           "--warmup_s=0.5", "--duration_s=%g" % duration,
+           suite.warmup(), "--duration_s=%g" % duration,
            "--server_pid=%d" % server.pid, "--json_out=" + out]
     if suite.args.nice:
         cmd = ["nice", "-n", str(suite.args.nice)] + cmd
@@ -60,10 +60,10 @@ def _python_vs_bench(suite):
     subprocess.run([suite.bin["bench"], "--shape=group", "--count=64",
                     "--write_requests=" + requests] + work, check=True)
     rw = suite.start_rewardd("s8a-rewardd")
-    dur = suite.d(1.5, 5)
+    dur = suite.d(1, 5)
     got = suite.alternate({
         "reward-bench": lambda: suite.bench(rw, *work, "--shape=group", "--concurrency=4",
-                                            "--channels=2", "--warmup_s=0.5",
+                                            "--channels=2", suite.warmup(),
                                             "--duration_s=%g" % dur),
         "python": lambda: _python_bench(suite, rw, requests, 8, dur),
         "grpc.aio stub": lambda: _python_bench(suite, rw, requests, 8, dur, raw=True)})
@@ -104,10 +104,10 @@ def _gateway_vs_grpc(suite):
     rw.wait_file(port_file, 20)
     with open(port_file) as f:
         rw.http_port = int(f.read().strip())
-    dur = suite.d(1.5, 5)
+    dur = suite.d(1, 5)
     got = suite.alternate({
         "grpc": lambda: suite.bench(rw, *work, "--shape=unary", "--concurrency=64",
-                                    "--channels=2", "--warmup_s=0.5", "--duration_s=%g" % dur,
+                                    "--channels=2", suite.warmup(), "--duration_s=%g" % dur,
                                     "--server_pid=%d" % rw.pid),
         "http": lambda: _gateway_bench(suite, rw, requests, 32, dur)})
     suite.stop(rw)

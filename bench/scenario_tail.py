@@ -31,10 +31,10 @@ def tail_log_counts(tail_dir):
     return counts
 
 
-def side_by_side(suite, servers, work):
+def side_by_side(suite, servers, work, rounds):
     """Alternating rounds against each server; best items/s, CPU/call, failures."""
     got = {name: [] for name in servers}
-    for r in range(suite.d(2, 5)):
+    for r in range(rounds):
         order = list(servers.items())
         if r % 2:
             order.reverse()
@@ -58,19 +58,21 @@ def tail_overhead(suite, skip_error):
     servers = {"off": off, "on": on}
     common = ["--rubric=checks", "--response_bytes=1500", "--distinct_prompts=64",
               "--group_size=16", "--channels=2", "--shape=group", "--concurrency=4",
-              "--warmup_s=0.5", "--duration_s=%g" % suite.d(1.5, 5)]
+              suite.warmup(), "--duration_s=%g" % suite.d(1, 5)]
     load_before = os.getloadavg()
     # Scenario 6's work: 20 checks, about 60% met each, so groups almost
     # never tie at the max: the cost of tracking every group.
     items, cpu, failed, rounds = side_by_side(suite, servers,
-                                              common + ["--criteria=20"])
+                                              common + ["--criteria=20"],
+                                              suite.d(2, 5))
     # Information: groups that do saturate (2 criteria, 2 distinct responses
     # per group), so the tail log samples at its rate limit and drops the
-    # rest.
+    # rest. Quick mode gives it one round.
     sat_items, _, sat_failed, _ = side_by_side(
-        suite, servers, common + ["--criteria=2", "--distinct_per_group=2"])
+        suite, servers, common + ["--criteria=2", "--distinct_per_group=2"],
+        suite.d(1, 5))
     load_after = os.getloadavg()
-    suite.stop(off, on)  # SIGTERM: the tail log writes what it holds
+    suite.stop(off, on, wait=True)  # SIGTERM: the tail log writes what it holds
     failed += sat_failed
     logged = tail_log_counts(tail_dir)
     ratio = items["on"] / items["off"]

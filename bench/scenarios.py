@@ -33,6 +33,9 @@ import scenario_seed_shape
 from scenario_tail import tail_overhead  # bench/scenario_tail.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# --quick's warm-up before a measurement window: the 2-minute budget of the
+# quick suite pays it for every window.
+QUICK_WARMUP_S = 0.3
 
 
 class Skip(Exception):
@@ -89,9 +92,16 @@ class Proc:
                     return int(line.split()[1]) * 1024
         return 0
 
-    def stop(self):
-        if self.popen.poll() is None:
+    def terminate(self):
+        """Sends SIGTERM (once) without waiting for the exit."""
+        if self.popen.poll() is None and not getattr(self, "terminated", False):
             self.popen.send_signal(signal.SIGTERM)
+            self.terminated = True
+
+    def stop(self):
+        """SIGTERM, then waits for the exit (SIGKILL after 8 s)."""
+        self.terminate()
+        if self.popen.poll() is None:
             try:
                 self.popen.wait(timeout=8)
             except subprocess.TimeoutExpired:
@@ -121,13 +131,13 @@ class Suite:
                          % (self.bin[key], REPO, self.build, self.build))
         self.work = tempfile.mkdtemp(prefix="rewardd-bench.")
         self.procs = []
+        self.stopping = []  # --quick: sent SIGTERM, exit not yet waited for
         self.results = []
         self.counter = 0
-        self.rewardd_help = subprocess.run(
-            [self.bin["rewardd"], "--helpfull"], capture_output=True,
-            text=True).stdout + subprocess.run(
-            [self.bin["rewardd"], "--helpfull"], capture_output=True,
-            text=True).stderr
+        self.scenario_seconds = {}  # scenario number -> wall seconds
+        helpfull = subprocess.run([self.bin["rewardd"], "--helpfull"],
+                                  capture_output=True, text=True)
+        self.rewardd_help = helpfull.stdout + helpfull.stderr
 
     # ---------------------------------------------------------------- helpers
     def has_flag(self, flag):
@@ -221,11 +231,21 @@ class Suite:
         with open(out) as f:
             return json.load(f)
 
-    def stop(self, *procs):
+    def stop(self, *procs, wait=False):
+        """Stops `procs`, all signalled at once. A rewardd is slow to exit
+        after SIGTERM (its metrics endpoint's shutdown), which nothing
+        measured here needs: --quick waits for the exits only when `wait`
+        (a scenario that reads what the process writes at exit) and
+        otherwise at the end of the run; the full run always waits."""
         for p in procs:
-            p.stop()
+            p.terminate()
             if p in self.procs:
                 self.procs.remove(p)
+        if wait or not self.quick:
+            for p in procs:
+                p.stop()
+        else:
+            self.stopping.extend(procs)
 
     def bench(self, server, *flags, timeout=None, background=False):
         """Runs reward-bench against `server`; returns its JSON result."""
@@ -266,7 +286,7 @@ class Suite:
         print("[%s] %s: SKIPPED: %s" % (sid, name, reason), flush=True)
 
     def cleanup(self):
-        for p in list(self.procs):
+        for p in list(self.procs) + self.stopping:
             try:
                 p.stop()
             except Exception:  # best effort at exit
@@ -275,11 +295,12 @@ class Suite:
             shutil.rmtree(self.work, ignore_errors=True)
 
     # ------------------------------------------------------------- durations
-    def alternate(self, sides):
-        """Runs each side (name -> fn returning a result) once per round,
-        reversing the order every other round; returns name -> results."""
+    def alternate(self, sides, rounds=None):
+        """Runs each side (name -> fn returning a result) once per round
+        (`rounds`, by default 2 quick and 3 full), reversing the order every
+        other round; returns name -> results."""
         got = {k: [] for k in sides}
-        for r in range(self.d(2, 3)):
+        for r in range(rounds or self.d(2, 3)):
             names = list(sides)
             if r % 2:
                 names.reverse()
@@ -289,6 +310,11 @@ class Suite:
 
     def d(self, quick, full):
         return quick if self.quick else full
+
+    def warmup(self, full=0.5):
+        """reward-bench's --warmup_s: `full` seconds, or QUICK_WARMUP_S with
+        --quick (enough for the connections and the server's threads)."""
+        return "--warmup_s=%g" % self.d(QUICK_WARMUP_S, full)
 
     # -------------------------------------------------------------- scenarios
     def s1_overhead(self):
@@ -315,7 +341,7 @@ class Suite:
 
     def overhead_pair(self, sid, label, bare, rw, work):
         rounds = self.d(2, 3)
-        dur = self.d(1.5, 5)
+        dur = self.d(1, 5)
         sat = {"bare": [], "rewardd": []}
         cpu = {"bare": [], "rewardd": []}
         for r in range(rounds):
@@ -323,7 +349,7 @@ class Suite:
             if r % 2:
                 order.reverse()
             for name, srv in order:
-                res = self.bench(srv, *work, "--concurrency=64", "--warmup_s=0.5",
+                res = self.bench(srv, *work, "--concurrency=64", self.warmup(),
                                  "--duration_s=%g" % dur, "--server_pid=%d" % srv.pid)
                 sat[name].append(res)
                 if res["calls"]:
@@ -333,13 +359,13 @@ class Suite:
         # Half of rewardd's saturation load, open loop, both servers.
         rate = 0.5 * thr["rewardd"]
         half = {"bare": [], "rewardd": []}
-        for r in range(rounds):
+        for r in range(self.d(1, rounds)):  # quick: one round of each side
             order = [("bare", bare), ("rewardd", rw)]
             if r % 2:
                 order.reverse()
             for name, srv in order:
                 res = self.bench(srv, *work, "--rate=%g" % rate, "--concurrency=20000",
-                                 "--warmup_s=0.5", "--duration_s=%g" % self.d(2.5, 6))
+                                 self.warmup(), "--duration_s=%g" % self.d(1, 6))
                 half[name].append(res)
         p99 = {k: min(x["latency_ms"]["p99"] for x in v) for k, v in half.items()}
         p50 = {k: min(x["latency_ms"]["p50"] for x in v) for k, v in half.items()}
@@ -379,7 +405,7 @@ class Suite:
             res = self.bench(rw, *shape, "--rubric=text", "--criteria=%d" % criteria,
                              "--response_bytes=1500", "--judge=sim",
                              "--grading_mode=per_criterion", "--skip_cache",
-                             "--warmup_s=%g" % self.d(1.5, 2),
+                             "--warmup_s=%g" % self.d(1, 2),
                              "--duration_s=%g" % duration_s, "--deadline_ms=60000",
                              "--server_pid=%d" % rw.pid, "--judge_stats=" + sim.url,
                              "--judge_reset")
@@ -393,7 +419,7 @@ class Suite:
         # figure. Each rewardd window is followed by a floor window, so the
         # ratio of the two sees the same host.
         def floor_window(duration_s, body_bytes):
-            return self.http_floor(sim, capacity, body_bytes, self.d(1.5, 2),
+            return self.http_floor(sim, capacity, body_bytes, self.d(1, 2),
                                    duration_s)
 
         # Several measurement windows, the best kept (as scenario 1 keeps its
@@ -401,15 +427,15 @@ class Suite:
         # and SMT contention), never removes it.
         runs, floors = [], []
         for _ in range(self.d(1, 3)):
-            runs.append(window(self.d(4, 10), "--concurrency=%d" % conc))
+            runs.append(window(self.d(2.5, 10), "--concurrency=%d" % conc))
             js = runs[-1]["judge_stats"]
             # judge-sim counts the messages' text; the JSON around it adds
             # about 150 bytes.
             body = int(js["prompt_bytes"] / max(1, js["calls"])) + 150
-            floors.append(floor_window(self.d(4, 10), body))
+            floors.append(floor_window(self.d(2.5, 10), body))
         # The same work as GRPO sends it, a group of 16 responses per call
         # (GradeGroup): information only, the target is on unary calls.
-        group_runs = [window(self.d(4, 8), "--shape=group", "--group_size=16",
+        group_runs = [window(self.d(2, 8), "--shape=group", "--group_size=16",
                              "--concurrency=%d" % max(1, math.ceil(conc / 16)))
                       for _ in range(self.d(1, 2))]
         self.stop(rw, sim)
@@ -524,15 +550,21 @@ class Suite:
                 out["all_in_one"]["judge_calls"], out["all_in_one"]["naive_calls"],
                 pc["judge_calls"], pc["naive_calls"]))
 
-    def generate_rubrics(self, n, criteria):
+    def generate_rubrics(self, n, criteria, seed=None):
+        """bench/gen_rubrics.py's set of `n` rubrics, kept in --cache_dir
+        (the output is a pure function of the arguments)."""
         cache = os.path.abspath(self.args.cache_dir)
         os.makedirs(cache, exist_ok=True)
-        path = os.path.join(cache, "scale-%d-%d.jsonl" % (n, criteria))
-        if not os.path.exists(path):
+        name = "scale-%d-%d" % (n, criteria)
+        if seed is not None:
+            name += "-seed%d" % seed
+        path = os.path.join(cache, name + ".jsonl")
+        if not os.path.exists(path):  # gen_rubrics.py renames into place
             subprocess.run([sys.executable, os.path.join(REPO, "bench/gen_rubrics.py"),
                             "--rubrics=%d" % n, "--criteria=%d" % criteria,
-                            "--out=" + path], check=True, capture_output=True,
-                           timeout=900)
+                            "--out=" + path]
+                           + ([] if seed is None else ["--seed=%d" % seed]),
+                           check=True, capture_output=True, timeout=900)
         return path
 
     def s5_rubric_scale(self):
@@ -542,10 +574,8 @@ class Suite:
         rdir = self.file("rubrics")
         os.makedirs(rdir)
         shutil.copyfile(source, os.path.join(rdir, "scale.jsonl"))
-        subprocess.run([sys.executable, os.path.join(REPO, "bench/gen_rubrics.py"),
-                        "--rubrics=10", "--criteria=20", "--seed=5",
-                        "--out=" + os.path.join(rdir, "small.jsonl")], check=True,
-                       capture_output=True)
+        shutil.copyfile(self.generate_rubrics(10, criteria, seed=5),
+                        os.path.join(rdir, "small.jsonl"))
         raw = sum(os.path.getsize(os.path.join(rdir, f)) for f in os.listdir(rdir))
         empty = self.file("empty")
         os.makedirs(empty)
@@ -561,12 +591,12 @@ class Suite:
         hwm = rw.hwm_bytes()
         # Look-ups: a random rubric of the big set vs of a 10-rubric set.
         look = {"scale": [], "small": []}
-        for r in range(2):
+        for r in range(self.d(1, 2)):
             for name, count in (("scale", n), ("small", 10)):
                 res = self.bench(rw, "--shape=get_rubric", "--rubric=ref",
                                  "--rubric_set=" + name, "--rubric_count=%d" % count,
                                  "--group_size=1", "--concurrency=8", "--warmup_s=0.3",
-                                 "--duration_s=%g" % self.d(1.5, 3))
+                                 "--duration_s=%g" % self.d(0.7, 3))
                 look[name].append(res)
         lp50 = {k: min(x["latency_ms"]["p50"] for x in v) for k, v in look.items()}
         lp99 = {k: min(x["latency_ms"]["p99"] for x in v) for k, v in look.items()}
@@ -576,7 +606,7 @@ class Suite:
                         "--rubric_count=%d" % n, "--group_size=1",
                         "--concurrency=16", "--warmup_s=0.5", "--duration_s=900",
                         "--stop_file=" + stop_file, background=True)
-        time.sleep(1.5)
+        time.sleep(self.d(0.8, 1.5))  # past the 0.5 s warm-up: calls measured
         new = os.path.join(rdir, ".scale.new")
         shutil.copyfile(source, new)
         with open(new, "a") as f:
@@ -594,7 +624,7 @@ class Suite:
                     if '"rubric_reload"' in line and '"generation":"2"' in line:
                         reloaded = time.monotonic() - reload_start
             time.sleep(0.05)
-        time.sleep(1.0)
+        time.sleep(self.d(0.3, 1.0))  # calls to the new set, then stop
         open(stop_file, "w").close()
         bg.wait(timeout=120)
         bg.logf.close()
@@ -633,12 +663,14 @@ class Suite:
         rw = self.start_rewardd("s6-rewardd")
         work = ["--rubric=checks", "--criteria=20", "--response_bytes=1500",
                 "--distinct_prompts=64", "--group_size=16", "--channels=2",
-                "--warmup_s=0.5", "--duration_s=%g" % self.d(2, 5)]
+                self.warmup(), "--duration_s=%g" % self.d(1, 5)]
         shapes = {"unary": ["--shape=unary", "--concurrency=64"],
                   "group": ["--shape=group", "--concurrency=4"],
                   "stream": ["--shape=stream", "--concurrency=64", "--streams=2"]}
+        # No target here (information): one round in quick mode.
         got = self.alternate({name: (lambda f=flags: self.bench(rw, *work, *f))
-                              for name, flags in shapes.items()})
+                              for name, flags in shapes.items()},
+                             rounds=self.d(1, 3))
         self.stop(rw)
         items = {k: max(x["items_per_second"] for x in v) for k, v in got.items()}
         failed = sum(x["failed_total"] for v in got.values() for x in v)
@@ -668,9 +700,9 @@ class Suite:
         two = self.start_rewardd("s7-2core", cpus="0,1")
         work = ["--rubric=text", "--criteria=20", "--response_bytes=3000",
                 "--distinct_prompts=64", "--group_size=16", "--channels=2",
-                "--concurrency=64", "--warmup_s=0.5", "--duration_s=%g" % self.d(2, 5)]
+                "--concurrency=64", self.warmup(), "--duration_s=%g" % self.d(1, 5)]
         got = {"1": [], "2": []}
-        for r in range(self.d(2, 3)):
+        for r in range(self.d(1, 3)):  # no target: one round in quick mode
             order = [("1", one), ("2", two)]
             if r % 2:
                 order.reverse()
@@ -735,8 +767,14 @@ class Suite:
                 self.results.append({"id": sid, "name": name, "error": str(e),
                                      "pass": False})
                 print("[%s] %s: ERROR: %s" % (sid, name, e), flush=True)
+            elapsed = time.monotonic() - t
+            self.scenario_seconds[str(sid)] = round(elapsed, 1)
             for r in self.results[before:]:
-                r["seconds"] = round(time.monotonic() - t, 1)
+                r["scenario"] = sid  # rows 1a, 1b come from scenario 1
+                r["seconds"] = round(elapsed, 1)  # the whole scenario's
+            # Per-scenario wall time: what a user trims with --only, and what
+            # keeps --quick inside its budget.
+            print("    [%s] took %.1f s" % (sid, elapsed), flush=True)
         total = time.monotonic() - started
         return total
 
@@ -766,20 +804,27 @@ def machine():
 
 
 def markdown(report):
-    lines = ["| # | scenario | ratio / figure | target | result |", "|---|---|---|---|---|"]
+    lines = ["| # | scenario | ratio / figure | target | result | s |",
+             "|---|---|---|---|---|---|"]
+    seen = set()
     for r in report["scenarios"]:
+        # A scenario's wall time on its first row only (1a and 1b share it).
+        secs = "" if r.get("scenario") in seen else r.get("seconds", "")
+        seen.add(r.get("scenario"))
         if "skipped" in r:
-            lines.append("| %s | %s | - | - | SKIPPED: %s |" % (r["id"], r["name"], r["skipped"]))
+            lines.append("| %s | %s | - | - | SKIPPED: %s | %s |" % (
+                r["id"], r["name"], r["skipped"], secs))
             continue
         if "error" in r:
-            lines.append("| %s | %s | - | - | ERROR: %s |" % (r["id"], r["name"], r["error"]))
+            lines.append("| %s | %s | - | - | ERROR: %s | %s |" % (
+                r["id"], r["name"], r["error"], secs))
             continue
         verdict = {True: "PASS", False: "**FAIL**", None: "info"}[r["pass"]]
         ratio = "" if r["ratio"] is None else "%s **%.3f**" % (r["ratio_name"], r["ratio"])
         if r.get("note"):
             ratio += "<br>" + r["note"]
-        lines.append("| %s | %s | %s | %s | %s |" % (r["id"], r["name"], ratio,
-                                                    r["target"] or "-", verdict))
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            r["id"], r["name"], ratio, r["target"] or "-", verdict, secs))
     return "\n".join(lines)
 
 
@@ -811,9 +856,11 @@ def main():
     finally:
         suite.cleanup()
     report["seconds"] = round(total, 1)
+    report["scenario_seconds"] = suite.scenario_seconds
     report["scenarios"] = suite.results
     table = markdown(report)
-    print("\n" + table + "\n\ntotal %.0f s" % total)
+    print("\n" + table + "\n\ntotal %.0f s (%s)" % (total, ", ".join(
+        "%s: %.0f s" % kv for kv in suite.scenario_seconds.items())))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
