@@ -95,15 +95,28 @@ HttpReply GatewayHandlers::Grade(const httplib::Request& request) {
   if (absl::Status s = ParseProtoJson(request.body, &grade); !s.ok()) {
     return FromStatus(s);
   }
+  CallResult result = GradeDirect(std::move(grade), request);
+  if (!result.status.ok()) return FromStatus(FromGrpc(result.status));
+  return {200, PrintProtoJson(result.response)};
+}
+
+GatewayHandlers::CallResult GatewayHandlers::GradeDirect(
+    pb::GradeRequest request, const httplib::Request& http_request) {
+  CallResult result;
   absl::StatusOr<std::optional<std::string>> authorization =
-      AuthorizationOf(request);
-  if (!authorization.ok()) return FromStatus(authorization.status());
-  pb::GradeResponse response;
+      AuthorizationOf(http_request);
+  if (!authorization.ok()) {
+    result.status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                 std::string(authorization.status().message()));
+    return result;
+  }
   absl::Status s = grade_backend_->Grade(
-      std::move(grade), authorization->has_value() ? &**authorization : nullptr,
-      absl::Now() + deadline_, &response);
-  if (!s.ok()) return FromStatus(s);
-  return {200, PrintProtoJson(response)};
+      std::move(request),
+      authorization->has_value() ? &**authorization : nullptr,
+      absl::Now() + deadline_, &result.response);
+  result.status = grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                               std::string(s.message()));
+  return result;
 }
 
 HttpReply GatewayHandlers::GradeGroup(const httplib::Request& request) {
@@ -114,6 +127,13 @@ HttpReply GatewayHandlers::GradeGroup(const httplib::Request& request) {
 std::vector<GatewayHandlers::CallResult> GatewayHandlers::GradeAll(
     const std::vector<pb::GradeRequest>& requests,
     const httplib::Request& http_request) {
+  // One call (slime's requests, OpenRLHF's usual one sample) needs no
+  // concurrency: the backend grades it on this thread.
+  if (grade_backend_ != nullptr && requests.size() == 1) {
+    std::vector<CallResult> results;
+    results.push_back(GradeDirect(requests[0], http_request));
+    return results;
+  }
   // Shared with the callbacks, which run on gRPC's threads and only record
   // a result and count it.
   struct State {

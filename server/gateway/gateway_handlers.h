@@ -7,8 +7,9 @@
 //   GatewayHandlers handlers(options, channel);
 //   HttpReply reply = handlers.Slime(request);
 //
-// With options.grade_backend set, Grade() calls it on the HTTP thread
-// instead of making the Grade RPC (grade_backend.h).
+// With options.grade_backend set, Grade() and single-sample Slime() /
+// OpenRlhf() call it on the HTTP thread instead of making the Grade RPC
+// (grade_backend.h).
 //
 // Thread-safety: all methods may be called concurrently. Each blocks the
 // calling (HTTP) thread until its gRPC calls finish; gRPC's threads only
@@ -70,7 +71,11 @@ class GatewayHandlers {
   // UNAUTHENTICATED when the header cannot travel as metadata.
   absl::StatusOr<std::unique_ptr<grpc::ClientContext>> NewContext(
       const httplib::Request& request) const;
-  // All Grade calls at once; returns when every one has finished.
+  // One Grade call through grade_backend_ (which must be set).
+  CallResult GradeDirect(reward::v1::GradeRequest request,
+                         const httplib::Request& http_request);
+  // All Grade calls at once; returns when every one has finished (through
+  // grade_backend_ when it is set and there is one call).
   std::vector<CallResult> GradeAll(
       const std::vector<reward::v1::GradeRequest>& requests,
       const httplib::Request& http_request);

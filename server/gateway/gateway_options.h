@@ -74,8 +74,9 @@ struct GatewayOptions {
   // or "other" for unknown paths) and the HTTP status sent.
   std::function<void(std::string_view endpoint, int http_status)> on_request;
 
-  // When set, /v1/grade calls it instead of the Grade RPC on the channel
-  // (grade_backend.h); the other endpoints always use the channel. Not
+  // When set, /v1/grade and single-sample /v1/slime and /v1/openrlhf call
+  // it instead of the Grade RPC on the channel (grade_backend.h); the other
+  // calls always use the channel. Not
   // owned; must outlive the gateway.
   GradeBackend* grade_backend = nullptr;
 };

@@ -297,8 +297,9 @@ absl::Status Server::StartGateway() {
   if (!options_.metrics_listen.empty()) {
     gateway.on_request = GatewayRequestCounter(metrics_->registry());
   }
-  // /v1/grade, the hot path, skips gRPC's in-process transport and its
-  // thread hand-offs; the other endpoints make RPCs on the channel.
+  // Single Grade calls (/v1/grade, slime, one-sample OpenRLHF) skip gRPC's
+  // in-process transport and its thread hand-offs; the rest make RPCs on
+  // the channel.
   in_process_grade_ = std::make_unique<InProcessGrade>(reward_service_.get());
   gateway.grade_backend = in_process_grade_.get();
   // The gateway's calls are as large as a gRPC client's may be.
@@ -418,7 +419,7 @@ void Server::Stop() {
 
 void Server::Shutdown(absl::Duration grace) {
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
-  // The gateway's /v1/grade calls do not go through gRPC: cancel the ones
+  // The gateway's single Grade calls do not go through gRPC: cancel the ones
   // still running as Shutdown() has cancelled the RPCs.
   if (in_process_grade_ != nullptr) in_process_grade_->CancelAll();
   store_->Stop();

@@ -1,7 +1,7 @@
 // A whole rewardd server in one object: rubric store, judges, grader,
 // metrics, the gRPC services (with health and reflection), the /metrics
 // endpoint and the optional HTTP/JSON gateway (on an in-process channel to
-// the gRPC server, /v1/grade straight into the RewardService through
+// the gRPC server, single Grade calls straight into the RewardService through
 // InProcessGrade; either way HTTP requests get gRPC's auth, limits, drain,
 // metrics and deadlines), started by Create() and stopped by Drain() or Stop(). The
 // rewardd binary is main() around one Server (rewardd_main.cc); tests and
@@ -146,7 +146,8 @@ class Server {
   std::unique_ptr<RubricServiceImpl> rubric_service_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<grpc::Server> grpc_server_;
-  // /v1/grade straight into reward_service_; before gateway_, which uses it.
+  // Single Grade calls straight into reward_service_; before gateway_,
+  // which uses it.
   std::unique_ptr<InProcessGrade> in_process_grade_;
   // After grpc_server_: its channel is one of grpc_server_'s.
   std::unique_ptr<HttpGateway> gateway_;

@@ -266,6 +266,19 @@ TEST(HttpListen, TokenProtectedServerAnswers401WithoutTheToken) {
                     grade.dump(), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
+  // slime's and OpenRLHF's single samples take the same path.
+  nlohmann::json slime = {
+      {"prompt", kArithPrompt},
+      {"response", kResponse},
+      {"label", {{"rubric_set", "demo"}, {"rubric_id", "arith-1"}}}};
+  res = client.Post("/v1/slime", slime.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401) << res->body;
+  res = client.Post("/v1/slime",
+                    {{"Authorization", absl::StrCat("Bearer ", kToken)}},
+                    slime.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
   // The same refusal as a gRPC client gets, word for word.
   auto stub = pb::RewardService::NewStub(grpc::CreateChannel(
       server.process->address(), grpc::InsecureChannelCredentials()));
