@@ -3,6 +3,8 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace rewardd {
 namespace {
 
@@ -25,6 +27,13 @@ absl::Status InProcessGrade::Grade(pb::GradeRequest request,
                                    const std::string* authorization,
                                    absl::Time deadline,
                                    pb::GradeResponse* response) {
+  // gRPC's message size limit on the channel, word for word.
+  const size_t bytes = request.ByteSizeLong();
+  if (static_cast<int64_t>(bytes) > max_message_bytes_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("Sent message larger than max (", bytes, " vs. ",
+                     max_message_bytes_, ")"));
+  }
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
   std::multimap<grpc::string_ref, grpc::string_ref> metadata;

@@ -7,7 +7,7 @@
 // the work cancelled) and the cancellation of calls still running when the
 // server shuts down.
 //
-//   InProcessGrade grade(reward_service);
+//   InProcessGrade grade(reward_service, max_message_bytes);
 //   gateway_options.grade_backend = &grade;   // outlives the gateway
 //   ...
 //   grade.CancelAll();   // at shutdown, as gRPC cancels its RPCs
@@ -17,6 +17,7 @@
 #ifndef REWARDD_SERVER_MAIN_IN_PROCESS_GRADE_H_
 #define REWARDD_SERVER_MAIN_IN_PROCESS_GRADE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -29,8 +30,11 @@ namespace rewardd {
 
 class InProcessGrade final : public GradeBackend {
  public:
-  // `service` must outlive this object.
-  explicit InProcessGrade(RewardServiceImpl* service) : service_(service) {}
+  // `service` must outlive this object. Requests above
+  // `max_message_bytes` (rewardd's --max_message_bytes, the in-process
+  // channel's limit) are refused as gRPC refuses them.
+  InProcessGrade(RewardServiceImpl* service, int64_t max_message_bytes)
+      : service_(service), max_message_bytes_(max_message_bytes) {}
 
   absl::Status Grade(reward::v1::GradeRequest request,
                      const std::string* authorization, absl::Time deadline,
@@ -42,6 +46,7 @@ class InProcessGrade final : public GradeBackend {
 
  private:
   RewardServiceImpl* const service_;
+  const int64_t max_message_bytes_;
   absl::Mutex mu_;
   absl::flat_hash_set<Cancellation*> in_flight_ ABSL_GUARDED_BY(mu_);
 };

@@ -300,7 +300,8 @@ absl::Status Server::StartGateway() {
   // Single Grade calls (/v1/grade, slime, one-sample OpenRLHF) skip gRPC's
   // in-process transport and its thread hand-offs; the rest make RPCs on
   // the channel.
-  in_process_grade_ = std::make_unique<InProcessGrade>(reward_service_.get());
+  in_process_grade_ = std::make_unique<InProcessGrade>(
+      reward_service_.get(), options_.max_message_bytes);
   gateway.grade_backend = in_process_grade_.get();
   // The gateway's calls are as large as a gRPC client's may be.
   grpc::ChannelArguments args;

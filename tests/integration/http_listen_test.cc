@@ -405,6 +405,39 @@ TEST(HttpListen, InFlightLimitRefusesGradeWith429) {
   first.join();
 }
 
+// --max_message_bytes bounds a /v1/grade request as the in-process channel
+// bounds the RPC it stands for: a two-sample OpenRLHF request (whose Grade
+// calls are RPCs on that channel) is refused with the same code and words.
+TEST(HttpListen, MessageSizeLimitAppliesToGrade) {
+  HttpRewardd server({"--rubric_dir=" + kRubrics,
+                      "--metrics_listen=", "--max_message_bytes=4096"});
+  ASSERT_TRUE(server.Start());
+  ASSERT_TRUE(server.WaitServing()) << server.process->Log();
+  const std::string big(8192, 'x');
+  auto res = server.Client().Post("/v1/grade", ArithGrade(big).dump(),
+                                  "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429) << res->body;
+  EXPECT_EQ(Json(res->body)["error"]["code"], "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(res->body, HasSubstr("Sent message larger than max ("));
+  nlohmann::json openrlhf = {
+      {"query", {kArithPrompt + big, kArithPrompt + kResponse}},
+      {"prompts", {kArithPrompt, kArithPrompt}},
+      {"labels",
+       {{{"rubric_set", "demo"}, {"rubric_id", "arith-1"}},
+        {{"rubric_set", "demo"}, {"rubric_id", "arith-1"}}}}};
+  auto rpc =
+      server.Client().Post("/v1/openrlhf", openrlhf.dump(), "application/json");
+  ASSERT_TRUE(rpc);
+  EXPECT_EQ(rpc->status, 429) << rpc->body;
+  EXPECT_EQ(Json(rpc->body)["error"]["code"], "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(rpc->body, HasSubstr("Sent message larger than max ("));
+  res = server.Client().Post("/v1/grade", ArithGrade(kResponse).dump(),
+                             "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+}
+
 // --http_deadline_seconds is the call's deadline on /v1/grade as on the
 // RPCs: judge work is cut to it, and the answer comes once, either the
 // result with TIMEOUT verdicts (the grader's margin before the deadline)
