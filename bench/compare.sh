@@ -16,11 +16,17 @@
 #       flight against judge-sim L = 200 ms, C = 256): judge calls/s,
 #       rewardd CPU per graded response, and after each run the HTTP floor
 #       (http-floor-bench, same body size, C in flight) and the ratio.
+#   bench/compare.sh gateway OLD_REWARDD NEW_REWARDD [rounds]
+#       scenario 8b's shape (scenario 1a's work over the HTTP/JSON gateway:
+#       gateway-bench, 32 keep-alive connections posting /v1/grade): calls/s
+#       and rewardd CPU per call for OLD and NEW, each round followed by
+#       reward-bench's gRPC unary calls on NEW (64 in flight, 2 channels)
+#       and each HTTP figure over that gRPC figure.
 #
 # The other binaries (reward-bench, bare-server, judge-sim) come from
 # BUILD_DIR (default build-perf). Prints one line per run, then the means.
 set -euo pipefail
-mode="${1:?overhead, judge or seed}"
+mode="${1:?overhead, judge, seed or gateway}"
 old="$(realpath "${2:?old rewardd}")"
 new="$(realpath "${3:?new rewardd}")"
 rounds="${4:-3}"
@@ -67,9 +73,13 @@ elif mode == "judge":
         label, done / r["measured_seconds"],
         r["server_cpu_seconds"] / max(1, done) * 1e6))
 else:
-    print("%-4s calls/s %8.0f  server CPU/call %5.1f us" % (
+    line = "%-4s calls/s %8.0f  server CPU/call %5.1f us" % (
         label, r["calls_per_second"],
-        r["server_cpu_seconds"] / max(1, r["calls"]) * 1e6))
+        r["server_cpu_seconds"] / max(1, r["calls"]) * 1e6)
+    if floor:  # gateway mode: over the same round's gRPC unary figure
+        line += "  over grpc %5.3f" % (
+            r["calls_per_second"] / json.load(open(floor))["calls_per_second"])
+    print(line)
 EOF
 }
 
@@ -93,6 +103,41 @@ if [[ "$mode" == overhead ]]; then
         --concurrency=64 --warmup_s=0.5 --duration_s=4 \
         --server_pid="${!pid_var}" --json_out="$work/$who.json" >/dev/null
       report "$who" "$work/$who.json"
+    done
+  done
+elif [[ "$mode" == gateway ]]; then
+  common=(--criteria=20 --response_bytes=1500 --distinct_prompts=64
+          --group_size=16)
+  work_flags=("${common[@]}" --rubric=checks_ref --rubric_set=benchset)
+  mkdir -p "$work/rubrics"
+  "$build/bench/reward-bench" --write_rubric_set="$work/rubrics/benchset.jsonl" \
+    "${common[@]}" >/dev/null
+  "$build/bench/reward-bench" --shape=unary --count=1024 \
+    --write_requests="$work/unary.jsonl" "${work_flags[@]}" >/dev/null
+  for who in old new; do
+    bin="$old"; [[ "$who" == new ]] && bin="$new"
+    start "$who" "$bin" --listen=127.0.0.1:0 --rubric_dir="$work/rubrics" \
+      --rubric_poll_seconds=0 --metrics_listen=127.0.0.1:0 \
+      --http_listen=127.0.0.1:0 --http_port_file="$work/$who.http_port"
+    for _ in $(seq 200); do
+      [[ -s "$work/$who.http_port" ]] && break
+      sleep 0.05
+    done
+  done
+  for r in $(seq "$rounds"); do
+    nice -n -10 "$build/bench/reward-bench" --target="127.0.0.1:$new_port" \
+      "${work_flags[@]}" --shape=unary --channels=2 --concurrency=64 \
+      --warmup_s=0.5 --duration_s=4 --server_pid="$new_pid" \
+      --json_out="$work/grpc.json" >/dev/null
+    report grpc "$work/grpc.json"
+    for who in old new; do
+      pid_var="${who}_pid"
+      nice -n -10 "$build/bench/gateway-bench" \
+        --http_target="127.0.0.1:$(cat "$work/$who.http_port")" \
+        --requests="$work/unary.jsonl" --connections=32 --warmup_s=0.5 \
+        --duration_s=4 --server_pid="${!pid_var}" \
+        --json_out="$work/$who.json" >/dev/null
+      report "$who" "$work/$who.json" "$work/grpc.json"
     done
   done
 elif [[ "$mode" == judge || "$mode" == seed ]]; then
@@ -155,7 +200,7 @@ print(j['prompt_bytes'] // max(1, j['calls']) + 150)" "$work/$who.json")
     done
   done
 else
-  echo "mode must be overhead, judge or seed" >&2
+  echo "mode must be overhead, judge, seed or gateway" >&2
   exit 2
 fi
 awk '{k=$1; n[k]++; for (i=2;i<=NF;i++) if ($i ~ /^[0-9.]+$/) v[k,i]+=$i; m=NF}

@@ -16,10 +16,11 @@ BUILD_PACKAGES=(
 )
 # Tests, tools and development: Prometheus and promtool, the Python tests'
 # gRPC and pytest, openssl (test certificates), ccache, clang-format,
-# chromium (tail_report_test renders the HTML tail report headless).
+# chromium (tail_report_test renders the HTML tail report headless),
+# iproute2 (http_gateway_test reads the gateway's listen backlog with ss).
 OTHER_PACKAGES=(
   ccache git prometheus python3-grpcio python3-protobuf python3-pytest openssl
-  curl procps clang-format chromium
+  curl procps clang-format chromium iproute2
 )
 PACKAGES=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" != --build-only ]]; then PACKAGES+=("${OTHER_PACKAGES[@]}"); fi

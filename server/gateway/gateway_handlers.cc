@@ -37,25 +37,35 @@ bool PrintableAscii(const std::string& s) {
 
 GatewayHandlers::GatewayHandlers(const GatewayOptions& options,
                                  std::shared_ptr<grpc::Channel> channel)
-    : default_rubric_set_(options.default_rubric_set),
+    : grade_backend_(options.grade_backend),
+      default_rubric_set_(options.default_rubric_set),
       deadline_(options.deadline),
       max_calls_per_request_(
           static_cast<size_t>(options.max_calls_per_request)),
       stub_(pb::RewardService::NewStub(channel)),
       health_(grpc::health::v1::Health::NewStub(channel)) {}
 
+absl::StatusOr<std::optional<std::string>> GatewayHandlers::AuthorizationOf(
+    const httplib::Request& request) {
+  if (!request.has_header("Authorization")) return std::nullopt;
+  std::string value = request.get_header_value("Authorization");
+  if (!PrintableAscii(value)) {
+    return absl::UnauthenticatedError(
+        "the Authorization header holds bytes outside printable ASCII");
+  }
+  return value;
+}
+
 absl::StatusOr<std::unique_ptr<grpc::ClientContext>>
 GatewayHandlers::NewContext(const httplib::Request& request) const {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() +
                         absl::ToChronoNanoseconds(deadline_));
-  if (request.has_header("Authorization")) {
-    std::string value = request.get_header_value("Authorization");
-    if (!PrintableAscii(value)) {
-      return absl::UnauthenticatedError(
-          "the Authorization header holds bytes outside printable ASCII");
-    }
-    context->AddMetadata("authorization", value);
+  absl::StatusOr<std::optional<std::string>> authorization =
+      AuthorizationOf(request);
+  if (!authorization.ok()) return authorization.status();
+  if (authorization->has_value()) {
+    context->AddMetadata("authorization", **authorization);
   }
   return context;
 }
@@ -76,8 +86,37 @@ HttpReply GatewayHandlers::Unary(const httplib::Request& http_request,
 }
 
 HttpReply GatewayHandlers::Grade(const httplib::Request& request) {
-  return Unary<pb::GradeRequest, pb::GradeResponse>(
-      request, &pb::RewardService::Stub::Grade);
+  if (grade_backend_ == nullptr) {
+    return Unary<pb::GradeRequest, pb::GradeResponse>(
+        request, &pb::RewardService::Stub::Grade);
+  }
+  // The same steps as Unary(), with the backend in place of the RPC.
+  pb::GradeRequest grade;
+  if (absl::Status s = ParseProtoJson(request.body, &grade); !s.ok()) {
+    return FromStatus(s);
+  }
+  CallResult result = GradeDirect(std::move(grade), request);
+  if (!result.status.ok()) return FromStatus(FromGrpc(result.status));
+  return {200, PrintProtoJson(result.response)};
+}
+
+GatewayHandlers::CallResult GatewayHandlers::GradeDirect(
+    pb::GradeRequest request, const httplib::Request& http_request) {
+  CallResult result;
+  absl::StatusOr<std::optional<std::string>> authorization =
+      AuthorizationOf(http_request);
+  if (!authorization.ok()) {
+    result.status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                 std::string(authorization.status().message()));
+    return result;
+  }
+  absl::Status s = grade_backend_->Grade(
+      std::move(request),
+      authorization->has_value() ? &**authorization : nullptr,
+      absl::Now() + deadline_, &result.response);
+  result.status = grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                               std::string(s.message()));
+  return result;
 }
 
 HttpReply GatewayHandlers::GradeGroup(const httplib::Request& request) {
@@ -88,6 +127,13 @@ HttpReply GatewayHandlers::GradeGroup(const httplib::Request& request) {
 std::vector<GatewayHandlers::CallResult> GatewayHandlers::GradeAll(
     const std::vector<pb::GradeRequest>& requests,
     const httplib::Request& http_request) {
+  // One call (slime's requests, OpenRLHF's usual one sample) needs no
+  // concurrency: the backend grades it on this thread.
+  if (grade_backend_ != nullptr && requests.size() == 1) {
+    std::vector<CallResult> results;
+    results.push_back(GradeDirect(requests[0], http_request));
+    return results;
+  }
   // Shared with the callbacks, which run on gRPC's threads and only record
   // a result and count it.
   struct State {

@@ -7,6 +7,10 @@
 //   GatewayHandlers handlers(options, channel);
 //   HttpReply reply = handlers.Slime(request);
 //
+// With options.grade_backend set, Grade() and single-sample Slime() /
+// OpenRlhf() call it on the HTTP thread instead of making the Grade RPC
+// (grade_backend.h).
+//
 // Thread-safety: all methods may be called concurrently. Each blocks the
 // calling (HTTP) thread until its gRPC calls finish; gRPC's threads only
 // signal completion.
@@ -25,6 +29,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "reward/v1/reward.grpc.pb.h"
 #include "server/gateway/gateway_options.h"
+#include "server/gateway/grade_backend.h"
 #include "server/gateway/http_error.h"
 
 namespace rewardd {
@@ -58,11 +63,19 @@ class GatewayHandlers {
   // Grade or GradeGroup: the proto's JSON mapping in and out.
   template <typename Request, typename Response, typename Call>
   HttpReply Unary(const httplib::Request& http_request, Call call);
+  // The Authorization header (nullopt when absent), or UNAUTHENTICATED
+  // when it cannot travel as gRPC metadata.
+  static absl::StatusOr<std::optional<std::string>> AuthorizationOf(
+      const httplib::Request& request);
   // A context with the deadline and the forwarded Authorization header, or
   // UNAUTHENTICATED when the header cannot travel as metadata.
   absl::StatusOr<std::unique_ptr<grpc::ClientContext>> NewContext(
       const httplib::Request& request) const;
-  // All Grade calls at once; returns when every one has finished.
+  // One Grade call through grade_backend_ (which must be set).
+  CallResult GradeDirect(reward::v1::GradeRequest request,
+                         const httplib::Request& http_request);
+  // All Grade calls at once; returns when every one has finished (through
+  // grade_backend_ when it is set and there is one call).
   std::vector<CallResult> GradeAll(
       const std::vector<reward::v1::GradeRequest>& requests,
       const httplib::Request& http_request);
@@ -72,6 +85,7 @@ class GatewayHandlers {
   static std::optional<HttpReply> FirstFailure(
       const std::vector<CallResult>& results);
 
+  GradeBackend* const grade_backend_;  // null: Grade over the channel
   const std::string default_rubric_set_;
   const absl::Duration deadline_;
   const size_t max_calls_per_request_;

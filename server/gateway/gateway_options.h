@@ -23,6 +23,8 @@
 
 namespace rewardd {
 
+class GradeBackend;
+
 struct GatewayOptions {
   // Address to listen on (an IP literal or a host name) and port; port 0
   // lets the kernel pick one (HttpGateway::port() reports it).
@@ -71,6 +73,12 @@ struct GatewayOptions {
   // Called once per HTTP response with the endpoint ("/v1/grade", ...,
   // or "other" for unknown paths) and the HTTP status sent.
   std::function<void(std::string_view endpoint, int http_status)> on_request;
+
+  // When set, /v1/grade and single-sample /v1/slime and /v1/openrlhf call
+  // it instead of the Grade RPC on the channel (grade_backend.h); the other
+  // calls always use the channel. Not
+  // owned; must outlive the gateway.
+  GradeBackend* grade_backend = nullptr;
 };
 
 // OK, or INVALID_ARGUMENT naming the first bad field.

@@ -13,6 +13,9 @@
 // docs/http-gateway.md describes the shapes, the status mapping
 // (http_error.h) and how the response is cut out of OpenRLHF's query.
 // The Authorization header is forwarded as gRPC "authorization" metadata.
+// With GatewayOptions::grade_backend set (rewardd does), /v1/grade and
+// single-sample slime / OpenRLHF requests call it instead of the Grade RPC
+// (grade_backend.h).
 // Handlers run on the gateway's own bounded thread pool
 // (bounded_task_queue.h), never on gRPC's threads.
 //

@@ -3,12 +3,17 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/gateway/proto_json_reader.h"
 #include "server/gateway/proto_json_writer.h"
 
 namespace rewardd {
 
 absl::Status ParseProtoJson(std::string_view json,
                             google::protobuf::Message* message) {
+  if (ProtoJsonReader::TryRead(json, message)) return absl::OkStatus();
+  // Not in the reader's subset (or not valid): protobuf's parser decides,
+  // and words the error.
+  message->Clear();
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   google::protobuf::util::Status status =

@@ -2,7 +2,9 @@
 // the proto field names (rubric_set) or their lowerCamelCase JSON names
 // (rubricSet); unknown fields and malformed JSON are INVALID_ARGUMENT with
 // protobuf's message (which names the field, or shows where the text
-// breaks). Responses use the proto field names and print every field,
+// breaks). Requests are read by ProtoJsonReader when they are in its subset
+// (the common shapes) and by protobuf's parser otherwise, so acceptance and
+// errors are protobuf's. Responses use the proto field names and print every field,
 // so `"valid": false` and `"reward": 0` are never left out (printed by
 // ProtoJsonWriter, which gives protobuf's JSON values much faster).
 //

@@ -4,11 +4,9 @@
 #include <cmath>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "server/util/json_escape.h"
 
 namespace rewardd {
@@ -178,11 +176,11 @@ void AppendValue(const Message& m, const FieldDescriptor& f, int index,
 }  // namespace
 
 bool ProtoJsonWriter::CanWrite(const Descriptor& descriptor) {
-  static absl::Mutex mu(absl::kConstInit);
-  static auto* cache ABSL_GUARDED_BY(mu) =
-      new absl::flat_hash_map<const Descriptor*, bool>();
-  absl::MutexLock lock(&mu);
-  auto [it, inserted] = cache->try_emplace(&descriptor, false);
+  // Asked once per response on every gateway thread. The answer never
+  // changes and is cheap to find, so each thread keeps its own: no shared
+  // lock (or cache line) on the per-request path.
+  thread_local absl::flat_hash_map<const Descriptor*, bool> cache;
+  auto [it, inserted] = cache.try_emplace(&descriptor, false);
   if (inserted) {
     std::vector<const Descriptor*> seen;
     it->second = CanWriteUncached(descriptor, &seen);

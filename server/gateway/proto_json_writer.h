@@ -25,7 +25,7 @@
 //   }
 //
 // Thread-safety: pure functions; CanWrite() caches its answer per
-// descriptor in a thread-safe way.
+// descriptor in each thread (no lock shared between threads).
 #ifndef REWARDD_SERVER_GATEWAY_PROTO_JSON_WRITER_H_
 #define REWARDD_SERVER_GATEWAY_PROTO_JSON_WRITER_H_
 

@@ -297,6 +297,12 @@ absl::Status Server::StartGateway() {
   if (!options_.metrics_listen.empty()) {
     gateway.on_request = GatewayRequestCounter(metrics_->registry());
   }
+  // Single Grade calls (/v1/grade, slime, one-sample OpenRLHF) skip gRPC's
+  // in-process transport and its thread hand-offs; the rest make RPCs on
+  // the channel.
+  in_process_grade_ = std::make_unique<InProcessGrade>(
+      reward_service_.get(), options_.max_message_bytes);
+  gateway.grade_backend = in_process_grade_.get();
   // The gateway's calls are as large as a gRPC client's may be.
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options_.max_message_bytes);
@@ -414,6 +420,9 @@ void Server::Stop() {
 
 void Server::Shutdown(absl::Duration grace) {
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  // The gateway's single Grade calls do not go through gRPC: cancel the ones
+  // still running as Shutdown() has cancelled the RPCs.
+  if (in_process_grade_ != nullptr) in_process_grade_->CancelAll();
   store_->Stop();
   StopListeners();
   // Every RPC has finished: what the tail log holds is final.

@@ -1,8 +1,9 @@
 // A whole rewardd server in one object: rubric store, judges, grader,
 // metrics, the gRPC services (with health and reflection), the /metrics
 // endpoint and the optional HTTP/JSON gateway (on an in-process channel to
-// the gRPC server, so HTTP requests get gRPC's auth, limits, drain, metrics
-// and deadlines), started by Create() and stopped by Drain() or Stop(). The
+// the gRPC server, single Grade calls straight into the RewardService through
+// InProcessGrade; either way HTTP requests get gRPC's auth, limits, drain,
+// metrics and deadlines), started by Create() and stopped by Drain() or Stop(). The
 // rewardd binary is main() around one Server (rewardd_main.cc); tests and
 // benches run one in-process on port 0.
 //
@@ -48,6 +49,7 @@
 #include "server/grading/grader.h"
 #include "server/judge/judge_registry.h"
 #include "server/judge/pool/judges_config.h"
+#include "server/main/in_process_grade.h"
 #include "server/main/server_options.h"
 #include "server/metrics/metrics_server.h"
 #include "server/metrics/server_metrics.h"
@@ -144,6 +146,9 @@ class Server {
   std::unique_ptr<RubricServiceImpl> rubric_service_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  // Single Grade calls straight into reward_service_; before gateway_,
+  // which uses it.
+  std::unique_ptr<InProcessGrade> in_process_grade_;
   // After grpc_server_: its channel is one of grpc_server_'s.
   std::unique_ptr<HttpGateway> gateway_;
   std::thread gateway_stopper_;

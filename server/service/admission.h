@@ -26,6 +26,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -65,6 +66,10 @@ class Admission {
   // within --max_inflight_requests (RESOURCE_EXHAUSTED). `context` is read
   // only when auth is on (its metadata carries the token).
   absl::Status Admit(grpc::CallbackServerContext* context) const;
+  // The same for a call that carries `metadata` without gRPC (the HTTP
+  // gateway inside rewardd, server/main/in_process_grade.h).
+  absl::Status Admit(
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
   // RESOURCE_EXHAUSTED past --max_concurrent_streams (this stream counted).
   absl::Status AdmitStream() const;
 

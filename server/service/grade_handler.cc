@@ -28,7 +28,15 @@ using LabelMap = google::protobuf::Map<std::string, std::string>;
 // the time left, at most 100 ms) so that a response whose judges ran out of
 // time still reaches the client, with TIMEOUT statuses, before the client
 // gives up on the call.
-absl::Time DeadlineOf(grpc::CallbackServerContext* context) {
+absl::Time DeadlineOf(absl::Time rpc_deadline) {
+  if (rpc_deadline == absl::InfiniteFuture()) return rpc_deadline;
+  const absl::Duration margin =
+      std::min(absl::Milliseconds(100), (rpc_deadline - absl::Now()) / 10);
+  return rpc_deadline - std::max(margin, absl::ZeroDuration());
+}
+
+// The RPC's deadline, absl::InfiniteFuture() for none.
+absl::Time RpcDeadlineOf(grpc::CallbackServerContext* context) {
   if (context == nullptr) return absl::InfiniteFuture();
   const auto deadline = context->deadline();
   // No deadline shows as a far-future time point; keep it infinite rather
@@ -37,10 +45,7 @@ absl::Time DeadlineOf(grpc::CallbackServerContext* context) {
       std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
     return absl::InfiniteFuture();
   }
-  const absl::Time rpc_deadline = absl::FromChrono(deadline);
-  const absl::Duration margin =
-      std::min(absl::Milliseconds(100), (rpc_deadline - absl::Now()) / 10);
-  return rpc_deadline - std::max(margin, absl::ZeroDuration());
+  return absl::FromChrono(deadline);
 }
 
 ResolveLimits LimitsOf(const ServiceOptions& options) {
@@ -62,12 +67,11 @@ GradeHandler::GradeHandler(const RubricStore* store, const Grader* grader,
       resolver_(store, &grader->judges(), LimitsOf(options),
                 options.inline_rubric_cache_size) {}
 
-void GradeHandler::Stamp(absl::Time received,
-                         grpc::CallbackServerContext* context,
+void GradeHandler::Stamp(absl::Time received, absl::Time rpc_deadline,
                          std::shared_ptr<const Cancellation> cancellation,
                          GradeInput* input) {
   input->received = received;
-  input->deadline = DeadlineOf(context);
+  input->deadline = DeadlineOf(rpc_deadline);
   input->cancellation = std::move(cancellation);
 }
 
@@ -77,7 +81,8 @@ absl::StatusOr<std::shared_ptr<GradeInput>> GradeHandler::ResolveGroup(
   const absl::Time received = absl::Now();
   absl::StatusOr<std::shared_ptr<GradeInput>> base = resolver_.Resolve(request);
   if (base.ok()) {
-    Stamp(received, context, std::move(cancellation), base->get());
+    Stamp(received, RpcDeadlineOf(context), std::move(cancellation),
+          base->get());
   }
   return base;
 }
@@ -126,13 +131,21 @@ void GradeHandler::GradeOne(const pb::GradeRequest& request,
                             grpc::CallbackServerContext* context,
                             std::shared_ptr<const Cancellation> cancellation,
                             pb::GradeResponse* out, DoneCallback done) const {
+  GradeOne(request, RpcDeadlineOf(context), std::move(cancellation), out,
+           std::move(done));
+}
+
+void GradeHandler::GradeOne(const pb::GradeRequest& request,
+                            absl::Time rpc_deadline,
+                            std::shared_ptr<const Cancellation> cancellation,
+                            pb::GradeResponse* out, DoneCallback done) const {
   const absl::Time received = absl::Now();
   absl::StatusOr<std::shared_ptr<GradeInput>> base = resolver_.Resolve(request);
   if (!base.ok()) {
     std::move(done)(base.status());
     return;
   }
-  Stamp(received, context, std::move(cancellation), base->get());
+  Stamp(received, rpc_deadline, std::move(cancellation), base->get());
   GradeResolved(*std::move(base), request.response(), request.options(),
                 request.labels(), request.request_id(), out, std::move(done));
 }

@@ -60,6 +60,13 @@ class GradeHandler {
                 grpc::CallbackServerContext* context,
                 std::shared_ptr<const Cancellation> cancellation,
                 reward::v1::GradeResponse* out, DoneCallback done) const;
+  // The same for a call made without gRPC, whose deadline is
+  // `rpc_deadline` (absl::InfiniteFuture() for none); `request` must then
+  // also stay alive until `done` runs.
+  void GradeOne(const reward::v1::GradeRequest& request,
+                absl::Time rpc_deadline,
+                std::shared_ptr<const Cancellation> cancellation,
+                reward::v1::GradeResponse* out, DoneCallback done) const;
 
   // The resolved base of a group, stamped with the call's deadline and
   // cancellation; GradeResolved grades each response against a copy.
@@ -85,7 +92,7 @@ class GradeHandler {
 
  private:
   // Sets received, deadline and cancellation of a resolved input.
-  static void Stamp(absl::Time received, grpc::CallbackServerContext* context,
+  static void Stamp(absl::Time received, absl::Time rpc_deadline,
                     std::shared_ptr<const Cancellation> cancellation,
                     GradeInput* input);
 

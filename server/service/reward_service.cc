@@ -205,6 +205,34 @@ grpc::ServerUnaryReactor* RewardServiceImpl::Grade(
   return reactor;
 }
 
+void RewardServiceImpl::GradeInProcess(
+    const pb::GradeRequest& request,
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    absl::Time rpc_deadline, std::shared_ptr<const Cancellation> cancellation,
+    pb::GradeResponse* response,
+    absl::AnyInvocable<void(absl::Status) &&> done) {
+  // What AsyncUnaryReactor does around Grade(): counted in flight from
+  // here, observed and released when answered, errors as gRPC codes.
+  admission_->RpcStarted();
+  auto finish = [this, started = absl::Now(),
+                 done = std::move(done)](absl::Status status) mutable {
+    if (GradeObserver* observer = handler_->observer()) {
+      observer->OnRpcDone("Grade", status.code(), absl::Now() - started);
+    }
+    admission_->RpcDone();
+    const grpc::Status wire = ToWireStatus(status);
+    std::move(done)(
+        absl::Status(static_cast<absl::StatusCode>(wire.error_code()),
+                     wire.error_message()));
+  };
+  if (absl::Status admit = admission_->Admit(metadata); !admit.ok()) {
+    finish(std::move(admit));
+    return;
+  }
+  handler_->GradeOne(request, rpc_deadline, std::move(cancellation), response,
+                     std::move(finish));
+}
+
 grpc::ServerUnaryReactor* RewardServiceImpl::GradeGroup(
     grpc::CallbackServerContext* context, const pb::GradeGroupRequest* request,
     pb::GradeGroupResponse* response) {

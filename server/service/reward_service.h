@@ -17,8 +17,12 @@
 #ifndef REWARDD_SERVER_SERVICE_REWARD_SERVICE_H_
 #define REWARDD_SERVER_SERVICE_REWARD_SERVICE_H_
 
+#include <map>
 #include <memory>
 
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "reward/v1/reward.grpc.pb.h"
 #include "server/grading/grade_observer.h"
 #include "server/grading/grader.h"
@@ -62,6 +66,21 @@ class RewardServiceImpl final
       grpc::CallbackServerContext* context,
       const reward::v1::ListSaturatedRubricsRequest* request,
       reward::v1::ListSaturatedRubricsResponse* response) override;
+
+  // The Grade RPC without gRPC, for the HTTP gateway inside rewardd
+  // (server/main/in_process_grade.h): the same admission (drain, the token
+  // in `metadata`, the in-flight limit), grading, metrics and status mapping
+  // as Grade(). `done` runs exactly once with the status a gRPC client
+  // would see (after ToWireStatus: same code and message); `request`,
+  // `response` and `cancellation` must stay alive until then.
+  // `rpc_deadline` (absl::InfiniteFuture() for none) and `cancellation`
+  // stand for the RPC's deadline and cancellation.
+  void GradeInProcess(
+      const reward::v1::GradeRequest& request,
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+      absl::Time rpc_deadline, std::shared_ptr<const Cancellation> cancellation,
+      reward::v1::GradeResponse* response,
+      absl::AnyInvocable<void(absl::Status) &&> done);
 
   // The source of ListSaturatedRubrics (may stay null: the RPC then answers
   // an empty list). Set before the server starts; must outlive the service.

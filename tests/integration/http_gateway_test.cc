@@ -12,8 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -712,6 +716,45 @@ TEST_F(HttpGatewayTest, BadOptionsAreRejectedNamingTheField) {
   gateway = HttpGateway::Start(options, *open_channel_);
   EXPECT_EQ(gateway.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(gateway.status().message(), HasSubstr("cannot listen"));
+}
+
+// The kernel's view of a listening socket on loopback `port`: `ss -ltnH`
+// prints its accept backlog as Send-Q (the 4th column). -1 when not found.
+int ListenBacklog(int port) {
+  const std::string command =
+      absl::StrCat("ss -ltnH 'sport = :", port, "' 2>/dev/null");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::string out;
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
+  pclose(pipe);
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    std::vector<absl::string_view> cols =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    int backlog = 0;
+    if (cols.size() >= 4 && cols[0] == "LISTEN" &&
+        absl::SimpleAtoi(cols[2], &backlog)) {
+      return backlog;
+    }
+  }
+  return -1;
+}
+
+// cpp-httplib listens with a backlog of 5; the gateway raises it (to 4096,
+// capped by net.core.somaxconn) so that a trainer opening dozens of
+// connections at once does not have its handshakes dropped.
+TEST_F(HttpGatewayTest, ListenBacklogIsRaisedAboveHttplibsFive) {
+  int somaxconn = 0;
+  {
+    std::ifstream in("/proc/sys/net/core/somaxconn");
+    ASSERT_TRUE(in >> somaxconn);
+  }
+  if (somaxconn <= 5) GTEST_SKIP() << "net.core.somaxconn is " << somaxconn;
+  const int backlog = ListenBacklog(port());
+  ASSERT_NE(backlog, -1) << "no listening socket on port " << port()
+                         << " in `ss -ltnH` (iproute2, scripts/bootstrap.sh)";
+  EXPECT_EQ(backlog, std::min(4096, somaxconn));
 }
 
 TEST_F(HttpGatewayTest, StopClosesTheListener) {

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -195,6 +196,50 @@ TEST_F(HttpListenTest, AnswersAreCountedOnMetrics) {
   EXPECT_THAT(text, HasSubstr("rewardd_requests_total"));
 }
 
+// The value of the sample `series` (name and labels as printed) in a
+// Prometheus text scrape; 0 when absent.
+double SampleValue(const std::string& text, const std::string& series) {
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return 0;
+  return std::atof(text.c_str() + at + series.size() + 2);
+}
+
+// /v1/grade is served without gRPC inside rewardd, and is counted as the
+// Grade RPC it stands for, by status code.
+TEST_F(HttpListenTest, GradeCallsAreCountedAsGradeRpcs) {
+  const int metrics_port =
+      std::atoi(ReadFile(metrics_dir_->path() + "/port").c_str());
+  ASSERT_GT(metrics_port, 0);
+  httplib::Client metrics("127.0.0.1", metrics_port);
+  const std::string ok = "rewardd_requests_total{code=\"OK\",method=\"Grade\"}";
+  const std::string not_found =
+      "rewardd_requests_total{code=\"NOT_FOUND\",method=\"Grade\"}";
+  auto scraped = metrics.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  const double ok_before = SampleValue(scraped->body, ok);
+  const double not_found_before = SampleValue(scraped->body, not_found);
+  nlohmann::json grade = {{"rubric_set", "demo"},
+                          {"rubric_id", "arith-1"},
+                          {"prompt", kArithPrompt},
+                          {"response", kResponse}};
+  for (int i = 0; i < 3; ++i) {
+    auto res =
+        server_->Client().Post("/v1/grade", grade.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+  }
+  grade["rubric_id"] = "no-such-rubric";
+  auto res =
+      server_->Client().Post("/v1/grade", grade.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404) << res->body;
+  // Counted before the answer is sent; the scrape sees all four.
+  scraped = metrics.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  EXPECT_EQ(SampleValue(scraped->body, ok), ok_before + 3) << scraped->body;
+  EXPECT_EQ(SampleValue(scraped->body, not_found), not_found_before + 1);
+}
+
 TEST(HttpListen, TokenProtectedServerAnswers401WithoutTheToken) {
   TempDir tokens;
   tokens.Write("tokens", absl::StrCat(kToken, "\n"));
@@ -211,11 +256,42 @@ TEST(HttpListen, TokenProtectedServerAnswers401WithoutTheToken) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 401) << res->body;
   EXPECT_EQ(Json(res->body)["error"]["code"], "UNAUTHENTICATED");
+  res = client.Post("/v1/grade", {{"Authorization", "Bearer not-the-token"}},
+                    grade.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401) << res->body;
+  EXPECT_EQ(Json(res->body)["error"]["code"], "UNAUTHENTICATED");
   res = client.Post("/v1/grade",
                     {{"Authorization", absl::StrCat("Bearer ", kToken)}},
                     grade.dump(), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
+  // slime's and OpenRLHF's single samples take the same path.
+  nlohmann::json slime = {
+      {"prompt", kArithPrompt},
+      {"response", kResponse},
+      {"label", {{"rubric_set", "demo"}, {"rubric_id", "arith-1"}}}};
+  res = client.Post("/v1/slime", slime.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401) << res->body;
+  res = client.Post("/v1/slime",
+                    {{"Authorization", absl::StrCat("Bearer ", kToken)}},
+                    slime.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  // The same refusal as a gRPC client gets, word for word.
+  auto stub = pb::RewardService::NewStub(grpc::CreateChannel(
+      server.process->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer not-the-token");
+  pb::GradeRequest request;
+  pb::GradeResponse response;
+  grpc::Status s = stub->Grade(&context, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  res = client.Post("/v1/grade", {{"Authorization", "Bearer not-the-token"}},
+                    "{}", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(Json(res->body)["error"]["message"], s.error_message());
 }
 
 TEST(HttpListen, ServesHttpsWithTheGrpcCertificate) {
@@ -255,24 +331,142 @@ TEST(HttpListen, BadHttpFlagsAreNamed) {
   EXPECT_THAT(mtls.process->Log(), HasSubstr("--tls_client_ca_file"));
 }
 
+// judge-sim answering after `latency`, and a rewardd with the demo rubrics
+// and `flags` whose default judge it is.
+struct SlowJudgeRewardd {
+  SlowJudgeRewardd(absl::Duration latency, std::vector<std::string> flags) {
+    SimOptions sim_options;
+    sim_options.latency_mean = latency;
+    auto started = JudgeSim::Start(sim_options);
+    if (!started.ok()) {
+      error = started.status().ToString();
+      return;
+    }
+    sim = *std::move(started);
+    nlohmann::json judges = {
+        {"default", "slow"},
+        {"judges", {SimJudge("slow", sim->base_url(), {{"max_attempts", 1}})}}};
+    config.Write("judges.json", judges.dump());
+    flags.insert(flags.end(),
+                 {"--rubric_dir=" + kRubrics, "--metrics_listen=",
+                  "--judges_config=" + config.path() + "/judges.json"});
+    server = std::make_unique<HttpRewardd>(std::move(flags));
+  }
+  // Starts rewardd and waits until it serves.
+  ::testing::AssertionResult Start() {
+    if (sim == nullptr) return ::testing::AssertionFailure() << error;
+    if (::testing::AssertionResult r = server->Start(); !r) return r;
+    if (!server->WaitServing()) {
+      return ::testing::AssertionFailure() << server->process->Log();
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  std::unique_ptr<JudgeSim> sim;
+  TempDir config;
+  std::unique_ptr<HttpRewardd> server;
+  std::string error;
+};
+
+nlohmann::json ArithGrade(const std::string& response) {
+  return {{"rubric_set", "demo"},
+          {"rubric_id", "arith-1"},
+          {"prompt", kArithPrompt},
+          {"response", response}};
+}
+
+// --max_inflight_requests covers /v1/grade: with one call waiting on the
+// judge, the next is refused with 429, and the first still gets its answer.
+TEST(HttpListen, InFlightLimitRefusesGradeWith429) {
+  SlowJudgeRewardd slow(absl::Seconds(1), {"--max_inflight_requests=1"});
+  ASSERT_TRUE(slow.Start());
+  HttpRewardd& server = *slow.server;
+  JudgeSim* sim = slow.sim.get();
+  std::thread first([&] {
+    auto res = server.Client().Post("/v1/grade",
+                                    ArithGrade("First: " + kResponse).dump(),
+                                    "application/json");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(Json(res->body)["valid"], true) << res->body;
+  });
+  // The first call is at the judge: it is in flight.
+  for (int i = 0; i < 6000 && sim->stats().calls < 1; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GE(sim->stats().calls, 1);
+  auto res = server.Client().Post("/v1/grade",
+                                  ArithGrade("Second: " + kResponse).dump(),
+                                  "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429) << res->body;
+  EXPECT_EQ(Json(res->body)["error"]["code"], "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(res->body, HasSubstr("--max_inflight_requests"));
+  first.join();
+}
+
+// --max_message_bytes bounds a /v1/grade request as the in-process channel
+// bounds the RPC it stands for: a two-sample OpenRLHF request (whose Grade
+// calls are RPCs on that channel) is refused with the same code and words.
+TEST(HttpListen, MessageSizeLimitAppliesToGrade) {
+  HttpRewardd server({"--rubric_dir=" + kRubrics,
+                      "--metrics_listen=", "--max_message_bytes=4096"});
+  ASSERT_TRUE(server.Start());
+  ASSERT_TRUE(server.WaitServing()) << server.process->Log();
+  const std::string big(8192, 'x');
+  auto res = server.Client().Post("/v1/grade", ArithGrade(big).dump(),
+                                  "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429) << res->body;
+  EXPECT_EQ(Json(res->body)["error"]["code"], "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(res->body, HasSubstr("Sent message larger than max ("));
+  nlohmann::json openrlhf = {
+      {"query", {kArithPrompt + big, kArithPrompt + kResponse}},
+      {"prompts", {kArithPrompt, kArithPrompt}},
+      {"labels",
+       {{{"rubric_set", "demo"}, {"rubric_id", "arith-1"}},
+        {{"rubric_set", "demo"}, {"rubric_id", "arith-1"}}}}};
+  auto rpc =
+      server.Client().Post("/v1/openrlhf", openrlhf.dump(), "application/json");
+  ASSERT_TRUE(rpc);
+  EXPECT_EQ(rpc->status, 429) << rpc->body;
+  EXPECT_EQ(Json(rpc->body)["error"]["code"], "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(rpc->body, HasSubstr("Sent message larger than max ("));
+  res = server.Client().Post("/v1/grade", ArithGrade(kResponse).dump(),
+                             "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+}
+
+// --http_deadline_seconds is the call's deadline on /v1/grade as on the
+// RPCs: judge work is cut to it, and the answer comes once, either the
+// result with TIMEOUT verdicts (the grader's margin before the deadline)
+// or 504 DEADLINE_EXCEEDED, never a reward for the unfinished work.
+TEST(HttpListen, GradeIsBoundByTheHttpDeadline) {
+  SlowJudgeRewardd slow(absl::Seconds(30), {"--http_deadline_seconds=0.5"});
+  ASSERT_TRUE(slow.Start());
+  HttpRewardd& server = *slow.server;
+  auto res = server.Client().Post("/v1/grade", ArithGrade(kResponse).dump(),
+                                  "application/json");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  const nlohmann::json body = Json(res->body);
+  if (res->status == 200) {
+    EXPECT_EQ(body["valid"], false) << res->body;
+    EXPECT_THAT(res->body, HasSubstr("TIMEOUT"));
+  } else {
+    EXPECT_EQ(res->status, 504) << res->body;
+    EXPECT_EQ(body["error"]["code"], "DEADLINE_EXCEEDED") << res->body;
+  }
+}
+
 // SIGTERM with HTTP requests waiting on a slow judge: each gets its full
 // answer, and rewardd exits 0.
 TEST(HttpListen, SigtermDrainAnswersHttpRequestsInFlight) {
-  SimOptions sim_options;
-  sim_options.latency_mean = absl::Seconds(2);
-  auto sim = JudgeSim::Start(sim_options);
-  ASSERT_TRUE(sim.ok()) << sim.status();
-  TempDir config;
-  nlohmann::json judges = {
-      {"default", "slow"},
-      {"judges",
-       {SimJudge("slow", (*sim)->base_url(), {{"max_attempts", 1}})}}};
-  config.Write("judges.json", judges.dump());
-  HttpRewardd server({"--rubric_dir=" + kRubrics, "--metrics_listen=",
-                      "--judges_config=" + config.path() + "/judges.json",
-                      "--drain_grace_seconds=0.2", "--drain_seconds=60"});
-  ASSERT_TRUE(server.Start());
-  ASSERT_TRUE(server.WaitServing()) << server.process->Log();
+  SlowJudgeRewardd slow(absl::Seconds(2),
+                        {"--drain_grace_seconds=0.2", "--drain_seconds=60"});
+  ASSERT_TRUE(slow.Start());
+  HttpRewardd& server = *slow.server;
+  JudgeSim* sim = slow.sim.get();
 
   constexpr int kRequests = 3;
   std::atomic<int> answered{0};
@@ -284,8 +478,16 @@ TEST(HttpListen, SigtermDrainAnswersHttpRequestsInFlight) {
           {"prompt", kArithPrompt},
           {"response", absl::StrCat("Take ", i, ": ", kResponse)},
           {"label", {{"rubric_set", "demo"}, {"rubric_id", "arith-1"}}}};
-      auto res =
-          server.Client().Post("/v1/slime", body.dump(), "application/json");
+      // Request 0 through /v1/grade (served without gRPC), the others
+      // through /v1/slime (RPCs on the in-process channel).
+      auto res = i == 0
+                     ? server.Client().Post(
+                           "/v1/grade",
+                           ArithGrade(absl::StrCat("Take ", i, ": ", kResponse))
+                               .dump(),
+                           "application/json")
+                     : server.Client().Post("/v1/slime", body.dump(),
+                                            "application/json");
       ASSERT_TRUE(res) << httplib::to_string(res.error());
       EXPECT_EQ(res->status, 200) << res->body;
       EXPECT_EQ(Json(res->body)["valid"], true) << res->body;
@@ -293,10 +495,10 @@ TEST(HttpListen, SigtermDrainAnswersHttpRequestsInFlight) {
     });
   }
   // Every request has reached the judge: all are in flight.
-  for (int i = 0; i < 6000 && (*sim)->stats().calls < kRequests; ++i) {
+  for (int i = 0; i < 6000 && sim->stats().calls < kRequests; ++i) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  EXPECT_GE((*sim)->stats().calls, kRequests);
+  EXPECT_GE(sim->stats().calls, kRequests);
   server.process->Signal(SIGTERM);
   for (std::thread& t : clients) t.join();
   EXPECT_EQ(answered.load(), kRequests);
