@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from rewardd import _lazy_proto
 from rewardd._stubs import reward_pb2
 from rewardd.errors import RewardError, status_code
 
@@ -80,13 +81,18 @@ class _LazyVerdicts(collections.abc.Sequence):
 
     __slots__ = ("_protos", "_items")
 
-    def __init__(self, protos: Sequence["reward_pb2.CriterionResult"]) -> None:
+    def __init__(self, protos: Sequence[Any]) -> None:
+        """`protos`: CriterionResult messages or their serialized bytes."""
         self._protos: Optional[Sequence[Any]] = protos
         self._items: Optional[Tuple[CriterionVerdict, ...]] = None
 
     def _tuple(self) -> Tuple[CriterionVerdict, ...]:
         if self._items is None:
-            self._items = tuple(CriterionVerdict.from_proto(c) for c in self._protos or ())
+            # Serialized CriterionResults when the answer was parsed with
+            # _lazy_proto (the clients' Grade / GradeGroup), protos otherwise.
+            self._items = tuple(CriterionVerdict.from_proto(
+                _lazy_proto.parse_criterion(c) if isinstance(c, bytes) else c)
+                for c in self._protos or ())
             self._protos = None
         return self._items
 
