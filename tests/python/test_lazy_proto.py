@@ -2,8 +2,10 @@
 the same results as a full parse, from a real rewardd and from hand-made protos."""
 
 import asyncio
+import copy
 import dataclasses
 import pickle
+import threading
 
 import grpc
 
@@ -80,3 +82,59 @@ def test_clients_answer_what_the_generated_stub_answers(server):
         async with AsyncRewardClient(server.address, deadline=30, max_attempts=1) as aclient:
             assert _summary(await aclient.grade_group_request(group)) == want
     asyncio.run(main())
+
+
+def _lazy_result():
+    r = _response("r9")
+    r.error.code = 8
+    r.error.message = "busy"
+    r.timings.total_seconds = 0.5
+    return GradeResult.from_proto(_lazy_proto.GradeResponse.FromString(r.SerializeToString()))
+
+
+def _fields(result):
+    return [getattr(result, f.name) for f in dataclasses.fields(GradeResult) if f.name != "error"]
+
+
+def test_fields_of_a_client_answer_read_on_first_use_equal_an_eager_result():
+    eager = GradeResult.from_proto(_response("r9"))
+    lazy = _lazy_result()
+    assert "_proto" in vars(lazy) and "rubric_id" not in vars(lazy)  # not read yet
+    assert (lazy.request_id, lazy.reward, lazy.valid) == ("r9", 0.5, True)
+    assert lazy.timings.total_seconds == 0.5 and "_proto" not in vars(lazy)
+    assert lazy.error.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert _fields(dataclasses.replace(lazy, timings=eager.timings)) == _fields(eager)
+    assert isinstance(lazy, GradeResult) and lazy.verdicts == {"c1": True, "c2": None}
+    try:
+        lazy.no_such_field
+        raise AssertionError("no AttributeError")
+    except AttributeError as e:
+        assert "no_such_field" in str(e)
+
+
+def test_unread_lazy_results_compare_hash_pickle_and_copy_as_values():
+    a, b = _lazy_result(), _lazy_result()
+    assert hash(dataclasses.replace(a, error=None)) == hash(dataclasses.replace(b, error=None))
+    c = _lazy_result()
+    assert "r9" in repr(c) and "busy" in repr(c)
+    for copied in (pickle.loads(pickle.dumps(_lazy_result())), copy.deepcopy(_lazy_result()),
+                   copy.copy(_lazy_result())):
+        assert "_proto" not in vars(copied)
+        assert copied.rubric_version == "" and copied.timings.total_seconds == 0.5
+        assert copied.error.message == "busy" and copied.criteria[0].id == "c1"
+    assert dataclasses.asdict(_lazy_result())["timings"]["total_seconds"] == 0.5
+    # A GradeResult built by hand has every field and no proto.
+    plain = GradeResult("x", 1.0, True)
+    assert plain.rubric_id == "" and plain.criteria == () and plain.timings.total_seconds == 0
+
+
+def test_threads_reading_one_lazy_result_see_the_same_fields():
+    result = _lazy_result()
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(
+        (result.judge, result.score, result.timings.total_seconds))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [("", 0.0, 0.5)] * 8
