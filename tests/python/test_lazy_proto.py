@@ -138,3 +138,16 @@ def test_threads_reading_one_lazy_result_see_the_same_fields():
     for t in threads:
         t.join()
     assert seen == [("", 0.0, 0.5)] * 8
+
+
+def test_criteria_of_any_size_parse_as_one_message_would():
+    r = _response()
+    r.criteria[0].explanation = "why " * 5000  # a length that takes 3 varint bytes
+    r.criteria.add(id="c3", weight=1, verdict=reward_pb2.CriterionResult.UNMET,
+                   status=reward_pb2.CriterionResult.OK, agreement=0.75, cached=True)
+    lazy = GradeResult.from_proto(_lazy_proto.GradeResponse.FromString(r.SerializeToString()))
+    assert lazy.criteria == GradeResult.from_proto(r).criteria
+    assert lazy.criteria[0].explanation == "why " * 5000
+    assert (lazy.criteria[2].agreement, lazy.criteria[2].cached, lazy.criteria[2].met) == (
+        0.75, True, False)
+    assert len(_lazy_proto.parse_criteria([])) == 0

@@ -9,11 +9,11 @@ reward/v1/reward.proto (so it can never drift from the proto), a copy of
 GradeResponse whose `criteria` field is `repeated bytes`: the same wire
 format (a length-delimited sub-message is a length-delimited byte string),
 so the server's answer parses as is, and each criterion stays one byte
-string until `parse_criterion` turns it into a reward_pb2.CriterionResult
+string until `parse_criteria` turns a response's into reward_pb2.CriterionResults
 (results._LazyVerdicts does that on first use).
 
     deserialize = _lazy_proto.GradeGroupResponse.FromString   # a response_deserializer
-    _lazy_proto.parse_criterion(raw) -> reward_pb2.CriterionResult
+    _lazy_proto.parse_criteria([raw, ...]) -> the reward_pb2.CriterionResults
 
 The classes live in a private descriptor pool (same full names as the real
 ones, never registered in the default pool). Every other field reads as on
@@ -23,7 +23,7 @@ Thread-safety: built at import; the classes are immutable and safe to use
 from any thread (the messages they make are not shared).
 """
 
-from typing import Any
+from typing import Any, Sequence
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
@@ -75,8 +75,30 @@ GradeResponse: Any = _FACTORY.GetPrototype(_POOL.FindMessageTypeByName("reward.v
 GradeGroupResponse: Any = _FACTORY.GetPrototype(
     _POOL.FindMessageTypeByName("reward.v1.GradeGroupResponse"))
 
-#: One serialized criterion -> reward_pb2.CriterionResult.
-parse_criterion = reward_pb2.CriterionResult.FromString
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+# The tag of GradeResponse.criteria (field number, length-delimited).
+_CRITERIA_TAG = _varint(
+    reward_pb2.GradeResponse.DESCRIPTOR.fields_by_name["criteria"].number << 3 | 2)
+
+
+def parse_criteria(raw: Sequence[bytes]) -> Sequence["reward_pb2.CriterionResult"]:
+    """Serialized CriterionResults -> the messages, in one parse: framed as
+    the criteria of one reward_pb2.GradeResponse (a parse per criterion
+    cost several times more)."""
+    parts = []
+    for c in raw:
+        parts += (_CRITERIA_TAG, _varint(len(c)), c)
+    return reward_pb2.GradeResponse.FromString(b"".join(parts)).criteria
 
 
 class LazyGradeStub:
