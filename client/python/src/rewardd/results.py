@@ -202,7 +202,7 @@ class GradeResult:
     # not read yet (their class defaults are removed below the class, so
     # that lookups get here). A trainer reads the rewards of every response
     # and the rest of few: building all 14 fields of all 16 results of a
-    # GradeGroup was a third of the client's CPU per call.
+    # GradeGroup was the largest piece of the client's own Python per call.
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
         proto = d.get("_proto")
