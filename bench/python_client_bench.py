@@ -11,6 +11,9 @@ closed loop with --concurrency calls in flight, for --duration_s after
   PYTHONPATH=build/python /usr/bin/python3 bench/python_client_bench.py \
       --target=127.0.0.1:50051 --requests=groups.jsonl --concurrency=8
 
+--mode=raw / raw_lazy / transport measure what the library stands on
+(see _RawStub): how much of the client's cost is grpc.aio's and protobuf's.
+
 A failed call is counted (and its status kept), never retried silently: the
 client's own retry policy is off so the figure is the server's and the
 client's, not the retry loop's.
@@ -47,25 +50,62 @@ def load_groups(path):
 
 
 class _RawStub:
-    """--raw: grpc.aio's own unary call on the generated stub, no client
-    code around it: the floor the Python client's figure is set against."""
+    """grpc.aio's own unary call with no client code around it, the floors
+    the Python client's figure is set against (--mode):
 
-    def __init__(self, target):
+      raw        the generated stub (full parse of the answer)
+      raw_lazy   the same call parsed as the client parses it (criteria
+                 left as bytes, rewardd._lazy_proto), no GroupResult
+      transport  request bytes serialized once per request and reused,
+                 answer bytes not parsed: grpc.aio and asyncio alone
+    """
+
+    class _Unparsed:
+        """What `transport` returns: the item count, nothing parsed."""
+        results = ()
+
+    def __init__(self, target, mode):
         import grpc.aio
+        from rewardd import _lazy_proto
         from rewardd._stubs import reward_pb2_grpc
         self._channel = grpc.aio.insecure_channel(target)
-        self._stub = reward_pb2_grpc.RewardServiceStub(self._channel)
+        if mode == "raw":
+            self._call = reward_pb2_grpc.RewardServiceStub(self._channel).GradeGroup
+        elif mode == "raw_lazy":
+            self._call = _lazy_proto.LazyGradeStub(self._channel).GradeGroup
+        else:
+            self._call = self._channel.unary_unary("/reward.v1.RewardService/GradeGroup")
+            self._bytes = {}
+        self._mode = mode
 
     async def grade_group_request(self, group, timeout):
-        return await self._stub.GradeGroup(group, timeout=timeout)
+        if self._mode != "transport":
+            return await self._call(group, timeout=timeout)
+        data = self._bytes.get(id(group))
+        if data is None:
+            data = self._bytes[id(group)] = group.SerializeToString()
+        await self._call(data, timeout=timeout)
+        unparsed = self._Unparsed()
+        unparsed.results = [_VALID] * len(group.responses)
+        return unparsed
 
     async def close(self):
         await self._channel.close()
 
 
+class _Valid:
+    valid = True
+    criteria = ()
+
+
+_VALID = _Valid()
+
+
 async def run(args, groups):
     if args.raw:
-        client = _RawStub(args.target)
+        args.mode = "raw"
+    if args.mode != "client":
+        client = _RawStub(args.target, args.mode)
     else:
         client = rewardd.AsyncRewardClient(args.target, max_attempts=1)
     counts = collections.Counter()
@@ -125,14 +165,19 @@ def main():
     ap.add_argument("--duration_s", type=float, default=3)
     ap.add_argument("--deadline_s", type=float, default=30)
     ap.add_argument("--label", default="python-aio")
-    ap.add_argument("--raw", action="store_true",
-                    help="call grpc.aio's generated stub directly (the library's floor)")
+    ap.add_argument("--mode", default="client",
+                    choices=("client", "raw", "raw_lazy", "transport"),
+                    help="client: AsyncRewardClient; the others: grpc.aio without the "
+                         "library (see _RawStub)")
+    ap.add_argument("--raw", action="store_true", help="the same as --mode=raw")
     ap.add_argument("--read_verdicts", action="store_true",
                     help="also read every criterion verdict of every result")
     ap.add_argument("--json_out", help="also write the result here")
     args = ap.parse_args()
     if args.concurrency < 1:
         sys.exit("--concurrency must be at least 1")
+    if args.read_verdicts and args.mode in ("raw_lazy", "transport"):
+        sys.exit("--read_verdicts needs --mode=client or raw (%s parses no verdicts)" % args.mode)
     result = asyncio.run(run(args, load_groups(args.requests)))
     text = json.dumps(result)
     print(text)

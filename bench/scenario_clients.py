@@ -7,8 +7,9 @@ them; request i is a pure function of i):
   8a  Python AsyncRewardClient, GradeGroup of 16 on scenario 6's work
       (inline 20-check rubrics, 1.5 KB responses): responses/s over
       reward-bench's group shape.            target >= 0.7
-      (grpc.aio's generated stub alone, no client code, is measured beside
-      them: the floor any Python client on grpcio stands on)
+      (grpc.aio's generated stub alone, no client code and a full parse of
+      the answer, is measured beside them; python_client_bench.py --mode
+      measures the lower floors by hand, docs/benchmarks.md "Issue 16")
   8b  The HTTP/JSON gateway (rewardd --http_listen), POST /v1/grade on
       scenario 1a's work (rubrics by reference), gateway-bench over
       reward-bench's gRPC unary calls.      target >= 0.5

@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import grpc
 
-from rewardd import _channels
+from rewardd import _channels, _lazy_proto
 from rewardd._stubs import health_pb2_grpc, reward_pb2_grpc, rubric_service_pb2_grpc
 from rewardd.options import ClientOptions
 
@@ -53,7 +53,8 @@ class ClientBase:
             channel = self._secure_channel(target, creds, options=args)
         return _channels.Endpoint(target, channel, reward_pb2_grpc.RewardServiceStub(channel),
                                   health_pb2_grpc.HealthStub(channel),
-                                  rubric_service_pb2_grpc.RubricServiceStub(channel))
+                                  rubric_service_pb2_grpc.RubricServiceStub(channel),
+                                  _lazy_proto.LazyGradeStub(channel))
 
     def _retryable(self, error: grpc.RpcError, attempt: int) -> bool:
         """Whether a failed attempt is tried again: UNAVAILABLE only (the

@@ -29,13 +29,16 @@ class Endpoint:
     """One channel and its stubs."""
 
     def __init__(self, target: str, channel: Any, reward_stub: Any, health_stub: Any,
-                 rubrics_stub: Any = None) -> None:
+                 rubrics_stub: Any = None, grade_stub: Any = None) -> None:
         self.target = target
         self.channel = channel
         self.reward = reward_stub
         self.health = health_stub
         #: reward.v1.RubricService (rubric generation and refinement).
         self.rubrics = rubrics_stub
+        #: Grade and GradeGroup answering _lazy_proto messages (criteria
+        #: parsed on first use); falls back to `reward` when not given.
+        self.grade = grade_stub if grade_stub is not None else reward_stub
         self.failed_until = 0.0
 
 

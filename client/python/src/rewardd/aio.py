@@ -95,7 +95,8 @@ class AsyncRewardClient(ClientBase):
 
     async def grade_request(self, request: RequestLike, *,
                             timeout: Optional[float] = None) -> GradeResult:
-        return GradeResult.from_proto(await self._unary("Grade", request_proto(request), timeout))
+        return GradeResult.from_proto(
+            await self._unary("Grade", request_proto(request), timeout, "grade"))
 
     async def grade_group(self, responses: Sequence[str], *, rubric_set: str = "",
                           rubric_id: str = "", rubric: Optional[Mapping[str, Any]] = None,
@@ -108,7 +109,8 @@ class AsyncRewardClient(ClientBase):
 
     async def grade_group_request(self, group: GroupLike, *,
                                   timeout: Optional[float] = None) -> GroupResult:
-        return GroupResult.from_proto(await self._unary("GradeGroup", group_proto(group), timeout))
+        return GroupResult.from_proto(
+            await self._unary("GradeGroup", group_proto(group), timeout, "grade"))
 
     async def _bounded(self, fn: Callable[[Any], Awaitable[T]], items: Sequence[Any],
                        concurrency: int, return_exceptions: bool) -> List[Any]:
@@ -135,7 +137,7 @@ class AsyncRewardClient(ClientBase):
         protos = [request_proto(r) for r in requests]
 
         async def one(r: Any) -> GradeResult:
-            return GradeResult.from_proto(await self._unary("Grade", r, timeout))
+            return GradeResult.from_proto(await self._unary("Grade", r, timeout, "grade"))
 
         return await self._bounded(one, protos, concurrency, return_exceptions)
 
@@ -145,7 +147,7 @@ class AsyncRewardClient(ClientBase):
         protos = [group_proto(g) for g in groups]
 
         async def one(g: Any) -> GroupResult:
-            return GroupResult.from_proto(await self._unary("GradeGroup", g, timeout))
+            return GroupResult.from_proto(await self._unary("GradeGroup", g, timeout, "grade"))
 
         return await self._bounded(one, protos, concurrency, return_exceptions)
 

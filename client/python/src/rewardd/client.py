@@ -112,7 +112,7 @@ class RewardClient(ClientBase):
         return self.grade_request(req, timeout=timeout)
 
     def grade_request(self, request: RequestLike, *, timeout: Optional[float] = None) -> GradeResult:
-        return GradeResult.from_proto(self._unary("Grade", request_proto(request), timeout))
+        return GradeResult.from_proto(self._unary("Grade", request_proto(request), timeout, "grade"))
 
     def grade_group(self, responses: Sequence[str], *, rubric_set: str = "", rubric_id: str = "",
                     rubric: Optional[Mapping[str, Any]] = None, prompt: Prompt = None,
@@ -124,7 +124,8 @@ class RewardClient(ClientBase):
         return self.grade_group_request(group, timeout=timeout)
 
     def grade_group_request(self, group: GroupLike, *, timeout: Optional[float] = None) -> GroupResult:
-        return GroupResult.from_proto(self._unary("GradeGroup", group_proto(group), timeout))
+        return GroupResult.from_proto(
+            self._unary("GradeGroup", group_proto(group), timeout, "grade"))
 
     def grade_many(self, requests: Sequence[RequestLike], *, concurrency: int = 32,
                    return_exceptions: bool = False,
@@ -133,7 +134,8 @@ class RewardClient(ClientBase):
         in request order. A failed call raises its RewardError, or with
         `return_exceptions` takes its place in the list."""
         protos = [request_proto(r) for r in requests]
-        return _map_bounded(lambda r: GradeResult.from_proto(self._unary("Grade", r, timeout)),
+        return _map_bounded(lambda r: GradeResult.from_proto(
+                                self._unary("Grade", r, timeout, "grade")),
                             protos, concurrency, return_exceptions)
 
     def grade_groups(self, groups: Sequence[GroupLike], *, concurrency: int = 8,
@@ -141,7 +143,8 @@ class RewardClient(ClientBase):
                      timeout: Optional[float] = None) -> List[Any]:
         """grade_group over many groups, `concurrency` at once, in order."""
         protos = [group_proto(g) for g in groups]
-        return _map_bounded(lambda g: GroupResult.from_proto(self._unary("GradeGroup", g, timeout)),
+        return _map_bounded(lambda g: GroupResult.from_proto(
+                                self._unary("GradeGroup", g, timeout, "grade")),
                             protos, concurrency, return_exceptions)
 
     def list_rubric_sets(self, *, timeout: Optional[float] = None) -> List[RubricSetInfo]:

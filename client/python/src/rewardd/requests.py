@@ -16,6 +16,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from google.protobuf import json_format
 
+from rewardd import _rubric_bytes
 from rewardd._stubs import reward_pb2
 
 Messages = Sequence[Mapping[str, Any]]
@@ -103,10 +104,7 @@ def _rubric(rubric: Any) -> "reward_pb2.Rubric":
         return rubric
     if not isinstance(rubric, Mapping):
         raise TypeError("rubric must be a dict (proto JSON mapping), got %s" % type(rubric).__name__)
-    try:
-        return json_format.ParseDict(dict(rubric), reward_pb2.Rubric())
-    except json_format.ParseError as e:
-        raise ValueError("rubric: %s" % e) from None
+    return _rubric_bytes.parse(rubric)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -128,7 +126,10 @@ class _Target:
         if self.rubric is not None:
             if self.rubric_set or self.rubric_id:
                 raise ValueError("rubric: an inline rubric cannot be combined with rubric_set/rubric_id")
-            req.rubric.CopyFrom(_rubric(self.rubric))
+            if isinstance(self.rubric, Mapping):  # converted once per distinct rubric
+                req.rubric.MergeFromString(_rubric_bytes.rubric_bytes(self.rubric))
+            else:
+                req.rubric.CopyFrom(_rubric(self.rubric))
         req.request_id = self.request_id
         req.rubric_set = self.rubric_set or ""
         req.rubric_id = self.rubric_id or ""

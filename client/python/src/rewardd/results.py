@@ -5,6 +5,11 @@ A `GradeResult` is a reward only when `valid` is true: when it is false,
 criterion's `status` says which judge call failed). Enum values are their
 proto names as strings ("MET", "OK", "JUDGE_ERROR", ...).
 
+A GradeResult from a client's answer reads its fields other than
+`request_id`, `reward` and `valid` from the answer on first use (see
+GradeResult.__getattr__); it reads, compares, hashes, pickles and copies as
+the value it stands for.
+
 Thread-safety: immutable values; picklable.
 """
 
@@ -13,11 +18,15 @@ import dataclasses
 import datetime
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from rewardd import _lazy_proto
 from rewardd._stubs import reward_pb2
 from rewardd.errors import RewardError, status_code
 
 _VERDICT = reward_pb2.CriterionResult.Verdict
 _STATUS = reward_pb2.CriterionResult.Status
+# Enum number -> name (a number missing here goes to .Name, which raises).
+_VERDICT_NAMES = {number: name for name, number in _VERDICT.items()}
+_STATUS_NAMES = {number: name for name, number in _STATUS.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,11 +56,18 @@ class CriterionVerdict:
 
     @classmethod
     def from_proto(cls, c: "reward_pb2.CriterionResult") -> "CriterionVerdict":
-        return cls(id=c.id, weight=c.weight, verdict=_VERDICT.Name(c.verdict),
-                   status=_STATUS.Name(c.status),
-                   probability=c.probability if c.HasField("probability") else None,
-                   explanation=c.explanation, cached=c.cached,
-                   agreement=c.agreement if c.HasField("agreement") else None)
+        # Runs once per criterion of every response whose verdicts are read
+        # (320 per GradeGroup of 16 x 20): enum names from dicts and one dict
+        # update instead of EnumTypeWrapper.Name and the frozen __init__.
+        v, st = c.verdict, c.status
+        obj = object.__new__(cls)
+        obj.__dict__.update(id=c.id, weight=c.weight,
+                            verdict=_VERDICT_NAMES.get(v) or _VERDICT.Name(v),
+                            status=_STATUS_NAMES.get(st) or _STATUS.Name(st),
+                            probability=c.probability if c.HasField("probability") else None,
+                            explanation=c.explanation, cached=c.cached,
+                            agreement=c.agreement if c.HasField("agreement") else None)
+        return obj
 
 
 def _frozen(cls: Any, **fields: Any) -> Any:
@@ -59,7 +75,9 @@ def _frozen(cls: Any, **fields: Any) -> Any:
 
     What the generated __init__ does (it sets each field through
     object.__setattr__, which cost more than the rest of converting a
-    response), in one dict update. Callers pass every field.
+    response), in one dict update. Callers pass every field, except
+    GradeResult.from_proto, which leaves a client answer's later fields to
+    _fill_rest.
     """
     obj = object.__new__(cls)
     obj.__dict__.update(fields)
@@ -80,13 +98,20 @@ class _LazyVerdicts(collections.abc.Sequence):
 
     __slots__ = ("_protos", "_items")
 
-    def __init__(self, protos: Sequence["reward_pb2.CriterionResult"]) -> None:
+    def __init__(self, protos: Sequence[Any]) -> None:
+        """`protos`: CriterionResult messages or their serialized bytes."""
         self._protos: Optional[Sequence[Any]] = protos
         self._items: Optional[Tuple[CriterionVerdict, ...]] = None
 
     def _tuple(self) -> Tuple[CriterionVerdict, ...]:
         if self._items is None:
-            self._items = tuple(CriterionVerdict.from_proto(c) for c in self._protos or ())
+            # Serialized CriterionResults when the answer was parsed with
+            # _lazy_proto (the clients' Grade / GradeGroup), protos otherwise.
+            protos = self._protos or ()
+            if protos and isinstance(protos[0], bytes):
+                protos = _lazy_proto.parse_criteria(protos)
+            convert = CriterionVerdict.from_proto
+            self._items = tuple([convert(c) for c in protos])
             self._protos = None
         return self._items
 
@@ -163,21 +188,65 @@ class GradeResult:
 
     @classmethod
     def from_proto(cls, r: "reward_pb2.GradeResponse") -> "GradeResult":
-        error = None
-        if r.HasField("error"):
-            error = RewardError(status_code(r.error.code), r.error.message)
-        t = r.timings
-        return _frozen(cls, request_id=r.request_id, reward=r.reward, valid=r.valid,
-                       invalid_reason=r.invalid_reason, score=r.score, max_score=r.max_score,
-                       criteria=_LazyVerdicts(r.criteria),
-                       rubric_set=r.rubric_set, rubric_id=r.rubric_id,
-                       rubric_version=r.rubric_version, judge=r.judge,
-                       expected_reward=(r.expected_reward if r.HasField("expected_reward")
-                                        else None),
-                       timings=_frozen(Timings, queue_seconds=t.queue_seconds,
-                                       judge_seconds=t.judge_seconds,
-                                       total_seconds=t.total_seconds),
-                       error=error)
+        obj = _frozen(cls, request_id=r.request_id, reward=r.reward, valid=r.valid)
+        if type(r) is _lazy_proto.GradeResponse:
+            # A client's answer (private: nothing else can change it): the
+            # other fields are read on first use (see __getattr__).
+            obj.__dict__["_proto"] = r
+        else:
+            _fill_rest(obj.__dict__, r)
+        return obj
+
+    # Reached only for a name missing from the instance: a result from a
+    # client's answer whose fields beyond request_id, reward and valid were
+    # not read yet (their class defaults are removed below the class, so
+    # that lookups get here). A trainer reads the rewards of every response
+    # and the rest of few: building all 14 fields of all 16 results of a
+    # GradeGroup was the largest piece of the client's own Python per call.
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        proto = d.get("_proto")
+        if proto is not None:
+            _fill_rest(d, proto)
+        try:
+            return d[name]
+        except KeyError:
+            raise AttributeError("%r object has no attribute %r"
+                                 % (type(self).__name__, name)) from None
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """Pickles (and copies) with every field read and no proto."""
+        d = self.__dict__
+        proto = d.get("_proto")
+        if proto is not None:
+            _fill_rest(d, proto)
+        return {k: v for k, v in d.items() if k != "_proto"}
+
+
+# Fields of GradeResult read at once by from_proto (the rest: _fill_rest).
+_EAGER = ("request_id", "reward", "valid")
+for _field in dataclasses.fields(GradeResult):
+    if _field.name not in _EAGER and _field.name in GradeResult.__dict__:
+        delattr(GradeResult, _field.name)  # __init__ keeps its defaults
+
+
+def _fill_rest(d: Dict[str, Any], r: Any) -> None:
+    """Sets every GradeResult field but _EAGER's in `d` from proto `r`.
+
+    Idempotent and harmless if two threads race: both write equal values.
+    """
+    error = None
+    if r.HasField("error"):
+        error = RewardError(status_code(r.error.code), r.error.message)
+    t = r.timings
+    d.update(invalid_reason=r.invalid_reason, score=r.score, max_score=r.max_score,
+             criteria=_LazyVerdicts(r.criteria), rubric_set=r.rubric_set,
+             rubric_id=r.rubric_id, rubric_version=r.rubric_version, judge=r.judge,
+             expected_reward=(r.expected_reward if r.HasField("expected_reward") else None),
+             timings=_frozen(Timings, queue_seconds=t.queue_seconds,
+                             judge_seconds=t.judge_seconds, total_seconds=t.total_seconds),
+             error=error)
+    d.pop("_proto", None)
 
 
 @dataclasses.dataclass(frozen=True)
