@@ -25,6 +25,8 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/bare_answer.h"
+#include "bench/bare_server_process.h"
 #include "reward/v1/reward.grpc.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "gRPC listen address");
@@ -38,56 +40,12 @@ ABSL_FLAG(int, max_stream_inflight, 64,
 
 namespace {
 
-using reward::v1::CriterionResult;
+using rewardd::bench::Answer;
+
 using reward::v1::GradeGroupRequest;
 using reward::v1::GradeGroupResponse;
 using reward::v1::GradeRequest;
 using reward::v1::GradeResponse;
-
-// The answer rewardd's embedded judge would give if every criterion were
-// met: same fields, same sizes (a probability per criterion, the three
-// timings, the judge's name), no work. proto3 leaves out zero values, so the
-// timings are small non-zero numbers, as rewardd's are.
-template <typename Req>
-void Answer(const Req& request, const std::string& request_id,
-            GradeResponse* out) {
-  out->set_request_id(request_id);
-  out->set_rubric_set(request.rubric_set());
-  out->set_rubric_id(request.has_rubric() ? request.rubric().id()
-                                          : request.rubric_id());
-  out->set_rubric_version("0000000000000000");
-  out->set_judge("embedded");
-  double total = 0;
-  if (request.has_rubric()) {
-    for (const reward::v1::Criterion& c : request.rubric().criteria()) {
-      CriterionResult* r = out->add_criteria();
-      r->set_id(c.id());
-      r->set_weight(c.weight());
-      r->set_verdict(CriterionResult::MET);
-      r->set_status(CriterionResult::OK);
-      r->set_probability(1);
-      if (c.weight() > 0) total += c.weight();
-    }
-  } else {
-    for (int k = 0; k < absl::GetFlag(FLAGS_criteria); ++k) {
-      CriterionResult* r = out->add_criteria();
-      r->set_id(absl::StrCat("c", k + 1));
-      r->set_weight(1);
-      r->set_verdict(CriterionResult::MET);
-      r->set_status(CriterionResult::OK);
-      r->set_probability(1);
-      total += 1;
-    }
-  }
-  out->set_score(total);
-  out->set_max_score(total);
-  out->set_reward(1);
-  out->set_valid(true);
-  reward::v1::Timings* t = out->mutable_timings();
-  t->set_total_seconds(1e-5);
-  t->set_queue_seconds(1e-6);
-  t->set_judge_seconds(1e-5);
-}
 
 class BareStream final
     : public grpc::ServerBidiReactor<GradeRequest, GradeResponse> {
@@ -107,7 +65,8 @@ class BareStream final
         if (finish) finished_ = true;
       } else {
         queue_.emplace_back();
-        Answer(request_, request_.request_id(), &queue_.back());
+        Answer(request_, request_.request_id(), absl::GetFlag(FLAGS_criteria),
+               &queue_.back());
         if (!writing_) {
           writing_ = write = true;
           to_write = &queue_.front();
@@ -171,7 +130,8 @@ class BareService final : public reward::v1::RewardService::CallbackService {
   grpc::ServerUnaryReactor* Grade(grpc::CallbackServerContext* context,
                                   const GradeRequest* request,
                                   GradeResponse* response) override {
-    Answer(*request, request->request_id(), response);
+    Answer(*request, request->request_id(), absl::GetFlag(FLAGS_criteria),
+           response);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
@@ -183,7 +143,7 @@ class BareService final : public reward::v1::RewardService::CallbackService {
     response->set_request_id(request->request_id());
     for (int i = 0; i < request->responses_size(); ++i) {
       Answer(*request, absl::StrCat(request->request_id(), "/", i),
-             response->add_results());
+             absl::GetFlag(FLAGS_criteria), response->add_results());
     }
     response->set_mean_reward(1);
     response->set_std_reward(0);
@@ -236,11 +196,7 @@ int main(int argc, char** argv) {
   // every Mutex lock through a global graph (measured: 3x the cost of a
   // lock/unlock); a benchmark must not pay for it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = rewardd::bench::BlockStopSignals();
 
   BareService service;
   grpc::ServerBuilder builder;
@@ -256,12 +212,8 @@ int main(int argc, char** argv) {
                  absl::GetFlag(FLAGS_listen).c_str());
     return 1;
   }
-  if (const std::string file = absl::GetFlag(FLAGS_port_file); !file.empty()) {
-    const std::string tmp = file + ".tmp";
-    std::ofstream(tmp) << port << "\n";
-    std::rename(tmp.c_str(), file.c_str());
-  }
-  std::fprintf(stderr, "bare-server listening on port %d\n", port);
+  rewardd::bench::AnnouncePort("bare-server", port,
+                               absl::GetFlag(FLAGS_port_file));
   int signal = 0;
   sigwait(&signals, &signal);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
